@@ -1,0 +1,69 @@
+"""The real computer on a real X display, with a real editor: what arrives is what was meant."""
+import time
+
+import pytest
+
+from agent import clipboard
+from agent.computer import get_computer
+from agent.screen import ScreenConfig, settle
+
+pytestmark = [pytest.mark.desktop, pytest.mark.timeout(120)]
+
+
+def _saved_text(computer, editor, timeout_s=10.0):
+    """Ask the editor itself to save (ctrl+s) and read its file: the text as the editor holds it."""
+    computer.keypress(["CTRL", "S"])
+    deadline = time.monotonic() + timeout_s
+    text = ""
+    while time.monotonic() < deadline:
+        text = editor.path.read_text(encoding="utf-8")
+        if text:
+            return text
+        time.sleep(0.05)
+    return text
+
+
+def _click_into(computer, editor_window_title):
+    win = next(w for w in computer.windows() if editor_window_title in w["title"])
+    computer.click(win["x"] + win["width"] // 2, win["y"] + win["height"] // 2)
+
+
+@pytest.mark.parametrize("text", ["naïve café — 日本", "a<b>c", "first line\n  second line\tTAB\nthird: ~`|{}"])
+def test_it_types_text_exactly_into_the_editor(desktop, editor, text):
+    computer = get_computer()
+    _click_into(computer, editor.title_hint)
+    computer.type(text)
+    assert _saved_text(computer, editor) == text
+
+
+def test_it_leaves_the_users_clipboard_as_it_was(desktop, editor):
+    computer = get_computer()
+    clipboard.write_clipboard("the user's own clipboard ✓")
+    _click_into(computer, editor.title_hint)
+    computer.type("hello")
+    assert _saved_text(computer, editor) == "hello"
+    assert clipboard.read_clipboard() == "the user's own clipboard ✓"
+
+
+def test_it_lists_the_editor_window_with_geometry_and_focus(desktop, editor):
+    windows = get_computer().windows()
+    mine = [w for w in windows if editor.title_hint in w["title"]]
+    assert mine and mine[0]["focused"] and mine[0]["width"] > 100 and mine[0]["height"] > 100
+
+
+def test_settle_returns_on_quiet_even_with_a_blinking_caret(desktop, editor):
+    computer = get_computer()
+    _click_into(computer, editor.title_hint)  # the caret blinks in the focused editor
+    config = ScreenConfig(settle_max_s=5.0)
+    results = [settle(lambda: computer.screenshot().image, config) for _ in range(5)]
+    assert all(r.quiet for r in results), [(r.quiet, r.waited_s, r.polls) for r in results]
+
+
+def test_it_releases_held_keys_and_buttons(desktop, editor):
+    computer = get_computer()
+    computer._hold(["SHIFT"])  # as if an action had been interrupted while holding shift
+    computer.release_all()
+    assert computer._held_keys == []
+    _click_into(computer, editor.title_hint)
+    computer.type("x")
+    assert _saved_text(computer, editor) == "x"  # not "X": shift is no longer down
