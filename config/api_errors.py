@@ -1,0 +1,77 @@
+"""One error shape for the whole API: {"code", "message", "details"}."""
+import logging
+
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from core.errors import AppError
+from core.redact import redact, redact_data
+
+logger = logging.getLogger("deskhand.api")
+
+_DRF_CODES = {
+    exceptions.ParseError: "invalid_json",
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.AuthenticationFailed: "not_authenticated",
+    exceptions.PermissionDenied: "forbidden",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.Throttled: "rate_limited",
+    exceptions.NotAcceptable: "not_acceptable",
+}
+
+
+def _first_message(detail, path=""):
+    """The first leaf message with the path of the field it belongs to, e.g. ("input.name", "...")."""
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            return _first_message(value, f"{path}.{key}" if path else str(key))
+    if isinstance(detail, list) and detail:
+        first = detail[0]
+        if isinstance(first, (dict, list)):
+            return _first_message(first, path)
+        return path, str(first)
+    return path, str(detail)
+
+
+def _plain(detail):
+    if isinstance(detail, dict):
+        return {key: _plain(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [_plain(value) for value in detail]
+    return str(detail)
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, AppError):
+        body = {"code": exc.code, "message": exc.message, "details": exc.details}
+        return Response(redact_data(body), status=exc.http_status)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    if isinstance(exc, exceptions.ValidationError):
+        field, message = _first_message(exc.detail)
+        if field in ("non_field_errors", ""):
+            text = message
+        else:
+            text = f"{field}: {message}"
+        body = {"code": "invalid_input", "message": text, "details": {"field": field, "errors": _plain(exc.detail)}}
+        return Response(redact_data(body), status=400)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        logger.exception("Unhandled API error")
+        return Response({"code": "server_error", "message": "Internal error; see the server log.", "details": {}}, status=500)
+    code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "error")
+    detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+    response.data = {"code": code, "message": redact(str(detail)), "details": {}}
+    return response
+
+
+def json_not_found(request, exception=None):
+    return JsonResponse({"code": "not_found", "message": f"No such endpoint: {request.path}", "details": {}}, status=404)
+
+
+def json_server_error(request):
+    return JsonResponse({"code": "server_error", "message": "Internal error; see the server log.", "details": {}}, status=500)

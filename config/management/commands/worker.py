@@ -1,0 +1,38 @@
+"""`python manage.py worker`: a Celery worker for this machine's desktop (runs and live commands)."""
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Start a desktop worker for this machine (the scaled mode runs one per desktop machine)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--concurrency", type=int, default=4, help="Tasks at once (one of them drives the desktop).")
+        parser.add_argument("--loglevel", default="WARNING")
+
+    def handle(self, *args, concurrency, loglevel, **options):
+        from config.celery import app
+
+        self.stdout.write(f"Deskhand worker for machine {settings.MACHINE_NAME!r}, broker {_scheme(settings.CELERY_BROKER_URL)}")
+        app.worker_main(
+            [
+                "worker",
+                # Threads, not prefork: tasks spend their time waiting on the model and the screen,
+                # and one process keeps one connection to the display.
+                "--pool=threads",
+                f"--concurrency={concurrency}",
+                f"--hostname=deskhand@{settings.MACHINE_NAME}",
+                f"--queues={','.join(worker_queues())}",
+                f"--loglevel={loglevel}",
+                "--without-gossip",
+                "--without-mingle",
+            ]
+        )
+
+
+def worker_queues() -> list[str]:
+    return ["deskhand"]
+
+
+def _scheme(url: str) -> str:
+    return url.split("://", 1)[0]

@@ -1,0 +1,133 @@
+"""The defences of a server that can drive a desktop and a shell (see README, "Security").
+
+Bound to loopback is not a boundary on its own: a web page can reach 127.0.0.1 through the
+browser (cross-site requests) or through DNS rebinding (its own name pointing at 127.0.0.1).
+"""
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.auth import get_user
+from django.core.exceptions import DisallowedHost, RequestDataTooBig
+from django.http import JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
+
+from core.auth import ApiPrincipal, bearer_token_matches
+
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def error_response(status: int, code: str, message: str, details: dict | None = None) -> JsonResponse:
+    return JsonResponse({"code": code, "message": message, "details": details or {}}, status=status)
+
+
+def is_api_path(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/")
+
+
+class HostAllowlistMiddleware:
+    """Refuse any request whose Host is not one of ours, before anything else looks at it.
+
+    Django validates Host only when something calls `get_host()`; calling it here, first, makes
+    the check unconditional (streams and static files included).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            request.get_host()
+        except DisallowedHost:
+            return error_response(400, "bad_host", "This server only answers to its own host names.")
+        return self.get_response(request)
+
+
+class CrossSiteRequestMiddleware:
+    """Refuse what a foreign web page can make a browser send.
+
+    A state-changing request carrying a foreign Origin, or any API request the browser marks
+    `Sec-Fetch-Site: cross-site`, is refused before authentication even runs.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        fetch_site = request.headers.get("Sec-Fetch-Site", "")
+        if fetch_site == "cross-site" and (request.method in UNSAFE_METHODS or is_api_path(request.path)):
+            return error_response(403, "cross_site", "Cross-site requests are refused.")
+        origin = request.headers.get("Origin")
+        if origin and request.method in UNSAFE_METHODS and not self._origin_is_ours(origin, request):
+            return error_response(403, "cross_site", "Requests from a foreign Origin are refused.")
+        return self.get_response(request)
+
+    @staticmethod
+    def _origin_is_ours(origin: str, request) -> bool:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            return False
+        # Same host and port as the request; the Host itself was already checked against the allowlist.
+        return parts.netloc.lower() == request.get_host().lower()
+
+
+class ApiRequestMiddleware:
+    """Authentication and body rules for every `/api/` request, DRF views and SSE streams alike."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.csrf = CsrfViewMiddleware(get_response)
+
+    def __call__(self, request):
+        if not is_api_path(request.path):
+            return self.get_response(request)
+
+        principal, refusal = self._authenticate(request)
+        if refusal:
+            return refusal
+        request.api_principal = principal
+
+        if request.method in UNSAFE_METHODS:
+            refusal = self._check_body(request)
+            if refusal:
+                return refusal
+        return self.get_response(request)
+
+    def _authenticate(self, request):
+        if bearer_token_matches(request.headers.get("Authorization")):
+            return ApiPrincipal("token"), None
+        user = get_user(request)
+        if user.is_authenticated and user.is_staff:
+            # A cookie is sent by the browser on its own, so a cookie-authenticated write must
+            # also prove it comes from our pages: the CSRF token.
+            if request.method in UNSAFE_METHODS:
+                rejected = self.csrf.process_view(request, None, (), {})
+                if rejected is not None:
+                    return None, error_response(403, "csrf_failed", "CSRF token missing or incorrect.")
+            return ApiPrincipal("session", user.get_username()), None
+        response = error_response(
+            401, "not_authenticated", "Send the API token: `Authorization: Bearer <token>` (see README)."
+        )
+        response["WWW-Authenticate"] = 'Bearer realm="deskhand"'
+        return None, response
+
+    @staticmethod
+    def _check_body(request):
+        try:
+            length = int(request.headers.get("Content-Length") or 0)
+        except ValueError:
+            return error_response(400, "bad_request", "Content-Length is not a number.")
+        if length > settings.MAX_BODY_BYTES:
+            return error_response(
+                413, "body_too_large", f"The body is {length} bytes; the limit is {settings.MAX_BODY_BYTES}."
+            )
+        try:
+            body = request.body
+        except RequestDataTooBig:
+            return error_response(413, "body_too_large", f"The body exceeds {settings.MAX_BODY_BYTES} bytes.")
+        if body:
+            content_type = request.content_type or ""
+            if content_type != "application/json":
+                return error_response(
+                    415, "unsupported_media_type", f"Send JSON (Content-Type: application/json), not {content_type!r}."
+                )
+        return None

@@ -1,0 +1,252 @@
+"""Deskhand settings, read from the environment (and `.env` when present) with django-environ.
+
+Every variable is listed in `.env.example` and the README. A malformed value stops start-up with
+a message that names the variable.
+"""
+import secrets
+import socket
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from core.files import read_private_file, write_private_file
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+if (BASE_DIR / ".env").is_file():
+    env.read_env(BASE_DIR / ".env")
+
+
+def _read(name, parse, default):
+    """Parse one variable; a value that does not parse names the variable in the error."""
+    try:
+        return parse(name, default=default)
+    except (ValueError, TypeError, ImproperlyConfigured) as exc:
+        raise ImproperlyConfigured(f"{name} is malformed: {exc}") from None
+
+
+def _url(name, default):
+    value = _read(name, env.str, default)
+    if value and not value.startswith(("http://", "https://")):
+        raise ImproperlyConfigured(f"{name} is malformed: expected an http(s):// URL, got {value!r}")
+    return value.rstrip("/") if value else value
+
+
+# --- Where things live ------------------------------------------------------------------------
+DATA_DIR = Path(_read("DESKHAND_DATA_DIR", env.str, str(BASE_DIR / "data"))).resolve()
+SCENARIOS_DIR = Path(_read("DESKHAND_SCENARIOS_DIR", env.str, str(BASE_DIR / "scenarios"))).resolve()
+LOG_DIR = DATA_DIR / "logs"
+MEDIA_ROOT = DATA_DIR / "media"
+for _folder in (DATA_DIR, LOG_DIR, MEDIA_ROOT):
+    _folder.mkdir(parents=True, exist_ok=True)
+
+
+def _private_value(name: str, filename: str) -> str:
+    """A secret from the environment, or generated once into the data dir (mode 0600)."""
+    value = _read(name, env.str, "")
+    if value:
+        return value
+    path = DATA_DIR / filename
+    stored = read_private_file(path)
+    if stored and stored.strip():
+        return stored.strip()
+    value = secrets.token_urlsafe(32)
+    write_private_file(path, value + "\n")
+    return value
+
+
+SECRET_KEY = _private_value("DESKHAND_SECRET_KEY", "secret-key")
+API_TOKEN = _private_value("DESKHAND_API_TOKEN", "api-token")
+API_TOKEN_FILE = None if _read("DESKHAND_API_TOKEN", env.str, "") else DATA_DIR / "api-token"
+DEBUG = _read("DESKHAND_DEBUG", env.bool, False)
+
+# --- HTTP -------------------------------------------------------------------------------------
+# Only names that resolve to this machine: a DNS-rebinding page arrives with its own Host.
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]", *_read("DESKHAND_ALLOWED_HOSTS", env.list, [])]
+MAX_BODY_BYTES = _read("DESKHAND_MAX_BODY_BYTES", env.int, 1_000_000)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "channels",
+    "core",
+    "events",
+    "scenarios",
+    "memory",
+    "logs",
+    "providers",
+    "runs",
+    "sessions.apps.LiveSessionsConfig",
+    "config",
+]
+
+MIDDLEWARE = [
+    # First: nothing else may act on a request whose Host is not ours (DNS rebinding).
+    "config.security.HostAllowlistMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "config.security.CrossSiteRequestMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.security.ApiRequestMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+MEDIA_URL = "media/"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Strict"
+CSRF_COOKIE_SAMESITE = "Strict"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Database ---------------------------------------------------------------------------------
+DATABASES = {"default": _read("DATABASE_URL", env.db_url, f"sqlite:///{DATA_DIR / 'deskhand.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web and worker are separate processes writing one file: WAL lets readers run beside the
+    # writer, and IMMEDIATE transactions wait for the lock (up to the timeout) instead of failing
+    # with "database is locked" when a read upgrades to a write.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    # A file, not memory: the Celery worker in the tests opens the same test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-deskhand.sqlite3")}
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+# --- Celery and wake-ups ----------------------------------------------------------------------
+BROKER_DIR = DATA_DIR / "broker"
+CELERY_BROKER_URL = _read("CELERY_BROKER_URL", env.str, "filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # A broker that needs no server: messages are files in the data dir.
+    for _sub in ("queue", "processed"):
+        (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "queue"),
+        "data_folder_out": str(BROKER_DIR / "queue"),
+        "processed_folder": str(BROKER_DIR / "processed"),
+        "store_processed": False,
+        "polling_interval": 0.1,
+    }
+elif not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "amqp://", "sqla+")):
+    raise ImproperlyConfigured(f"CELERY_BROKER_URL is malformed: unsupported scheme in {CELERY_BROKER_URL!r}")
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
+
+REDIS_URL = _read("DESKHAND_REDIS_URL", env.str, "")
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://")):
+    raise ImproperlyConfigured(f"DESKHAND_REDIS_URL is malformed: expected redis://, got {REDIS_URL!r}")
+CHANNEL_LAYERS = (
+    {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+    if REDIS_URL
+    else {}
+)
+# Readers without Redis learn about new events by polling the database this often (seconds).
+EVENT_POLL_INTERVAL = _read("DESKHAND_EVENT_POLL_INTERVAL", env.float, 0.05)
+SSE_KEEPALIVE_SECONDS = _read("DESKHAND_SSE_KEEPALIVE_SECONDS", env.float, 15.0)
+
+# --- This machine and the models --------------------------------------------------------------
+MACHINE_NAME = _read("DESKHAND_MACHINE_NAME", env.str, socket.gethostname())
+DEFAULT_MODEL = _read("DESKHAND_DEFAULT_MODEL", env.str, "gpt-5.4")
+OPENAI_API_KEY = _read("OPENAI_API_KEY", env.str, "")
+OPENAI_BASE_URL = _url("OPENAI_BASE_URL", "https://api.openai.com/v1")
+CODEX_BASE_URL = _url("DESKHAND_CODEX_BASE_URL", "https://chatgpt.com/backend-api/codex")
+CODEX_ISSUER = _url("DESKHAND_CODEX_ISSUER", "https://auth.openai.com")
+CODEX_HOME = Path(_read("CODEX_HOME", env.str, str(Path.home() / ".codex"))).expanduser()
+HTTPS_PROXY = _read("HTTPS_PROXY", env.str, "") or _read("https_proxy", env.str, "")
+HEARTBEAT_STALE_SECONDS = _read("DESKHAND_HEARTBEAT_STALE_SECONDS", env.int, 60)
+
+# --- REST API ---------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["core.auth.MiddlewareAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON only: forms and text/plain are what a cross-site page can send without a preflight.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "config.api_errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Deskhand API",
+    "DESCRIPTION": "Let an OpenAI model operate this machine's desktop. Every call needs "
+    "`Authorization: Bearer <token>`; streams are Server-Sent Events.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from the installed package, not a CDN: the docs work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+}
+
+# --- Logging ----------------------------------------------------------------------------------
+LOG_LEVEL = _read("DESKHAND_LOG_LEVEL", env.str, "INFO").upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured(f"DESKHAND_LOG_LEVEL is malformed: {LOG_LEVEL!r}")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "core.redact.RedactingFilter"}},
+    "formatters": {
+        "line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "core.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "line", "filters": ["redact"]},
+        "file": {
+            # One file per process kind (web, worker): two processes rotating one file lose lines.
+            "class": "core.logging.ProcessFileHandler",
+            "directory": str(LOG_DIR),
+            "formatter": "json",
+            "filters": ["redact"],
+            "maxBytes": 5_000_000,
+            "backupCount": 5,
+        },
+    },
+    "root": {"handlers": ["console", "file"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "daphne": {"level": "WARNING"},
+        "celery": {"level": "WARNING"},
+    },
+}

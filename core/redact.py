@@ -1,0 +1,77 @@
+"""Secret masking for everything that leaves the process: log lines, events, error bodies, replays.
+
+Two nets: the exact values this process knows to be secret (API token, API key, OAuth tokens as
+they are loaded), and patterns for secrets it has never seen (an `sk-…` key pasted into an
+instruction, a JWT in a provider's error message).
+"""
+import logging
+import re
+
+MASK = "***"
+
+_known_secrets: set[str] = set()
+
+_PATTERNS = [
+    re.compile(r"sk-[A-Za-z0-9_\-]{16,}"),  # OpenAI keys
+    re.compile(r"eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*"),  # JWTs (OAuth tokens)
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-~+/=]{8,}"),
+    re.compile(r"(?i)(\"?(?:access_token|refresh_token|id_token|api_key|password|client_secret)\"?\s*[:=]\s*\"?)[^\s\",}]{4,}"),
+]
+
+
+def register_secret(value: str | None) -> None:
+    """Mask this exact value from now on (short values are ignored: they would mask ordinary words)."""
+    if value and len(value) >= 8:
+        _known_secrets.add(value)
+
+
+def _known() -> set[str]:
+    # Settings' secrets are registered lazily so this module imports without Django configured.
+    try:
+        from django.conf import settings
+
+        if settings.configured:
+            register_secret(getattr(settings, "API_TOKEN", None))
+            register_secret(getattr(settings, "OPENAI_API_KEY", None))
+            register_secret(getattr(settings, "SECRET_KEY", None))
+    except Exception:  # noqa: BLE001 - masking must never break the caller
+        pass
+    return _known_secrets
+
+
+def redact(text: str) -> str:
+    if not text:
+        return text
+    for secret in _known():
+        if secret in text:
+            text = text.replace(secret, MASK)
+    for pattern in _PATTERNS:
+        text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + MASK, text)
+    return text
+
+
+def redact_data(value):
+    """The same masking applied to every string inside JSON-like data."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: redact_data(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_data(item) for item in value]
+    return value
+
+
+class RedactingFilter(logging.Filter):
+    """Masks secrets in every record before any handler formats it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001
+            return True
+        record.msg, record.args = redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True

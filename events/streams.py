@@ -1,0 +1,92 @@
+"""The one Server-Sent-Events mechanism every stream uses.
+
+Plain `async def` views returning a StreamingHttpResponse over an async generator: a DRF view
+would buffer the response, and Django would buffer a sync generator to a list under ASGI.
+"""
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from django.conf import settings
+from django.http import HttpResponse, StreamingHttpResponse
+
+from core.errors import InvalidInput
+from events import wakeups
+from events.models import Event
+from events.selectors import event_as_dict, event_list_async
+
+# Readers re-check the rows at least this often even when no wake-up came (a lost wake-up can
+# only delay an event, never lose it).
+RECHECK_SECONDS = 1.0
+
+
+def sse_message(*, data: dict, event: str | None = None, id: int | str | None = None) -> str:
+    lines = []
+    if id is not None:
+        lines.append(f"id: {id}")
+    if event:
+        lines.append(f"event: {event}")
+    lines.append("data: " + json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+    return "\n".join(lines) + "\n\n"
+
+
+def sse_response(stream: AsyncIterator[str]) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(stream, content_type="text/event-stream; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    # Never compressed: a gzip layer buffers until it has a block worth compressing.
+    response["Content-Encoding"] = "identity"
+    return response
+
+
+def last_event_id(request) -> int:
+    """Where a reader resumes: the `Last-Event-ID` header (set by EventSource on reconnect) or `?lastEventId=`."""
+    raw = request.headers.get("Last-Event-ID") or request.GET.get("lastEventId") or "0"
+    if not raw.isdigit():
+        raise InvalidInput("Last-Event-ID", "must be a non-negative integer (the last event's id)")
+    return int(raw)
+
+
+async def owner_event_stream(
+    *,
+    owner_id: str,
+    after_seq: int,
+    is_terminal: Callable[[Event], bool],
+    is_finished: Callable[[], Awaitable[bool]],
+) -> HttpResponse:
+    """Replay an owner's events after `after_seq`, then tail them; end after a terminal event.
+
+    A reader that resumes after the end gets 204, which tells EventSource not to reconnect.
+    """
+    if await is_finished() and not await Event.objects.filter(owner_id=owner_id, seq__gt=after_seq).aexists():
+        return HttpResponse(status=204)
+    return sse_response(_tail(owner_id, after_seq, is_terminal))
+
+
+async def _tail(owner_id: str, cursor: int, is_terminal: Callable[[Event], bool]) -> AsyncIterator[str]:
+    # The first bytes go out at once: Daphne sends the headers with the first chunk, and a
+    # client waiting for headers cannot tell a quiet stream from a dead one.
+    yield ": stream open\nretry: 2000\n\n"
+    subscription = wakeups.hub().subscribe(owner_id)
+    last_write = time.monotonic()
+    try:
+        while True:
+            subscription.clear()
+            events = await event_list_async(owner_id=owner_id, after_seq=cursor)
+            for event in events:
+                cursor = event.seq
+                yield sse_message(id=event.seq, event=event.type, data=event_as_dict(event))
+                if is_terminal(event):
+                    return
+            if events:
+                last_write = time.monotonic()
+                continue
+            quiet = time.monotonic() - last_write
+            if quiet >= settings.SSE_KEEPALIVE_SECONDS:
+                yield ": keep-alive\n\n"
+                last_write = time.monotonic()
+                continue
+            await subscription.wait(min(RECHECK_SECONDS, settings.SSE_KEEPALIVE_SECONDS - quiet))
+    finally:
+        # Runs on a normal end and when Django cancels the generator on client disconnect.
+        subscription.close()

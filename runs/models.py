@@ -1,0 +1,76 @@
+"""Runs (scenario executions) and the machines whose desktops execute them."""
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+
+def new_run_id() -> str:
+    return f"run_{uuid.uuid4().hex}"
+
+
+class AuthProvider(models.TextChoices):
+    API_KEY = "api-key", "API key"
+    CODEX_OAUTH = "codex-oauth", "ChatGPT account (Codex OAuth)"
+
+
+class Machine(models.Model):
+    """A desktop that workers drive. `desktop_holder` is the one execution driving it now."""
+
+    name = models.CharField(max_length=200, unique=True)
+    platform = models.CharField(max_length=100, blank=True)
+    screen_width = models.PositiveIntegerField(null=True, blank=True)
+    screen_height = models.PositiveIntegerField(null=True, blank=True)
+    display_reachable = models.BooleanField(default=False)
+    last_heartbeat = models.DateTimeField(null=True, blank=True)
+    # The run or live-session id holding the desktop; claimed with one conditional UPDATE.
+    desktop_holder = models.CharField(max_length=40, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Run(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        WAITING_CONFIRMATION = "waiting_confirmation"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        STOPPED = "stopped"
+        INTERRUPTED = "interrupted"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING, Status.WAITING_CONFIRMATION)
+    TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.STOPPED, Status.INTERRUPTED)
+
+    id = models.CharField(primary_key=True, max_length=40, default=new_run_id, editable=False)
+    scenario_id = models.CharField(max_length=100)
+    title = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=30, choices=Status.choices, default=Status.QUEUED)
+    auth_provider = models.CharField(max_length=20, choices=AuthProvider.choices)
+    model = models.CharField(max_length=100)
+    input = models.JSONField(default=dict, blank=True)
+    instruction = models.TextField(blank=True)
+    route = models.CharField(max_length=20, blank=True)
+    retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries")
+    machine = models.ForeignKey(Machine, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
+    summary = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    usage = models.JSONField(default=dict, blank=True)
+    event_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    stop_requested_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["-created_at"], name="run_newest_first"),
+            models.Index(fields=["status", "created_at"], name="run_status_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.scenario_id} {self.status}"

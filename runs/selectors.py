@@ -1,0 +1,40 @@
+"""Reads about runs and the machines that execute them."""
+import os
+import platform
+import socket
+
+import psutil
+from django.conf import settings
+
+from runs.models import Machine
+
+
+def display_facts() -> dict:
+    """Whether this process can see a desktop, and its size. Cheap: one connection to the display."""
+    if os.name == "posix" and not os.environ.get("DISPLAY") and platform.system() == "Linux":
+        return {"displayReachable": False, "screen": None, "reason": "DISPLAY is not set"}
+    try:
+        import mss
+
+        with mss.MSS() as grabber:
+            monitor = grabber.monitors[0]
+        return {"displayReachable": True, "screen": {"width": monitor["width"], "height": monitor["height"]}, "reason": ""}
+    except Exception as exc:  # noqa: BLE001 - any failure means "no desktop here"
+        return {"displayReachable": False, "screen": None, "reason": f"cannot open the display: {exc}"[:200]}
+
+
+def local_machine_facts() -> dict:
+    memory = psutil.virtual_memory()
+    return {
+        "name": settings.MACHINE_NAME,
+        "hostname": socket.gethostname(),
+        "platform": f"{platform.system()} {platform.release()}",
+        **display_facts(),
+        "cpuPercent": psutil.cpu_percent(interval=None),
+        "cpuCount": psutil.cpu_count(),
+        "memory": {"totalBytes": memory.total, "availableBytes": memory.available, "percent": memory.percent},
+    }
+
+
+def machine_list() -> list[Machine]:
+    return list(Machine.objects.order_by("name"))

@@ -1,0 +1,141 @@
+"""The scenario catalog: one YAML file per scenario in `DESKHAND_SCENARIOS_DIR`.
+
+A file that does not parse or does not match the schema below is reported (in the listing and in
+health) and left out; it never takes the rest of the catalog down.
+"""
+import logging
+import re
+import string
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jsonschema
+import yaml
+from django.conf import settings
+
+logger = logging.getLogger("deskhand.scenarios")
+
+ROUTES = ("auto", "desktop", "cli", "planner")
+
+# The shape of a scenario file (documented in README, "Scenarios").
+SCENARIO_SCHEMA = {
+    "type": "object",
+    "required": ["id", "title", "instruction"],
+    "additionalProperties": False,
+    "properties": {
+        "id": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9-]{0,63}$"},
+        "title": {"type": "string", "minLength": 1},
+        "description": {"type": "string"},
+        "route": {"enum": list(ROUTES)},
+        "instruction": {"type": "string", "minLength": 1},
+        "input": {"type": "object"},
+        "limits": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "maxTurns": {"type": "integer", "minimum": 1, "maximum": 200},
+                "timeoutSeconds": {"type": "integer", "minimum": 5, "maximum": 86400},
+            },
+        },
+        "checks": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "minProperties": 1,
+                "maxProperties": 1,
+                "properties": {"windowTitle": {"type": "string"}, "textInWindow": {"type": "string"}},
+            },
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    title: str
+    instruction: str
+    description: str = ""
+    route: str = "auto"
+    input_schema: dict = field(default_factory=lambda: {"type": "object", "properties": {}})
+    max_turns: int = 30
+    timeout_seconds: int = 600
+    checks: tuple = ()
+    source: str = ""
+
+    def with_defaults(self, values: dict) -> dict:
+        """The input with the schema's `default`s filled in for absent properties."""
+        defaults = {
+            name: spec["default"]
+            for name, spec in self.input_schema.get("properties", {}).items()
+            if isinstance(spec, dict) and "default" in spec
+        }
+        return {**defaults, **values}
+
+    def render_instruction(self, values: dict) -> str:
+        """The instruction with `${name}` placeholders filled from the (validated) input."""
+        filled = self.with_defaults(values)
+        return string.Template(self.instruction).safe_substitute({k: str(v) for k, v in filled.items()})
+
+    def validate_input(self, values: dict) -> list[tuple[str, str]]:
+        """Problems with `values` as (field path, message) pairs; empty when valid."""
+        validator = jsonschema.Draft202012Validator(self.input_schema)
+        problems = []
+        for error in sorted(validator.iter_errors(values), key=lambda e: list(e.absolute_path)):
+            path = ".".join(str(p) for p in error.absolute_path)
+            if error.validator == "required":
+                missing = re.search(r"'([^']+)' is a required property", error.message)
+                path = ".".join(filter(None, [path, missing.group(1) if missing else ""]))
+            problems.append((path, error.message))
+        return problems
+
+
+@dataclass(frozen=True)
+class Catalog:
+    scenarios: dict[str, Scenario]
+    errors: list[dict]
+
+
+def _parse(path: Path) -> Scenario:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    jsonschema.validate(raw, SCENARIO_SCHEMA)
+    input_schema = raw.get("input") or {"type": "object", "properties": {}}
+    jsonschema.Draft202012Validator.check_schema(input_schema)
+    limits = raw.get("limits") or {}
+    return Scenario(
+        id=raw["id"],
+        title=raw["title"],
+        instruction=raw["instruction"],
+        description=raw.get("description", ""),
+        route=raw.get("route", "auto"),
+        input_schema=input_schema,
+        max_turns=limits.get("maxTurns", 30),
+        timeout_seconds=limits.get("timeoutSeconds", 600),
+        checks=tuple(raw.get("checks") or ()),
+        source=path.name,
+    )
+
+
+def load_catalog(directory: Path | None = None) -> Catalog:
+    directory = Path(directory or settings.SCENARIOS_DIR)
+    scenarios: dict[str, Scenario] = {}
+    errors: list[dict] = []
+    for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
+        try:
+            scenario = _parse(path)
+        except (OSError, yaml.YAMLError, jsonschema.ValidationError, jsonschema.SchemaError) as exc:
+            message = getattr(exc, "message", None) or str(exc)
+            errors.append({"file": path.name, "error": message.splitlines()[0][:300]})
+            logger.warning("Scenario file %s is broken: %s", path.name, message.splitlines()[0])
+            continue
+        if scenario.id in scenarios:
+            errors.append({"file": path.name, "error": f"duplicate id {scenario.id!r} (also in {scenarios[scenario.id].source})"})
+            continue
+        scenarios[scenario.id] = scenario
+    return Catalog(scenarios=scenarios, errors=errors)
+
+
+def catalog_summary() -> dict:
+    catalog = load_catalog()
+    return {"count": len(catalog.scenarios), "errors": catalog.errors, "directory": str(settings.SCENARIOS_DIR)}

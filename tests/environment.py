@@ -1,0 +1,9 @@
+"""Loaded with `-p` before pytest-django configures Django: test runs get their own data dir."""
+import os
+import tempfile
+
+os.environ.setdefault("DESKHAND_DATA_DIR", tempfile.mkdtemp(prefix="deskhand-test-"))
+os.environ.setdefault("DESKHAND_API_TOKEN", "test-token-0123456789abcdef")
+# Tests never reach a real provider; the fakes set their own URLs per test.
+os.environ.setdefault("OPENAI_API_KEY", "sk-test-0000000000000000000000")
+os.environ.setdefault("CODEX_HOME", os.path.join(os.environ["DESKHAND_DATA_DIR"], "codex-home"))
