@@ -303,7 +303,7 @@ def _start_browser(config: LoginConfig) -> LoginState:
         }
     )
     login._server = server
-    threading.Thread(target=server.serve_forever, name="codex-login-callback", daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.1,), name="codex-login-callback", daemon=True).start()
     _arm_expiry(login)
     logger.info("ChatGPT sign-in (browser) started; callback listening on 127.0.0.1:%s", port)
     return login
