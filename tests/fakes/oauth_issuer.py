@@ -55,6 +55,7 @@ class FakeOAuthIssuer:
         self.requests: list[tuple[str, str]] = []  # (method, path)
         self.revoked: list[str] = []
         self.issued_access_tokens: list[str] = []
+        self.issued_tokens: list[str] = []  # every id, access and refresh token handed out
         self._codes: dict[str, dict] = {}
         self._refresh_tokens: dict[str, str] = {}  # token -> "live" | "used" | "revoked"
         self._devices: dict[str, dict] = {}  # device_auth_id -> {user_code, approved}
@@ -105,6 +106,7 @@ class FakeOAuthIssuer:
         with self._lock:
             self._refresh_tokens[refresh] = "live"
             self.issued_access_tokens.append(access)
+            self.issued_tokens += [id_token, access, refresh]
         return {"id_token": id_token, "access_token": access, "refresh_token": refresh, "token_type": "Bearer", "expires_in": int(ttl)}
 
     def approve_device(self, user_code: str) -> None:

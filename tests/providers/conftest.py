@@ -36,6 +36,8 @@ def codex(settings, tmp_path, issuer):
     settings.CODEX_ISSUER = issuer.url
     settings.CODEX_CALLBACK_PORT = 0  # any free port: the redirect URI follows the bound port
     settings.HTTPS_PROXY = ""
+    # Never the real API: a health check probes this (port 9 refuses at once).
+    settings.OPENAI_BASE_URL = "http://127.0.0.1:9/v1"
     yield issuer
     codex_login.reset()
 
