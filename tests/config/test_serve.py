@@ -1,0 +1,91 @@
+"""`manage.py serve` starts the web server and the embedded worker, and Ctrl-C stops both."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from tests.fixtures.server import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def served(tmp_path):
+    port = free_port()
+    env = {
+        **os.environ,
+        "DESKHAND_DATA_DIR": str(tmp_path),
+        "DESKHAND_API_TOKEN": "",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
+        "CELERY_BROKER_URL": "filesystem://",
+        "DESKHAND_REDIS_URL": "",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    yield proc, port, tmp_path
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+def wait_for_health(port, data_dir, proc):
+    token_file = data_dir / "api-token"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stdout.read()
+        if not token_file.exists():
+            time.sleep(0.1)
+            continue
+        token = token_file.read_text().strip()
+        try:
+            response = httpx.get(
+                f"http://127.0.0.1:{port}/api/system/health", headers={"Authorization": f"Bearer {token}"}, timeout=5
+            )
+            if response.status_code == 200:
+                return response.json()
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("serve did not answer within 60 s")
+
+
+def test_serve_runs_web_and_worker_and_ctrl_c_stops_both(served):
+    proc, port, data_dir = served
+    health = wait_for_health(port, data_dir, proc)
+    token_file = data_dir / "api-token"
+    assert health["machine"]["hostname"]
+
+    children = psutil.Process(proc.pid).children(recursive=True)
+    assert any("worker" in " ".join(child.cmdline()) for child in children), "no embedded worker"
+
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, output
+    assert f"http://127.0.0.1:{port}/" in output
+    assert str(token_file) in output
+    assert token_file.read_text().strip() not in output, "the token itself is never printed"
+    assert not [child for child in children if child.is_running() and child.status() != psutil.STATUS_ZOMBIE]
+
+
+def test_serve_refuses_a_port_in_use(served, tmp_path):
+    proc, port, _ = served
+    wait_for_health(port, tmp_path, proc)
+    env = {**os.environ, "DESKHAND_DATA_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}"}
+    second = subprocess.run(
+        [sys.executable, "manage.py", "serve", "--port", str(port), "--no-worker"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert second.returncode != 0
+    assert "already running" in second.stderr
