@@ -25,6 +25,9 @@ class MemoryEntry(models.Model):
         FACT = "fact"
         PROCEDURE = "procedure"
         WARNING = "warning"
+        # The two below are what the agent's `remember` tool offers besides the others.
+        APP_BEHAVIOR = "app_behavior", "App behaviour"
+        LOCATION = "location"
         CONTACT = "contact"
         OTHER = "other"
 
@@ -33,6 +36,8 @@ class MemoryEntry(models.Model):
         AGENT = "agent"
 
     content = models.TextField()
+    # sha256 of the normalized content: how a duplicate (same content, same app) is found.
+    content_key = models.CharField(max_length=64, editable=False, default="")
     category = models.CharField(max_length=20, choices=Category.choices)
     app = models.ForeignKey(AppProfile, null=True, blank=True, on_delete=models.CASCADE, related_name="entries")
     tags = models.JSONField(default=list, blank=True)
@@ -48,7 +53,10 @@ class MemoryEntry(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "memory entries"
-        indexes = [models.Index(fields=["app", "category"], name="memory_app_category")]
+        indexes = [
+            models.Index(fields=["app", "category"], name="memory_app_category"),
+            models.Index(fields=["content_key", "app"], name="memory_duplicate_lookup"),
+        ]
 
     def __str__(self) -> str:
         return self.content[:60]

@@ -1,0 +1,12 @@
+"""Included by config/urls.py under /api/."""
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("memory", api.MemoryEntryCreateView.as_view(), name="memory-create"),
+    path("memory/global", api.GlobalMemoryView.as_view(), name="memory-global"),
+    path("memory/apps", api.AppProfileListView.as_view(), name="memory-apps"),
+    path("memory/apps/<str:name>", api.AppProfileDetailView.as_view(), name="memory-app"),
+    path("memory/<int:entry_id>", api.MemoryEntryDetailView.as_view(), name="memory-entry"),
+]
