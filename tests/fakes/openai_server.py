@@ -52,6 +52,7 @@ class FakeOpenAI:
         self.turns: deque = deque()
         self.routes: deque = deque()
         self.default_route = {"route": "desktop", "reason": "fake: default route"}
+        self.route_failure: ErrorTurn | None = None
         self.requests: list[Recorded] = []
         self.codex_valid_tokens: set[str] | None = None   # None: any bearer token is accepted
         self.codex_rejects_builtin_computer = False       # True: behave like a backend without the computer tool
@@ -101,8 +102,8 @@ class FakeOpenAI:
         self.routes.append({"route": route, "reason": reason})
 
     def fail_route(self, status: int = 500) -> None:
-        self.routes.append(ErrorTurn(status, {"error": {"message": "fake router failure", "type": "server_error"}},
-                                     {"x-should-retry": "false"}))
+        """Every router call fails from now on (retries included)."""
+        self.route_failure = ErrorTurn(status, {"error": {"message": "fake router failure", "type": "server_error"}}, {})
 
     def model_requests(self) -> list[Recorded]:
         """Requests other than router calls."""
@@ -137,6 +138,8 @@ class FakeOpenAI:
     def _next(self, body: dict):
         with self._lock:
             if _format_name(body) == "route":
+                if self.route_failure:
+                    return self.route_failure
                 answer = self.routes.popleft() if self.routes else self.default_route
                 if isinstance(answer, ErrorTurn):
                     return answer

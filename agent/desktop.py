@@ -1,0 +1,226 @@
+"""The desktop agent: the computer-use loop.
+
+Per turn: model call → for each computer call: confirm safety checks, run the batch in order (model
+coordinates mapped through the last screenshot the model saw), settle, one screenshot back.
+"""
+from __future__ import annotations
+
+import json
+
+from agent import memory as memory_mod
+from agent import prompts
+from agent.context import AgentResult, Context, prune_images, user_message
+from agent.errors import ToolNotSupported
+from agent.keys import UnknownKey, map_keys
+from agent.screen import ModelShot, prepare, settle
+from agent.sink import ConfirmationRequest
+from agent.transports import ModelRequest
+
+COMPUTER_FUNCTION_TOOL = {
+    "type": "function",
+    "name": "computer",
+    "description": prompts.COMPUTER_FUNCTION,
+    "strict": False,
+    "parameters": {
+        "type": "object",
+        "properties": {"actions": {"type": "array", "items": {"type": "object", "properties": {
+            "type": {"type": "string", "enum": ["click", "double_click", "drag", "move", "scroll", "keypress",
+                                                "type", "wait", "screenshot"]},
+            "x": {"type": "number"}, "y": {"type": "number"},
+            "button": {"type": "string", "enum": ["left", "right", "wheel", "back", "forward"]},
+            "keys": {"type": "array", "items": {"type": "string"}},
+            "text": {"type": "string"},
+            "path": {"type": "array", "items": {"type": "object", "properties": {"x": {"type": "number"},
+                                                                                "y": {"type": "number"}}}},
+            "scroll_x": {"type": "number"}, "scroll_y": {"type": "number"},
+        }, "required": ["type"]}}},
+        "required": ["actions"],
+    },
+}
+
+DEFAULT_WAIT_S = 1.0
+
+
+class DesktopAgent:
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.shot: ModelShot | None = None   # the last screenshot the model saw: its scale maps coordinates
+
+    def tools(self) -> list[dict]:
+        computer = {"type": "computer"} if self.ctx.client.computer_tool == "builtin" else COMPUTER_FUNCTION_TOOL
+        return [computer, memory_mod.REMEMBER_TOOL]
+
+    def run(self, instruction: str, history: list[dict]) -> AgentResult:
+        ctx = self.ctx
+        items = ctx.conversation = list(history) + [user_message(instruction)]
+        turn = 0
+        while turn < ctx.task.max_turns:
+            ctx.check()
+            request = ModelRequest(model=ctx.task.model, instructions=ctx.instructions(prompts.DESKTOP),
+                                   input=prune_images(items, ctx.screen.keep_images), tools=self.tools(),
+                                   reasoning={"summary": "auto"})
+            try:
+                response = ctx.call(request, agent="desktop")
+            except ToolNotSupported:
+                if ctx.client.computer_tool != "builtin":
+                    raise
+                # The Codex backend may refuse the built-in tool: offer the same actions as a function.
+                ctx.client.computer_tool = "function"
+                ctx.sink.emit("log", {"level": "info", "message": "The backend refused the built-in computer tool; "
+                                                                  "using the computer function tool instead."})
+                continue
+            turn += 1
+            items.extend(response.output)
+            text = ctx.emit_messages(response.output)
+            calls = [i for i in response.output if i.get("type") in ("computer_call", "function_call")]
+            if response.status == "incomplete":
+                return AgentResult("failed", "The model's answer was cut off (incomplete response); nothing "
+                                             "partial was run. Try again or simplify the instruction.", items)
+            if not calls:
+                return AgentResult("succeeded", text or "Done.", items)
+            for call in calls:
+                items.extend(self.handle(call))
+        return AgentResult("failed", f"The task used its whole budget of {ctx.task.max_turns} turns without "
+                                     "finishing. Raise max_turns or split the task into smaller ones.", items)
+
+    # -- one call --
+    def handle(self, call: dict) -> list[dict]:
+        if call["type"] == "computer_call":
+            actions = call.get("actions") or ([call["action"]] if call.get("action") else [])
+            return self.computer(call, actions, function=False)
+        name = call.get("name")
+        try:
+            args = json.loads(call.get("arguments") or "{}")
+        except ValueError:
+            args = None
+        if name == "computer" and isinstance(args, dict):
+            return self.computer(call, list(args.get("actions") or []), function=True)
+        self.ctx.sink.emit("tool_call", {"call_id": call["call_id"], "name": name, "arguments": args})
+        if name == "remember" and isinstance(args, dict):
+            result = memory_mod.save(self.ctx.sink, args)
+        else:
+            result = f"Unknown tool {name!r} or arguments that are not a JSON object."
+        self.ctx.sink.emit("tool_result", {"call_id": call["call_id"], "name": name, "output": result})
+        return [{"type": "function_call_output", "call_id": call["call_id"], "output": result}]
+
+    def computer(self, call: dict, actions: list[dict], *, function: bool) -> list[dict]:
+        ctx = self.ctx
+        call_id = call["call_id"]
+        ctx.sink.emit("tool_call", {"call_id": call_id, "name": "computer", "actions": actions})
+        checks = call.get("pending_safety_checks") or []
+        acknowledged, problem, status = [], None, "ok"
+        if checks:
+            request = ConfirmationRequest.build(
+                "safety_check", {"call_id": call_id, "actions": actions, "checks": checks},
+                " ".join(c.get("message") or c.get("code") or "" for c in checks).strip() or "Model safety check")
+            if ctx.sink.confirm(request) == "confirmed":
+                acknowledged = checks
+            else:
+                status, problem = "declined", ("The person declined these actions, so they were not run. "
+                                               "Do not retry them; choose another way or stop and explain.")
+        if status == "ok":
+            problem = self.run_batch(call_id, actions)
+            status = "error" if problem else "ok"
+        frame = self.capture(settle_first=status == "ok" and any(a.get("type") != "screenshot" for a in actions))
+        ref = ctx.sink.store_screenshot(frame.data, mime=frame.mime, width=frame.width, height=frame.height)
+        ctx.sink.emit("screenshot", {"ref": ref, "width": frame.width, "height": frame.height, "mime": frame.mime,
+                                     "call_id": call_id})
+        result = {"call_id": call_id, "status": status, "screenshot": ref}
+        if problem:
+            result["error"] = problem
+        ctx.sink.emit("tool_result", result)
+        if function:
+            text = problem or f"Done. Screenshot {frame.width}x{frame.height} (coordinates are pixels in it)."
+            return [{"type": "function_call_output", "call_id": call_id, "output": [
+                {"type": "input_text", "text": text},
+                {"type": "input_image", "image_url": frame.data_url(), "detail": "original"}]}]
+        output = {"type": "computer_call_output", "call_id": call_id,
+                  "output": {"type": "computer_screenshot", "image_url": frame.data_url(), "detail": "original"}}
+        if acknowledged:
+            output["acknowledged_safety_checks"] = acknowledged
+        # A computer_call_output carries only an image: the reason for an error or a decline goes beside it.
+        return [output] + ([user_message(problem)] if problem else [])
+
+    def run_batch(self, call_id: str, actions: list[dict]) -> str | None:
+        """Run actions in order; the first failure stops the batch and is returned as text for the model."""
+        for index, action in enumerate(actions):
+            self.ctx.check()
+            try:
+                self.run_action(call_id, action)
+            except (ValueError, TypeError, KeyError, UnknownKey) as exc:
+                return f"Action {index + 1} ({action.get('type')}) failed: {exc}. Later actions were not run."
+            except Exception as exc:  # noqa: BLE001 - tool failures are data for the model
+                if type(exc).__name__ == "FailSafeException":
+                    raise  # a person pushed the mouse into a corner: that is a stop, not a tool error
+                return f"Action {index + 1} ({action.get('type')}) failed: {type(exc).__name__}: {exc}."
+        return None
+
+    def run_action(self, call_id: str, action: dict) -> None:
+        ctx, computer = self.ctx, self.ctx.computer
+        kind = action.get("type")
+        shot = self.shot or self.capture(settle_first=False, remember=True)
+        event = {"call_id": call_id, "type": kind}
+        keys = action.get("keys") or ()
+        map_keys(keys)  # an unknown key name fails here, before anything is pressed
+        if kind in ("click", "double_click", "move", "scroll"):
+            x, y = shot.to_screen(action["x"], action["y"])
+            event.update(x=x, y=y)
+            if keys:
+                event["keys"] = list(keys)
+            if kind == "click":
+                event["button"] = action.get("button") or "left"
+                ctx.sink.emit("computer_action", event)
+                computer.click(x, y, button=event["button"], keys=keys)
+            elif kind == "double_click":
+                ctx.sink.emit("computer_action", event)
+                computer.double_click(x, y, keys=keys)
+            elif kind == "move":
+                ctx.sink.emit("computer_action", event)
+                computer.move(x, y, keys=keys)
+            else:
+                # Scroll distances are in screenshot pixels too.
+                sx = round(float(action.get("scroll_x") or 0) * shot.scale_x)
+                sy = round(float(action.get("scroll_y") or 0) * shot.scale_y)
+                event.update(scroll_x=sx, scroll_y=sy)
+                ctx.sink.emit("computer_action", event)
+                computer.scroll(x, y, sx, sy, keys=keys)
+        elif kind == "drag":
+            path = [shot.to_screen(p["x"], p["y"]) for p in action.get("path") or []]
+            event["path"] = [{"x": x, "y": y} for x, y in path]
+            ctx.sink.emit("computer_action", event)
+            computer.drag(path, keys=keys)
+        elif kind == "keypress":
+            event["keys"] = list(action.get("keys") or [])
+            ctx.sink.emit("computer_action", event)
+            computer.keypress(event["keys"])
+        elif kind == "type":
+            event["text"] = str(action.get("text") or "")
+            ctx.sink.emit("computer_action", event)
+            computer.type(event["text"])
+        elif kind == "wait":
+            seconds = float(action.get("seconds") or (action.get("ms") or 0) / 1000 or DEFAULT_WAIT_S)
+            event["seconds"] = min(seconds, 30.0)
+            ctx.sink.emit("computer_action", event)
+            ctx.sleep(event["seconds"])
+        elif kind == "screenshot":
+            ctx.sink.emit("computer_action", event)
+        else:
+            raise ValueError(f"unknown action type {kind!r}")
+
+    def capture(self, *, settle_first: bool, remember: bool = True) -> ModelShot:
+        ctx = self.ctx
+        if settle_first:
+            geometry = {}
+
+            def grab():
+                cap = ctx.computer.screenshot()
+                geometry["g"] = cap.geometry
+                return cap.image
+            image = settle(grab, ctx.screen, should_stop=ctx.sink.should_stop).frame
+            shot = prepare(image, geometry["g"], ctx.screen)
+        else:
+            cap = ctx.computer.screenshot()
+            shot = prepare(cap.image, cap.geometry, ctx.screen)
+        if remember:
+            self.shot = shot
+        return shot

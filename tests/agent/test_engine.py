@@ -1,0 +1,163 @@
+"""The engine through `run_task`, against the fake Responses server and a screenless computer."""
+import json
+import os
+import time
+
+import pytest
+
+from agent.engine import Task, run_task
+from agent.memory import StaticMemory
+from agent.screen import ScreenConfig
+from agent.sink import RecordingSink
+from agent.transports import TransportConfig, build_client
+from tests.fakes.computer import FakeComputer
+
+FAST = ScreenConfig(settle_quiet_s=0.0, settle_max_s=0.1)
+pytestmark = pytest.mark.timeout(60)
+
+
+def _client(fake, provider="api-key", tokens=None):
+    return build_client(provider, TransportConfig(openai_api_key="sk-test-0123456789abcdefgh",
+                                                  openai_base_url=fake.api_base_url,
+                                                  codex_base_url=fake.codex_base_url, retry_base_delay_s=0.01),
+                        tokens)
+
+
+def _run(fake, instruction="do it", route="desktop", sink=None, computer=None, **task):
+    sink = sink or RecordingSink()
+    computer = computer or FakeComputer()
+    outcome = run_task(Task(instruction=instruction, model="gpt-5.4", route=route, **task), sink=sink,
+                       client=_client(fake), computer=computer, screen=FAST,
+                       protected_paths=task.pop("protected_paths", ()) if False else ())
+    return outcome, sink, computer
+
+
+def test_a_confirmed_safety_check_runs_the_action_and_is_acknowledged(fake_openai):
+    check = {"id": "sc_1", "code": "malicious_instructions", "message": "The page asks to do something odd."}
+    fake_openai.add_turn(fake_openai.computer_call({"type": "click", "x": 10, "y": 20}, safety_checks=[check]))
+    fake_openai.add_turn(fake_openai.message("Clicked."))
+    outcome, sink, computer = _run(fake_openai, sink=RecordingSink(["confirmed"]))
+    assert outcome.status == "succeeded"
+    assert computer.actions == [("click", 10, 20, "left", ())]
+    assert sink.confirmations[0].kind == "safety_check" and sink.confirmations[0].reason == check["message"]
+    output = fake_openai.model_requests()[1].body["input"][-1]
+    assert output["type"] == "computer_call_output" and output["acknowledged_safety_checks"] == [check]
+
+
+def test_a_declined_safety_check_does_not_run_the_action_and_tells_the_model(fake_openai):
+    check = {"id": "sc_1", "code": "sensitive_domain", "message": "Banking site."}
+    fake_openai.add_turn(fake_openai.computer_call({"type": "click", "x": 10, "y": 20}, safety_checks=[check]))
+    fake_openai.add_turn(fake_openai.message("Understood, stopping."))
+    outcome, sink, computer = _run(fake_openai, sink=RecordingSink(["declined"]))
+    assert computer.actions == []
+    assert sink.of_type("tool_result")[0]["status"] == "declined"
+    sent = fake_openai.model_requests()[1].body["input"]
+    output = next(i for i in sent if i["type"] == "computer_call_output")
+    assert "acknowledged_safety_checks" not in output
+    assert "declined" in sent[-1]["content"][0]["text"]
+
+
+def test_stop_mid_batch_ends_promptly_and_releases_keys(fake_openai):
+    fake_openai.add_turn(fake_openai.computer_call({"type": "click", "x": 1, "y": 2}, {"type": "type", "text": "a"},
+                                                   {"type": "keypress", "keys": ["ENTER"]}))
+    fake_openai.add_turn(fake_openai.message("never reached"))
+    sink = RecordingSink()
+    computer = FakeComputer()
+    computer.on_action = lambda action: sink.stop()  # the person presses stop during the first action
+    outcome, sink, computer = _run(fake_openai, sink=sink, computer=computer)
+    assert outcome.status == "stopped"
+    assert computer.actions == [("click", 1, 2, "left", ())]
+    assert computer.released == 1
+    assert len(fake_openai.model_requests()) == 1  # no model call after the stop
+    # The stored history has no dangling call (the API would refuse it next time).
+    assert not any(i.get("type") == "computer_call" for i in outcome.history)
+
+
+def test_stop_during_a_wait_is_prompt(fake_openai):
+    fake_openai.add_turn(fake_openai.computer_call({"type": "wait", "seconds": 30}))
+    sink = RecordingSink(stop_when=lambda t, d: t == "computer_action" and d["type"] == "wait")
+    started = time.monotonic()
+    outcome, _, _ = _run(fake_openai, sink=sink)
+    assert outcome.status == "stopped" and time.monotonic() - started < 20
+
+
+def test_it_fails_with_a_clear_error_when_the_model_cannot_be_reached(fake_openai):
+    fake_openai.add_error(400, {"error": {"message": "The model 'gpt-x' does not exist", "type": "invalid_request_error"}})
+    outcome, sink, computer = _run(fake_openai)
+    assert outcome.status == "failed"
+    assert sink.of_type("error")[0]["code"] == "model_not_supported"
+    assert computer.released == 1
+
+
+def test_the_turn_budget_ends_the_task(fake_openai):
+    for _ in range(3):
+        fake_openai.add_turn(fake_openai.computer_call({"type": "screenshot"}))
+    outcome, sink, _ = _run(fake_openai, max_turns=2)
+    assert outcome.status == "failed" and "budget of 2 turns" in outcome.summary
+
+
+def test_a_failing_action_goes_back_to_the_model_as_data(fake_openai):
+    fake_openai.add_turn(fake_openai.computer_call({"type": "keypress", "keys": ["HYPERDRIVE"]}))
+    fake_openai.add_turn(fake_openai.message("That key does not exist; done anyway."))
+    outcome, sink, _ = _run(fake_openai)
+    assert outcome.status == "succeeded"
+    assert "unknown key name" in sink.of_type("tool_result")[0]["error"]
+
+
+def test_the_router_falls_back_to_rules_when_its_call_fails(fake_openai):
+    fake_openai.fail_route(500)
+    fake_openai.add_turn(fake_openai.message("ok"))
+    outcome, sink, _ = _run(fake_openai, instruction="run the command `ls` in the folder", route="auto")
+    route = sink.of_type("agent_route")[0]
+    assert route["route"] == "cli" and route["reason"].startswith("rules:") and "router call failed" in route["reason"]
+
+
+def test_the_router_uses_the_models_classification(fake_openai):
+    fake_openai.add_route("cli", "only files are involved")
+    fake_openai.add_turn(fake_openai.message("ok"))
+    outcome, sink, _ = _run(fake_openai, route="auto")
+    assert sink.of_type("agent_route") == [{"route": "cli", "reason": "only files are involved"}]
+    router_call = fake_openai.requests[0].body
+    assert router_call["text"]["format"]["type"] == "json_schema"
+
+
+def test_memory_goes_into_the_instructions_and_remember_saves_through_the_sink(fake_openai):
+    memory = StaticMemory([{"id": 7, "content": "Mousepad saves with ctrl+s.", "category": "app_behavior",
+                            "appContext": "mousepad"}])
+    fake_openai.add_turn(fake_openai.function_call("remember", {"content": "The notes file is in ~/notes.",
+                                                                "category": "location", "confidence": 0.9}))
+    fake_openai.add_turn(fake_openai.message("ok"))
+    sink = RecordingSink()
+    outcome = run_task(Task(instruction="note", model="gpt-5.4", route="desktop"), sink=sink,
+                       client=_client(fake_openai), computer=FakeComputer(), memory=memory, screen=FAST)
+    assert outcome.status == "succeeded"
+    assert "Mousepad saves with ctrl+s." in fake_openai.model_requests()[0].body["instructions"]
+    assert memory.asked == [("note", "mousepad")] and memory.used == [7]
+    assert sink.memories[0]["content"] == "The notes file is in ~/notes." and sink.memories[0]["category"] == "location"
+
+
+def test_old_screenshots_are_pruned_from_the_resent_history(fake_openai):
+    for _ in range(5):
+        fake_openai.add_turn(fake_openai.computer_call({"type": "screenshot"}))
+    fake_openai.add_turn(fake_openai.message("done"))
+    outcome, _, _ = _run(fake_openai)
+    last_input = fake_openai.model_requests()[-1].body["input"]
+    images = [i["output"]["image_url"] for i in last_input if i["type"] == "computer_call_output"]
+    assert len(images) == 5 and sum(len(u) > 200 for u in images) == 3
+    assert sum(len(i["output"]["image_url"]) > 200 for i in outcome.history if i["type"] == "computer_call_output") == 3
+
+
+def test_the_planner_runs_steps_and_stops_at_the_first_failure(fake_openai, tmp_path):
+    fake_openai.add_turn(fake_openai.json_message({"steps": [
+        {"instruction": "make a file", "agent": "cli"},
+        {"instruction": "break", "agent": "cli"},
+        {"instruction": "never", "agent": "desktop"}]}))
+    fake_openai.add_turn(fake_openai.function_call("shell", {"command": "echo hi > made.txt"}))
+    fake_openai.add_turn(fake_openai.message("made it"))
+    fake_openai.add_error(400, {"error": {"message": "boom", "type": "invalid_request_error"}})
+    outcome, sink, _ = _run(fake_openai, route="planner", workdir=str(tmp_path))
+    assert outcome.status == "failed"
+    assert (tmp_path / "made.txt").read_text() == "hi\n"
+    assert outcome.summary.startswith("Step 2 of 3 failed") and "Not run: steps 3-3" in outcome.summary
+    plan = [m for m in sink.of_type("message") if m.get("kind") == "plan"][0]
+    assert len(plan["steps"]) == 3
