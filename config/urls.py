@@ -11,6 +11,7 @@ from events.api import ScreenshotView
 api_patterns = [
     path("system/health", HealthView.as_view(), name="health"),
     path("screenshots/<str:screenshot_id>", ScreenshotView.as_view(), name="screenshot"),
+    path("", include("providers.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
