@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from agent.errors import AuthMissing, TransportFailure
 from core.errors import AppError
 from core.files import InsecureFileError, read_private_file, write_private_file
 from core.redact import register_secret
@@ -56,8 +57,12 @@ PERMANENT_REFRESH_ERRORS = {"refresh_token_reused", "refresh_token_expired", "re
 SIGN_IN_HINT = "Sign in with ChatGPT: POST /api/auth/codex/login"
 
 
-class CodexSignedOut(AppError):
-    """No usable ChatGPT sign-in: never signed in, signed out, or the issuer refused the refresh."""
+class CodexSignedOut(AuthMissing, AppError):
+    """No usable ChatGPT sign-in: never signed in, signed out, or the issuer refused the refresh.
+
+    Both an engine error (the engine reports it as a run's error event) and an AppError (the API
+    renders it): the engine's transport calls this source directly.
+    """
 
     code = "codex_signed_out"
     http_status = 409
@@ -66,7 +71,7 @@ class CodexSignedOut(AppError):
         message = "Not signed in with ChatGPT"
         if reason:
             message += f" ({reason})"
-        super().__init__(f"{message}. {SIGN_IN_HINT}", code=code, details=details)
+        _init_error(self, f"{message}. {SIGN_IN_HINT}", code=code, details=details)
         self.reason = reason
 
 
@@ -74,11 +79,22 @@ class CodexTokenFileInsecure(CodexSignedOut):
     code = "codex_token_file_insecure"
 
 
-class CodexRefreshFailed(AppError):
+class CodexRefreshFailed(TransportFailure, AppError):
     """The issuer could not be reached or answered oddly: the sign-in is kept, try again later."""
 
     code = "codex_refresh_failed"
     http_status = 503
+
+    def __init__(self, message: str, *, code: str | None = None, details: dict | None = None):
+        _init_error(self, message, code=code, details=details)
+
+
+def _init_error(error: Exception, message: str, *, code: str | None, details: dict | None) -> None:
+    # One initialiser for both parents' attributes (code, message, details).
+    Exception.__init__(error, message)
+    error.message = message
+    error.code = code or type(error).code
+    error.details = details or {}
 
 
 class TokenSource(Protocol):

@@ -78,6 +78,19 @@ def codex_status() -> dict:
     return status
 
 
+def codex_missing_credentials() -> str | None:
+    """Why codex-oauth cannot be used right now (a message that says what to do), or None.
+
+    Cheap (reads the token file, no network): for refusing a run up front rather than failing it
+    in the worker. An expired access token is not "missing": the engine refreshes it.
+    """
+    try:
+        CodexTokenSource._signed_in(CodexTokenStore(settings.DATA_DIR).load())
+    except CodexSignedOut as exc:
+        return exc.message
+    return None
+
+
 # --- Health -----------------------------------------------------------------------------------
 
 

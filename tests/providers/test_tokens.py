@@ -151,3 +151,11 @@ def test_two_processes_refreshing_an_expired_token_at_once_refresh_it_once(codex
     stored = CodexTokenStore(settings.DATA_DIR).load()
     assert results[0]["access"] == stored.tokens.access_token != old.access_token
     assert jwt_claims(results[0]["access"])["exp"] > jwt_claims(old.access_token)["exp"]
+
+
+def test_missing_credentials_says_what_to_do_until_signed_in(codex, settings):
+    from providers.selectors import codex_missing_credentials
+
+    assert "POST /api/auth/codex/login" in codex_missing_credentials()
+    seed_store(settings, codex, access_ttl=0)  # expired but refreshable: usable
+    assert codex_missing_credentials() is None
