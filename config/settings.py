@@ -3,6 +3,7 @@
 Every variable is listed in `.env.example` and the README. A malformed value stops start-up with
 a message that names the variable.
 """
+import os
 import secrets
 import socket
 from pathlib import Path
@@ -20,7 +21,12 @@ if (BASE_DIR / ".env").is_file():
 
 
 def _read(name, parse, default):
-    """Parse one variable; a value that does not parse names the variable in the error."""
+    """Parse one variable; a value that does not parse names the variable in the error.
+
+    An empty value means "use the default", so `.env.example` can list every variable.
+    """
+    if os.environ.get(name) == "":
+        del os.environ[name]
     try:
         return parse(name, default=default)
     except (ValueError, TypeError, ImproperlyConfigured) as exc:
