@@ -5,20 +5,10 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from django.urls import NoReverseMatch, reverse
 
 from providers import codex_login
 from providers.codex_tokens import CodexTokens, CodexTokenStore, StoredAuth, now_iso
 from tests.fakes.oauth_issuer import FakeOAuthIssuer
-
-
-@pytest.fixture(autouse=True)
-def _providers_urls(settings):
-    # Until config/urls.py includes providers.urls, route through a urlconf that does.
-    try:
-        reverse("auth-status")
-    except NoReverseMatch:
-        settings.ROOT_URLCONF = "tests.providers.urls"
 
 
 @pytest.fixture
