@@ -25,6 +25,10 @@ class Machine(models.Model):
     last_heartbeat = models.DateTimeField(null=True, blank=True)
     # The run or live-session id holding the desktop; claimed with one conditional UPDATE.
     desktop_holder = models.CharField(max_length=40, blank=True, default="")
+    desktop_claimed_at = models.DateTimeField(null=True, blank=True)
+    # Refreshed by the holder while it drives the desktop; a stale value lets the sweeper free it
+    # whatever kind of execution (run or live command) the holder is.
+    desktop_heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -46,6 +50,9 @@ class Run(models.Model):
 
     id = models.CharField(primary_key=True, max_length=40, default=new_run_id, editable=False)
     scenario_id = models.CharField(max_length=100)
+    # The scenario as it was when the run was created: a retry or a replay must not change meaning
+    # because someone edited the file since.
+    scenario = models.JSONField(default=dict, blank=True)
     title = models.CharField(max_length=300, blank=True)
     status = models.CharField(max_length=30, choices=Status.choices, default=Status.QUEUED)
     auth_provider = models.CharField(max_length=20, choices=AuthProvider.choices)
@@ -57,6 +64,8 @@ class Run(models.Model):
     machine = models.ForeignKey(Machine, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
     summary = models.TextField(blank=True)
     error = models.TextField(blank=True)
+    # Why the run ended the way it did (stopped by whom, interrupted why, which limit was hit).
+    status_reason = models.TextField(blank=True)
     usage = models.JSONField(default=dict, blank=True)
     event_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
@@ -64,6 +73,11 @@ class Run(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     stop_requested_at = models.DateTimeField(null=True, blank=True)
+    # Which worker task holds the run (picked up, possibly still waiting for the desktop); every
+    # later write by that task is conditional on it, so a task that lost its claim (swept as
+    # stale) cannot overwrite what the sweeper decided.
+    claim_token = models.CharField(max_length=40, blank=True)
+    worker = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -74,3 +88,33 @@ class Run(models.Model):
 
     def __str__(self) -> str:
         return f"{self.id} {self.scenario_id} {self.status}"
+
+
+class Confirmation(models.Model):
+    """A person's approval of one exact action, asked for by a run or a live session.
+
+    Bound to the action's fingerprint and used once: the execution consumes it with a conditional
+    UPDATE (confirmed -> used), so an answer can never approve a second, different action.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        CONFIRMED = "confirmed"
+        DECLINED = "declined"
+        USED = "used"
+        EXPIRED = "expired"
+
+    owner_id = models.CharField(max_length=40, db_index=True)
+    fingerprint = models.CharField(max_length=64)
+    kind = models.CharField(max_length=40)
+    action = models.JSONField(default=dict)
+    reason = models.TextField(blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.owner_id} {self.kind} {self.status}"

@@ -38,3 +38,25 @@ def local_machine_facts() -> dict:
 
 def machine_list() -> list[Machine]:
     return list(Machine.objects.order_by("name"))
+
+
+def run_get(*, run_id: str):
+    from runs.models import Run
+
+    return Run.objects.select_related("machine", "retry_of").filter(pk=run_id).first()
+
+
+def run_list(*, status: str | None = None, limit: int = 50, offset: int = 0):
+    """Newest first; returns (page, total)."""
+    from runs.models import Run
+
+    queryset = Run.objects.select_related("machine").order_by("-created_at", "-pk")
+    if status:
+        queryset = queryset.filter(status=status)
+    return list(queryset[offset:offset + limit]), queryset.count()
+
+
+def run_retry_ids(*, run_id: str) -> list[str]:
+    from runs.models import Run
+
+    return list(Run.objects.filter(retry_of_id=run_id).order_by("created_at").values_list("pk", flat=True))

@@ -78,6 +78,45 @@ class Scenario:
         filled = self.with_defaults(values)
         return string.Template(self.instruction).safe_substitute({k: str(v) for k, v in filled.items()})
 
+    def render_checks(self, values: dict) -> list[dict]:
+        """The success checks with `${name}` placeholders filled like the instruction's."""
+        filled = {k: str(v) for k, v in self.with_defaults(values).items()}
+        return [
+            {kind: string.Template(str(value)).safe_substitute(filled) for kind, value in check.items()}
+            for check in self.checks
+        ]
+
+    def as_dict(self) -> dict:
+        """The scenario as the API shows it (and as a run keeps a copy of it)."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "description": self.description,
+            "route": self.route,
+            "instruction": self.instruction,
+            "inputSchema": self.input_schema,
+            "limits": {"maxTurns": self.max_turns, "timeoutSeconds": self.timeout_seconds},
+            "checks": list(self.checks),
+            "file": self.source,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Scenario":
+        """The inverse of `as_dict`: a run's stored copy back into a Scenario."""
+        limits = data.get("limits") or {}
+        return cls(
+            id=data["id"],
+            title=data.get("title", data["id"]),
+            instruction=data.get("instruction", ""),
+            description=data.get("description", ""),
+            route=data.get("route", "auto"),
+            input_schema=data.get("inputSchema") or {"type": "object", "properties": {}},
+            max_turns=limits.get("maxTurns", 30),
+            timeout_seconds=limits.get("timeoutSeconds", 600),
+            checks=tuple(data.get("checks") or ()),
+            source=data.get("file", ""),
+        )
+
     def validate_input(self, values: dict) -> list[tuple[str, str]]:
         """Problems with `values` as (field path, message) pairs; empty when valid."""
         validator = jsonschema.Draft202012Validator(self.input_schema)
@@ -126,6 +165,10 @@ def load_catalog(directory: Path | None = None) -> Catalog:
             scenario = _parse(path)
         except (OSError, yaml.YAMLError, jsonschema.ValidationError, jsonschema.SchemaError) as exc:
             message = getattr(exc, "message", None) or str(exc)
+            if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+                message = f"invalid YAML: {exc.problem} (line {exc.problem_mark.line + 1})"
+            elif isinstance(exc, jsonschema.ValidationError) and exc.absolute_path:
+                message = f"{'.'.join(str(p) for p in exc.absolute_path)}: {message}"
             errors.append({"file": path.name, "error": message.splitlines()[0][:300]})
             logger.warning("Scenario file %s is broken: %s", path.name, message.splitlines()[0])
             continue
@@ -134,6 +177,10 @@ def load_catalog(directory: Path | None = None) -> Catalog:
             continue
         scenarios[scenario.id] = scenario
     return Catalog(scenarios=scenarios, errors=errors)
+
+
+def scenario_get(*, scenario_id: str) -> Scenario | None:
+    return load_catalog().scenarios.get(scenario_id)
 
 
 def catalog_summary() -> dict:
