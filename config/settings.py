@@ -200,6 +200,8 @@ OPENAI_API_KEY = _read("OPENAI_API_KEY", env.str, "")
 OPENAI_BASE_URL = _url("OPENAI_BASE_URL", "https://api.openai.com/v1")
 CODEX_BASE_URL = _url("DESKHAND_CODEX_BASE_URL", "https://chatgpt.com/backend-api/codex")
 CODEX_ISSUER = _url("DESKHAND_CODEX_ISSUER", "https://auth.openai.com")
+# The sign-in callback: the issuer only accepts http://localhost:1455/auth/callback.
+CODEX_CALLBACK_PORT = _read("DESKHAND_CODEX_CALLBACK_PORT", env.int, 1455)
 CODEX_HOME = Path(_read("CODEX_HOME", env.str, str(Path.home() / ".codex"))).expanduser()
 HTTPS_PROXY = _read("HTTPS_PROXY", env.str, "") or _read("https_proxy", env.str, "")
 HEARTBEAT_STALE_SECONDS = _read("DESKHAND_HEARTBEAT_STALE_SECONDS", env.int, 60)
