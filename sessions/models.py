@@ -11,6 +11,10 @@ def new_session_id() -> str:
     return f"ses_{uuid.uuid4().hex}"
 
 
+def new_command_id() -> str:
+    return f"cmd_{uuid.uuid4().hex}"
+
+
 class LiveSession(models.Model):
     class Status(models.TextChoices):
         IDLE = "idle"
@@ -20,6 +24,8 @@ class LiveSession(models.Model):
         INTERRUPTED = "interrupted"
 
     BUSY = (Status.EXECUTING, Status.WAITING_CONFIRMATION)
+    # A session takes a new instruction when nothing runs; after a crash too (nothing resumes by itself).
+    READY = (Status.IDLE, Status.INTERRUPTED)
 
     id = models.CharField(primary_key=True, max_length=40, default=new_session_id, editable=False)
     title = models.CharField(max_length=300, blank=True)
@@ -37,6 +43,14 @@ class LiveSession(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     stop_requested_at = models.DateTimeField(null=True, blank=True)
+    # The command being executed ("cmd_…"), empty when none. Every write the executing task makes
+    # is conditional on it, so a task that lost its command (stopped before it started, session
+    # closed, swept as stale) cannot overwrite what happened since.
+    command_id = models.CharField(max_length=40, blank=True, default="")
+    # The current or last command: instruction, model, provider, route, status, summary, times.
+    command = models.JSONField(default=dict, blank=True)
+    # Why the session is in its status (interrupted by the sweeper, stopped before it started ...).
+    status_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -1,0 +1,141 @@
+"""One live command in the worker: the engine behind the shared execution machinery of runs.
+
+`runs.execution` gives the desktop claim, the Django sink (events, stop flag, confirmations bound to
+an action's fingerprint, heartbeat), the model client and memory. What differs for a session:
+usage accumulates across commands, the conversation is carried from one command to the next, and
+the session goes back to `idle` (not to a terminal status) when a command ends.
+"""
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from events.services import event_append
+from runs.execution import (
+    DjangoSink,
+    ExecutionOwner,
+    Heartbeat,
+    computer_get,
+    desktop_release,
+    memory_provider_build,
+    missing_credentials,
+    model_client_build,
+)
+from sessions.models import LiveSession
+
+logger = logging.getLogger("deskhand.sessions")
+
+USAGE_KEYS = ("input_tokens", "output_tokens", "total_tokens")
+
+
+class SessionSink(DjangoSink):
+    """DjangoSink, except that the session's usage is its earlier commands' total plus this one's
+    (DjangoSink writes the execution's own cumulative usage, which would erase the earlier ones), and
+    the route is remembered for the command record."""
+
+    def __init__(self, owner: ExecutionOwner, *, usage_before: dict, **kwargs):
+        super().__init__(owner, **kwargs)
+        self.usage_before = {key: int(usage_before.get(key) or 0) for key in USAGE_KEYS}
+        self.route = ""
+
+    def emit(self, type: str, data: dict) -> None:
+        if type != "usage":
+            super().emit(type, data)
+            if type == "agent_route":
+                self.route = str(data.get("route") or "")
+            return
+        event_append(owner_id=self.owner.pk, type=type, data=data)
+        cumulative = data.get("cumulative") or {}
+        for key in USAGE_KEYS:
+            self._usage[key] = int(cumulative.get(key, self._usage[key] + int(data.get(key) or 0)))
+        self.owner.rows().update(usage=self.session_usage())
+
+    def session_usage(self) -> dict:
+        return {key: self.usage_before[key] + self._usage[key] for key in USAGE_KEYS}
+
+
+def protected_paths() -> list[str]:
+    """What a shell command may touch only with a person's approval: Deskhand's data and tokens."""
+    return [str(settings.DATA_DIR), str(settings.CODEX_HOME), str(settings.BASE_DIR)]
+
+
+def command_run(*, session_id: str, command_id: str) -> None:
+    from agent.engine import Task, run_task
+
+    now = timezone.now()
+    # The start claim: conditional on "not started" (no heartbeat yet), the column a stop before the
+    # start also claims. A redelivered message, or a command stopped or closed meanwhile, does nothing.
+    started = LiveSession.objects.filter(
+        pk=session_id, command_id=command_id, status__in=LiveSession.BUSY, heartbeat_at__isnull=True,
+        stop_requested_at__isnull=True,
+    ).update(heartbeat_at=now)
+    if not started:
+        logger.info("Live command %s of %s was not started (stopped, closed or already running)",
+                    command_id, session_id)
+        return
+    session = LiveSession.objects.get(pk=session_id)
+    command = dict(session.command)
+    command.update(status="running", startedAt=now.isoformat())
+    LiveSession.objects.filter(pk=session_id, command_id=command_id).update(command=command)
+    owner = ExecutionOwner(
+        model=LiveSession, pk=session_id, running_status=LiveSession.Status.EXECUTING,
+        waiting_status=LiveSession.Status.WAITING_CONFIRMATION, claim={"command_id": command_id},
+        machine_id=session.machine_id,
+    )
+    memory, writer = memory_provider_build(owner_id=session_id)
+    sink = SessionSink(owner, usage_before=session.usage or {}, memory_writer=writer)
+    status, summary, history = "failed", "", None
+    try:
+        problem = missing_credentials(provider=command["authProvider"])
+        if problem:
+            summary = problem
+            sink.emit("error", {"code": "auth_missing", "message": problem})
+        else:
+            with Heartbeat(sink):
+                client = model_client_build(provider=command["authProvider"])
+                outcome = run_task(
+                    Task(instruction=command["instruction"], model=command["model"], history=list(session.history)),
+                    sink=sink, client=client, computer=computer_get(), memory=memory,
+                    protected_paths=protected_paths(),
+                )
+            status, summary, history = outcome.status, outcome.summary, outcome.history
+    except Exception as exc:  # noqa: BLE001 - the session must go back to idle whatever happened
+        logger.exception("Live command %s of %s failed outside the engine", command_id, session_id)
+        summary = f"Internal error: {type(exc).__name__}. The worker log has the details."
+        try:
+            sink.emit("error", {"code": "internal_error", "message": summary})
+        except Exception:  # noqa: BLE001
+            pass
+    finally:
+        try:
+            command_finish(session_id=session_id, command_id=command_id, command=command, status=status,
+                           summary=summary, history=history, route=sink.route, usage=sink.session_usage())
+        finally:
+            if session.machine_id:
+                desktop_release(machine_id=session.machine_id, holder=session_id)
+
+
+def command_finish(*, session_id: str, command_id: str, command: dict, status: str, summary: str,
+                   history: list | None, route: str, usage: dict) -> bool:
+    """Back to idle with the command's outcome, only if the command is still this session's (not
+    closed or swept meanwhile). The conversation is kept either way, for the next instruction."""
+    now = timezone.now()
+    record = {**command, "status": status, "summary": summary, "route": route, "finishedAt": now.isoformat()}
+    changes = {"command": record, "usage": usage, "updated_at": now}
+    if history is not None:
+        changes["history"] = history
+    with transaction.atomic():
+        finished = LiveSession.objects.filter(pk=session_id, command_id=command_id,
+                                              status__in=LiveSession.BUSY).update(
+            status=LiveSession.Status.IDLE, command_id="", stop_requested_at=None, status_reason="", **changes)
+        if finished:
+            event_append(owner_id=session_id, type="status",
+                         data={"status": LiveSession.Status.IDLE, "commandId": command_id, "outcome": status,
+                               "summary": summary, "route": route})
+        else:
+            # Closed (or swept) while it ran: keep what was learnt, leave the status to whoever changed it.
+            LiveSession.objects.filter(pk=session_id, status=LiveSession.Status.CLOSED).update(**changes)
+    return bool(finished)

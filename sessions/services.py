@@ -1,0 +1,321 @@
+"""Live sessions: create, take one instruction at a time, confirm, stop, observe, close, sweep.
+
+Every state change is one conditional UPDATE whose row count says who won, so two requests (or a
+request and the worker) can never both believe they moved the session. The web side claims the
+session *and* the machine's desktop in one transaction when a command is submitted: a second
+command, or a command while a run drives the desktop, is refused with 409 there and then.
+"""
+from __future__ import annotations
+
+import io
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from core.errors import Conflict, InvalidInput, NotFound, Unavailable
+from events.services import event_append, screenshot_store
+from runs.models import AuthProvider, Confirmation, Machine
+from sessions.models import LiveSession, new_command_id
+
+logger = logging.getLogger("deskhand.sessions")
+
+MAX_INSTRUCTION_CHARS = 20_000
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _session(session_id: str) -> LiveSession:
+    session = LiveSession.objects.filter(pk=session_id).first()
+    if session is None:
+        raise NotFound(f"No live session {session_id}.")
+    return session
+
+
+def _emit_status(session_id: str, status: str, **extra) -> None:
+    event_append(owner_id=session_id, type="status", data={"status": status, **extra})
+
+
+def _check_provider(value: str, field: str = "authProvider") -> str:
+    if value not in AuthProvider.values:
+        raise InvalidInput(field, f"must be one of: {', '.join(AuthProvider.values)} (got {value!r})")
+    return value
+
+
+def _check_model(value: str, field: str = "model") -> str:
+    value = (value or "").strip()
+    if not value or len(value) > 100:
+        raise InvalidInput(field, "must be a model name of 1 to 100 characters, e.g. \"gpt-5.4\"")
+    return value
+
+
+def machine_local() -> Machine:
+    """This process's machine row (the worker registers the same name): where a live command runs."""
+    machine, _ = Machine.objects.get_or_create(name=settings.MACHINE_NAME)
+    return machine
+
+
+def _confirmations_expire(session_id: str) -> None:
+    # A pending question nobody can answer any more must not approve anything later.
+    Confirmation.objects.filter(owner_id=session_id, status=Confirmation.Status.PENDING).update(
+        status=Confirmation.Status.EXPIRED, resolved_at=timezone.now()
+    )
+
+
+# --- create / close ---------------------------------------------------------------------------
+
+
+def session_create(*, model: str | None = None, auth_provider: str | None = None) -> LiveSession:
+    model = _check_model(model if model is not None else settings.DEFAULT_MODEL)
+    auth_provider = _check_provider(auth_provider or AuthProvider.API_KEY)
+    with transaction.atomic():
+        session = LiveSession.objects.create(model=model, auth_provider=auth_provider, machine=machine_local())
+        _emit_status(session.pk, LiveSession.Status.IDLE, reason="Session created.")
+    return session
+
+
+def session_close(*, session_id: str) -> LiveSession:
+    """Close for good: a running command is told to stop, a pending confirmation expires, the event
+    stream ends. Closing a closed session changes nothing (idempotent)."""
+    session = _session(session_id)
+    now = timezone.now()
+    with transaction.atomic():
+        closed = LiveSession.objects.filter(pk=session_id).exclude(status=LiveSession.Status.CLOSED).update(
+            status=LiveSession.Status.CLOSED, closed_at=now, updated_at=now, stop_requested_at=now,
+            status_reason="Closed on request.",
+        )
+        if closed:
+            _confirmations_expire(session_id)
+            _emit_status(session_id, LiveSession.Status.CLOSED, reason="Closed on request.")
+    if closed and session.status in LiveSession.BUSY and session.heartbeat_at is None and session.machine_id:
+        # The command never started, so no worker will release the desktop it was given.
+        _desktop_release(session.machine_id, session_id)
+    session.refresh_from_db()
+    return session
+
+
+def _desktop_release(machine_id: int, holder: str) -> None:
+    from runs.execution import desktop_release
+
+    desktop_release(machine_id=machine_id, holder=holder)
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+def session_command_submit(*, session_id: str, instruction: str, model: str | None = None,
+                           auth_provider: str | None = None) -> LiveSession:
+    """Claim the session and the desktop for one instruction, then enqueue it (202), or refuse (409).
+
+    The claim is one conditional UPDATE inside an IMMEDIATE transaction (SQLite) / row lock
+    (PostgreSQL): of twenty concurrent submissions exactly one sees `status IN (idle, interrupted)`.
+    """
+    from runs.execution import desktop_claim
+    from sessions.tasks import session_command_execute_task
+
+    instruction = (instruction or "").strip()
+    if not instruction:
+        raise InvalidInput("instruction", "must not be empty: say what the agent should do")
+    if len(instruction) > MAX_INSTRUCTION_CHARS:
+        raise InvalidInput("instruction", f"is longer than {MAX_INSTRUCTION_CHARS} characters")
+    session = _session(session_id)
+    model = _check_model(model) if model is not None else session.model
+    auth_provider = _check_provider(auth_provider) if auth_provider is not None else session.auth_provider
+    if session.status == LiveSession.Status.CLOSED:
+        raise Conflict(f"Live session {session_id} is closed; create a new one.", code="session_closed")
+    session_sweep_stale(session_id=session_id)
+    machine = machine_local()
+    now = timezone.now()
+    command_id = new_command_id()
+    command = {"id": command_id, "instruction": instruction, "model": model, "authProvider": auth_provider,
+               "status": "queued", "route": "", "summary": "", "createdAt": now.isoformat(),
+               "startedAt": None, "finishedAt": None}
+    with transaction.atomic():
+        claimed = LiveSession.objects.filter(pk=session_id, status__in=LiveSession.READY).update(
+            status=LiveSession.Status.EXECUTING, command_id=command_id, command=command, machine=machine,
+            command_count=F("command_count") + 1, stop_requested_at=None, heartbeat_at=None,
+            status_reason="", updated_at=now,
+        )
+        if not claimed:
+            raise _busy(session_id)
+        # A session that is not executing holds no desktop: free what a crashed command may have left.
+        _desktop_release(machine.pk, session_id)
+        if not desktop_claim(machine_id=machine.pk, holder=session_id):
+            holder = Machine.objects.filter(pk=machine.pk).values_list("desktop_holder", flat=True).first()
+            raise Conflict(
+                f"The desktop of {machine.name} is in use by {holder or 'another execution'}; wait for it to "
+                "finish or stop it, then send the instruction again.",
+                code="desktop_busy", details={"holder": holder or ""},
+            )
+        if not session.title:
+            LiveSession.objects.filter(pk=session_id, title="").update(title=instruction[:120])
+        _emit_status(session_id, LiveSession.Status.EXECUTING, commandId=command_id)
+        event_append(owner_id=session_id, type="message",
+                     data={"role": "user", "kind": "instruction", "text": instruction, "commandId": command_id,
+                           "model": model, "authProvider": auth_provider})
+        session_command_execute_task.delay_on_commit(session_id, command_id)
+    return _session(session_id)
+
+
+def _busy(session_id: str) -> Conflict:
+    status = LiveSession.objects.filter(pk=session_id).values_list("status", flat=True).first()
+    if status == LiveSession.Status.WAITING_CONFIRMATION:
+        return Conflict("The session is waiting for a confirmation: answer it with POST "
+                        f"/api/live-sessions/{session_id}/confirm, or stop the command.",
+                        code="waiting_confirmation")
+    if status == LiveSession.Status.CLOSED:
+        return Conflict(f"Live session {session_id} is closed; create a new one.", code="session_closed")
+    return Conflict("Another instruction is executing in this session; wait for it to finish or stop it "
+                    f"with POST /api/live-sessions/{session_id}/stop.", code="session_busy")
+
+
+def session_command_execute(*, session_id: str, command_id: str) -> None:
+    """The Celery task's body: run one command through the engine and write its outcome."""
+    from sessions.execution import command_run
+
+    command_run(session_id=session_id, command_id=command_id)
+
+
+# --- confirm / stop ---------------------------------------------------------------------------
+
+
+def session_confirm(*, session_id: str, choice: str, fingerprint: str | None = None) -> dict:
+    """A person's answer to the pending confirmation. It applies to that one action only (the
+    execution consumes it for the fingerprint it asked about); with `fingerprint`, only if the
+    pending action is still that exact one."""
+    from runs.execution import confirmation_resolve
+
+    if choice not in ("confirmed", "declined"):
+        raise InvalidInput("choice", f'must be "confirmed" or "declined" (got {choice!r})')
+    _session(session_id)
+    resolved = confirmation_resolve(owner_id=session_id, choice=choice, fingerprint=fingerprint or None)
+    if resolved is None:
+        raise Conflict("Nothing is waiting for a confirmation in this session"
+                       + (" with that fingerprint." if fingerprint else "."), code="no_pending_confirmation")
+    return {"id": resolved.pk, "kind": resolved.kind, "fingerprint": resolved.fingerprint,
+            "choice": resolved.status, "action": resolved.action, "reason": resolved.reason}
+
+
+def session_stop(*, session_id: str) -> LiveSession:
+    """Ask the running command to stop. The engine checks the flag before every model call and action
+    and within ~0.3 s inside waits and shell commands (whose process group is killed); the worker then
+    puts the session back to idle. A command no worker has picked up yet is ended here and now."""
+    session = _session(session_id)
+    if session.status not in LiveSession.BUSY:
+        raise Conflict(f"Nothing is executing in this session (it is {session.status}).", code="not_executing")
+    now = timezone.now()
+    reason = "Stopped on request before the command started."
+    with transaction.atomic():
+        # Not started yet (no heartbeat): the worker's start claim is conditional on the same column,
+        # so exactly one of "stop before start" and "start" wins.
+        ended = LiveSession.objects.filter(
+            pk=session_id, status__in=LiveSession.BUSY, heartbeat_at__isnull=True, command_id=session.command_id
+        ).update(status=LiveSession.Status.IDLE, command_id="", stop_requested_at=None, updated_at=now,
+                 status_reason=reason,
+                 command={**session.command, "status": "stopped", "summary": reason, "finishedAt": now.isoformat()})
+        if ended:
+            _confirmations_expire(session_id)
+            _emit_status(session_id, LiveSession.Status.IDLE, reason=reason, commandId=session.command_id,
+                         outcome="stopped")
+        else:
+            requested = LiveSession.objects.filter(pk=session_id, status__in=LiveSession.BUSY).update(
+                stop_requested_at=now, updated_at=now)
+            if not requested:
+                raise Conflict("Nothing is executing in this session any more.", code="not_executing")
+            event_append(owner_id=session_id, type="log",
+                         data={"level": "info", "message": "Stop requested.", "commandId": session.command_id})
+    if ended and session.machine_id:
+        _desktop_release(session.machine_id, session_id)
+    return _session(session_id)
+
+
+# --- observe ----------------------------------------------------------------------------------
+
+
+def session_observe(*, session_id: str) -> dict:
+    """Capture the desktop now: a stored screenshot (and a `screenshot` event), the visible windows,
+    and the machine's freshly checked display facts. 503 when this process sees no display."""
+    from agent.computer import get_computer
+    from agent.errors import ComputerUnavailable
+
+    session = _session(session_id)
+    if session.status == LiveSession.Status.CLOSED:
+        raise Conflict(f"Live session {session_id} is closed; create a new one.", code="session_closed")
+    try:
+        computer = get_computer()
+        capture = computer.screenshot()
+        windows = computer.windows()
+    except ComputerUnavailable as exc:
+        raise Unavailable(f"No desktop to observe: {exc.message}", code="display_unavailable") from None
+    except Exception as exc:  # noqa: BLE001 - mss/Xlib raise their own types for a missing display
+        raise Unavailable(
+            f"No desktop to observe: cannot capture the screen of display {_display_name()} ({exc}). "
+            "Run the server inside a desktop session or set DISPLAY.", code="display_unavailable") from None
+    image = capture.image
+    buffer = io.BytesIO()
+    # Lossless (a person reads text in it), with the fastest zlib level: ~4x cheaper than the default.
+    image.save(buffer, format="PNG", compress_level=1)
+    shot = screenshot_store(owner_id=session_id, data=buffer.getvalue(), mime="image/png",
+                            width=image.width, height=image.height)
+    now = timezone.now()
+    machine = machine_local()
+    Machine.objects.filter(pk=machine.pk).update(
+        display_reachable=True, screen_width=image.width, screen_height=image.height, last_heartbeat=now)
+    LiveSession.objects.filter(pk=session_id).update(updated_at=now, machine=machine)
+    focused = next((w for w in windows if w.get("focused")), None)
+    event_append(owner_id=session_id, type="screenshot",
+                 data={"ref": shot.pk, "width": image.width, "height": image.height, "mime": "image/png",
+                       "source": "observe", "windowCount": len(windows),
+                       "focusedWindow": focused.get("title") if focused else None})
+    machine.refresh_from_db()
+    return {"session": _session(session_id), "machine": machine, "windows": windows, "screenshot": shot}
+
+
+def _display_name() -> str:
+    import os
+
+    return repr(os.environ.get("DISPLAY", ""))
+
+
+# --- the sweeper ------------------------------------------------------------------------------
+
+
+def session_sweep_stale(*, session_id: str | None = None) -> list[str]:
+    """Mark executing sessions whose worker stopped heartbeating `interrupted` (nothing resumes on
+    its own; the session takes a new instruction). Returns the swept ids.
+
+    A command no worker has picked up has no heartbeat yet: its age counts from when it was
+    submitted (`updated_at`), so a command lost with its queue message does not block forever.
+    """
+    from runs.execution import stale_before
+
+    limit = stale_before()
+    candidates = LiveSession.objects.filter(status__in=LiveSession.BUSY)
+    if session_id:
+        candidates = candidates.filter(pk=session_id)
+    swept = []
+    for session in candidates.only("id", "command_id", "command", "heartbeat_at", "updated_at", "machine_id"):
+        beat = session.heartbeat_at or session.updated_at
+        if beat >= limit:
+            continue
+        reason = ("The worker executing this command stopped responding (no heartbeat for "
+                  f"{settings.HEARTBEAT_STALE_SECONDS} s); the command was interrupted. Send it again if needed.")
+        now = timezone.now()
+        with transaction.atomic():
+            stale = LiveSession.objects.filter(pk=session.pk, command_id=session.command_id,
+                                               status__in=LiveSession.BUSY)
+            stale = stale.filter(heartbeat_at__lt=limit) if session.heartbeat_at else stale.filter(
+                heartbeat_at__isnull=True, updated_at__lt=limit)
+            if not stale.update(status=LiveSession.Status.INTERRUPTED, command_id="", status_reason=reason,
+                                updated_at=now, command={**session.command, "status": "interrupted",
+                                                         "summary": reason, "finishedAt": now.isoformat()}):
+                continue
+            _confirmations_expire(session.pk)
+            _emit_status(session.pk, LiveSession.Status.INTERRUPTED, reason=reason, commandId=session.command_id)
+        if session.machine_id:
+            _desktop_release(session.machine_id, session.pk)
+        swept.append(session.pk)
+    return swept

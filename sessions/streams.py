@@ -1,0 +1,156 @@
+"""The two SSE streams of a live session: its events, and its screen.
+
+Plain `async def` views (DRF would buffer a stream); each validates before the first byte and
+answers errors in the API's one shape. The `_…Schema` classes only document them for the schema.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+from django.conf import settings
+from django.http import JsonResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.views import APIView
+
+from core.errors import AppError, Conflict, NotFound, Unavailable
+from events.models import Event
+from events.streams import last_event_id, owner_event_stream, sse_message, sse_response
+from sessions import screen
+from sessions.models import LiveSession
+
+# How often an open screen stream re-reads whether its session was closed meanwhile.
+SESSION_CHECK_SECONDS = 2.0
+
+
+def _error(exc: AppError) -> JsonResponse:
+    return JsonResponse({"code": exc.code, "message": exc.message, "details": exc.details}, status=exc.http_status)
+
+
+def _only_get(request) -> JsonResponse | None:
+    if request.method == "GET":
+        return None
+    response = JsonResponse({"code": "method_not_allowed", "message": f'Method "{request.method}" not allowed.',
+                             "details": {}}, status=405)
+    response["Allow"] = "GET"
+    return response
+
+
+async def _session_status(session_id: str) -> str | None:
+    return await LiveSession.objects.filter(pk=session_id).values_list("status", flat=True).afirst()
+
+
+def _is_closing(event: Event) -> bool:
+    # A session's stream outlives each command (it goes back to idle); only closing ends it.
+    return event.type == "status" and event.data.get("status") == LiveSession.Status.CLOSED
+
+
+async def session_event_stream(request, session_id: str):
+    refusal = _only_get(request)
+    if refusal:
+        return refusal
+    try:
+        after = last_event_id(request)
+        if await _session_status(session_id) is None:
+            raise NotFound(f"No live session {session_id}.")
+    except AppError as exc:
+        return _error(exc)
+
+    async def is_finished() -> bool:
+        return await _session_status(session_id) == LiveSession.Status.CLOSED
+
+    return await owner_event_stream(owner_id=session_id, after_seq=after, is_terminal=_is_closing,
+                                    is_finished=is_finished)
+
+
+async def session_screen_stream(request, session_id: str):
+    refusal = _only_get(request)
+    if refusal:
+        return refusal
+    try:
+        status = await _session_status(session_id)
+        if status is None:
+            raise NotFound(f"No live session {session_id}.")
+        if status == LiveSession.Status.CLOSED:
+            raise Conflict(f"Live session {session_id} is closed; create a new one.", code="session_closed")
+        problem = await asyncio.to_thread(screen.display_problem)
+        if problem:
+            raise Unavailable(problem, code="display_unavailable")
+    except AppError as exc:
+        return _error(exc)
+    return sse_response(_frames(screen.frame_source(), session_id))
+
+
+async def _frames(source: screen.FrameSource, session_id: str) -> AsyncIterator[str]:
+    yield ": stream open\nretry: 2000\n\n"
+    viewer = source.subscribe()
+    sent_seq = 0
+    last_write = checked_at = time.monotonic()
+    try:
+        while True:
+            viewer.flag.clear()
+            if source.error:
+                yield sse_message(event="error", data={"code": "display_unavailable", "message": source.error})
+                return
+            frame = source.latest
+            if frame is not None and frame.seq > sent_seq:
+                # Always the newest: frames published while this viewer was busy are skipped, not queued.
+                sent_seq = frame.seq
+                yield frame.message
+                last_write = time.monotonic()
+                continue
+            now = time.monotonic()
+            if now - checked_at >= SESSION_CHECK_SECONDS:
+                checked_at = now
+                if await _session_status(session_id) in (None, LiveSession.Status.CLOSED):
+                    yield sse_message(event="end", data={"reason": "The session was closed."})
+                    return
+            quiet = now - last_write
+            if quiet >= settings.SSE_KEEPALIVE_SECONDS:
+                # The screen did not change: keep the connection (and proxies) alive, send no frame.
+                yield ": keep-alive\n\n"
+                last_write = time.monotonic()
+                continue
+            await viewer.wait(min(SESSION_CHECK_SECONDS, settings.SSE_KEEPALIVE_SECONDS - quiet))
+    finally:
+        # A normal end or Django cancelling us on disconnect: the last viewer out stops the capture.
+        viewer.close()
+
+
+class _EventStreamSchema(APIView):
+    """Documentation only (see logs.streams): found through `session_event_stream.cls`."""
+
+    @extend_schema(
+        tags=["live sessions"], summary="The session's events, as Server-Sent Events",
+        description="Replays the events after `Last-Event-ID` (header or `?lastEventId=`), then follows new "
+        "ones. Each message: `id: <seq>`, `event: <type>`, `data: {seq, type, data, createdAt}`. The stream "
+        "stays open across commands (the session returns to `idle`) and ends after the `status: closed` "
+        "event; reconnecting after that gets 204. A `: keep-alive` comment comes when nothing happened.",
+        parameters=[OpenApiParameter("lastEventId", int, description="Resume after this event (or the header).")],
+        responses={(200, "text/event-stream"): OpenApiTypes.STR},
+    )
+    def get(self, request, session_id: str):  # pragma: no cover - never routed
+        raise NotImplementedError
+
+
+class _ScreenStreamSchema(APIView):
+    @extend_schema(
+        tags=["live sessions"], summary="Near-live frames of the desktop, as Server-Sent Events",
+        description="`event: frame`, `data: {timestamp (ms), width, height, image (base64 JPEG)}`. At most "
+        "DESKHAND_SCREEN_STREAM_FPS frames per second (default 8), at most DESKHAND_SCREEN_STREAM_MAX_WIDTH "
+        "pixels wide (default 1280; scaled down by an integer factor). An unchanged screen sends no frame, only "
+        "`: keep-alive` comments. One capture per server process is shared by all viewers and stops when the "
+        "last one leaves; a slow viewer gets the newest frame, never a backlog. 503 when no display is "
+        "reachable; `event: end` when the session is closed.",
+        responses={(200, "text/event-stream"): OpenApiTypes.STR},
+    )
+    def get(self, request, session_id: str):  # pragma: no cover - never routed
+        raise NotImplementedError
+
+
+session_event_stream.cls = _EventStreamSchema
+session_event_stream.initkwargs = {}
+session_screen_stream.cls = _ScreenStreamSchema
+session_screen_stream.initkwargs = {}
