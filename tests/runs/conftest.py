@@ -1,0 +1,55 @@
+import pytest
+
+# Until the lead lists it in tests/conftest.py's pytest_plugins.
+from tests.fixtures.worker import celery_worker_process, fake_model, model  # noqa: F401
+
+# The Celery app must be the project's (its broker settings) whenever a run is enqueued.
+import config.celery  # noqa: F401,E402
+
+TEST_SCENARIOS = {
+    "shell-task": """
+id: shell-task
+title: A shell task
+route: cli
+instruction: "Do this in the shell: ${what}"
+input:
+  type: object
+  properties:
+    what: {type: string, default: "nothing"}
+  additionalProperties: false
+limits: {maxTurns: 3, timeoutSeconds: 60}
+""",
+    "quick-timeout": """
+id: quick-timeout
+title: Runs out of time
+route: cli
+instruction: wait a long time
+limits: {maxTurns: 5, timeoutSeconds: 5}
+""",
+    "with-form": """
+id: with-form
+title: Needs input
+route: cli
+instruction: "Send ${count} messages to ${email}"
+input:
+  type: object
+  required: [email]
+  properties:
+    email: {type: string, pattern: "^[^@]+@[^@]+$"}
+    count: {type: integer, minimum: 1, maximum: 5, default: 1}
+  additionalProperties: false
+""",
+}
+
+
+@pytest.fixture
+def scenarios_dir(settings, tmp_path):
+    """The shipped scenarios plus small test ones (the worker never reads the folder: a run keeps a copy)."""
+    import shutil
+
+    for source in settings.SCENARIOS_DIR.glob("*.yaml"):
+        shutil.copy(source, tmp_path / source.name)
+    for name, text in TEST_SCENARIOS.items():
+        (tmp_path / f"{name}.yaml").write_text(text)
+    settings.SCENARIOS_DIR = tmp_path
+    return tmp_path
