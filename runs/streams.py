@@ -1,5 +1,8 @@
 """`GET /api/runs/:id/events`: the run's events as Server-Sent Events (the one SSE mechanism)."""
 from django.http import JsonResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.views import APIView
 
 from core.errors import AppError
 from events.models import Event
@@ -32,3 +35,23 @@ async def run_events_stream(request, run_id: str):
         return await Event.objects.filter(owner_id=run_id, type="status", data__status__in=list(TERMINAL)).aexists()
 
     return await owner_event_stream(owner_id=run_id, after_seq=after, is_terminal=_is_terminal, is_finished=is_finished)
+
+
+class _RunEventsSchema(APIView):
+    """Describes the stream in the OpenAPI schema only. drf-spectacular lists DRF views; the stream
+    is a plain async view (a DRF view would buffer it), so it borrows this class's description."""
+
+    @extend_schema(
+        summary="Stream a run's events (Server-Sent Events)",
+        description="Each message has `id:` (the event's sequence number in the run), `event:` (its type) and "
+        "`data:` (`{seq, type, data, createdAt}`). Resume with `Last-Event-ID`. The stream ends after the "
+        "terminal `status` event; resuming after that end answers 204.",
+        parameters=[OpenApiParameter("Last-Event-ID", int, OpenApiParameter.HEADER, required=False)],
+        responses={(200, "text/event-stream"): OpenApiTypes.STR, 204: None},
+    )
+    def get(self, request, run_id: str):  # pragma: no cover - never routed
+        raise NotImplementedError
+
+
+run_events_stream.cls = _RunEventsSchema
+run_events_stream.initkwargs = {}

@@ -153,3 +153,27 @@ def test_the_replay_of_a_run_without_screenshots_is_still_a_valid_archive(api):
     assert set(archive.namelist()) == {"manifest.json", "events.jsonl", "index.html"}
     manifest = archive.read("manifest.json").decode()
     assert json.loads(manifest)["run"]["id"] == run.id and "sk-abcdefghij" not in manifest
+
+
+def test_a_missing_api_key_fails_the_run_with_an_error_that_says_what_to_do(api, settings, scenarios_dir):
+    from runs.services import run_execute
+
+    settings.OPENAI_API_KEY = ""
+    run = post(api, {"scenarioId": "shell-task"}).json()
+    assert run_execute(run_id=run["id"]) == "failed"
+    record = api.get(f"/api/runs/{run['id']}").json()
+    assert record["status"] == "failed" and "OPENAI_API_KEY" in record["error"]
+    error = next(e for e in record["events"] if e["type"] == "error")
+    assert error["data"]["code"] == "auth_missing" and "codex-oauth" in error["data"]["message"]
+    assert [e["data"]["status"] for e in record["events"] if e["type"] == "status"] == ["queued", "running", "failed"]
+
+
+def test_the_api_schema_describes_the_runs_endpoints_and_the_stream(api, settings):
+    settings.ROOT_URLCONF = "tests.runs.urls"
+    schema = api.get("/api/schema/?format=json").json()
+    paths = schema["paths"]
+    for path in ("/api/scenarios", "/api/runs", "/api/runs/{run_id}", "/api/runs/{run_id}/stop",
+                 "/api/runs/{run_id}/retry", "/api/runs/{run_id}/events", "/api/runs/{run_id}/replay"):
+        assert path in paths, path
+    assert "text/event-stream" in paths["/api/runs/{run_id}/events"]["get"]["responses"]["200"]["content"]
+    assert "application/zip" in paths["/api/runs/{run_id}/replay"]["get"]["responses"]["200"]["content"]
