@@ -1,9 +1,9 @@
-"""Deleting from the history: a run or a live session, with its events and stored screenshots."""
+"""Deleting from the history: a run or a live session, with its events, screenshots and confirmations."""
 from django.db import transaction
 
 from core.errors import Conflict, NotFound
 from events.services import events_delete
-from runs.models import Run
+from runs.models import Confirmation, Run
 from sessions.models import LiveSession
 
 # What still executes (or waits for a person) and so cannot be deleted under its own feet.
@@ -21,6 +21,7 @@ def history_record_delete(*, record_id: str) -> str:
             deleted, _ = model.objects.filter(pk=record_id).exclude(status__in=ACTIVE[model]).delete()
             if deleted:
                 events_delete(owner_id=record_id)
+                Confirmation.objects.filter(owner_id=record_id).delete()
                 return kind
             status = model.objects.filter(pk=record_id).values_list("status", flat=True).first()
         if status is not None:
