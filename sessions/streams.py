@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 
 from django.conf import settings
 from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.views import APIView
@@ -47,6 +48,9 @@ def _is_closing(event: Event) -> bool:
     return event.type == "status" and event.data.get("status") == LiveSession.Status.CLOSED
 
 
+# GET-only (other methods get 405 before anything happens): nothing for CSRF to protect, and
+# without the exemption a token-authenticated POST would get a confusing 403 instead of 405.
+@csrf_exempt
 async def session_event_stream(request, session_id: str):
     refusal = _only_get(request)
     if refusal:
@@ -65,6 +69,7 @@ async def session_event_stream(request, session_id: str):
                                     is_finished=is_finished)
 
 
+@csrf_exempt
 async def session_screen_stream(request, session_id: str):
     refusal = _only_get(request)
     if refusal:

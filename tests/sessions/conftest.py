@@ -14,3 +14,38 @@ def create_session(api, **body):
     response = api.post("/api/live-sessions", {"model": "gpt-5.4", "authProvider": "api-key", **body}, format="json")
     assert response.status_code == 201, response.content
     return response.json()
+
+
+# The runs tests import the shared worker plugin the same way; see the report: it belongs in the root
+# conftest's pytest_plugins so one worker and one fake model serve the whole test session.
+from tests.fixtures.worker import celery_worker_process, fake_model, model  # noqa: E402,F401
+from tests.fixtures.server import AsgiServer  # noqa: E402
+
+# Frames at most 640 px wide: the 1280-px test screen then proves the stream scales down.
+STREAM_MAX_WIDTH = 640
+
+
+@pytest.fixture(scope="session")
+def session_server(django_db_setup, django_db_blocker, desktop):
+    """Daphne with the session URLs, started after the desktop so it sees (and streams) its DISPLAY."""
+    server = AsgiServer({
+        **desktop.env,
+        "DJANGO_SETTINGS_MODULE": "tests.sessions.stream_settings",
+        "DESKHAND_SSE_KEEPALIVE_SECONDS": "0.5",
+        "DESKHAND_SCREEN_STREAM_FPS": "10",
+        "DESKHAND_SCREEN_STREAM_MAX_WIDTH": str(STREAM_MAX_WIDTH),
+    })
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def http(session_server):
+    with session_server.client() as client:
+        yield client
+
+
+def new_session(http) -> dict:
+    response = http.post("/api/live-sessions", json={"model": "gpt-5.4", "authProvider": "api-key"})
+    assert response.status_code == 201, response.text
+    return response.json()

@@ -1,0 +1,157 @@
+"""The session's event stream and screen stream through the real ASGI app (Daphne) and a real socket."""
+import asyncio
+import base64
+import io
+import subprocess
+import time
+
+import pytest
+from PIL import Image
+
+from events.services import event_append
+from tests.fixtures.server import read_sse
+from tests.sessions.conftest import STREAM_MAX_WIDTH, new_session
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.scaled, pytest.mark.timeout(120)]
+
+
+def test_the_event_stream_outlives_idle_and_ends_when_the_session_closes(http):
+    session = new_session(http)
+    sid = session["id"]
+    with http.stream("GET", f"/api/live-sessions/{sid}/events") as response:
+        assert response.status_code == 200
+        first = read_sse(response, limit=1)
+        assert first[0]["event"] == "status" and first[0]["data"]["data"]["status"] == "idle"
+        # A command ending puts the session back to idle: the stream must stay open for the next one.
+        event_append(owner_id=sid, type="status", data={"status": "executing"})
+        event_append(owner_id=sid, type="status", data={"status": "idle"})
+        event_append(owner_id=sid, type="message", data={"role": "assistant", "text": "still here"})
+        more = read_sse(response, limit=3)
+        assert [m["id"] for m in more] == ["2", "3", "4"]
+        assert http.post(f"/api/live-sessions/{sid}/close").status_code == 200
+        rest = read_sse(response)  # returns when the server ends the stream
+    assert rest[-1]["event"] == "status" and rest[-1]["data"]["data"]["status"] == "closed"
+    again = http.get(f"/api/live-sessions/{sid}/events", headers={"Last-Event-ID": rest[-1]["id"]})
+    assert again.status_code == 204  # EventSource stops reconnecting
+
+
+def test_the_event_stream_resumes_after_last_event_id_and_refuses_bad_input(http):
+    sid = new_session(http)["id"]
+    for n in range(3):
+        event_append(owner_id=sid, type="log", data={"n": n})
+    with http.stream("GET", f"/api/live-sessions/{sid}/events", headers={"Last-Event-ID": "2"}) as response:
+        assert [m["id"] for m in read_sse(response, limit=2)] == ["3", "4"]
+    assert http.get(f"/api/live-sessions/{sid}/events", headers={"Last-Event-ID": "x"}).status_code == 400
+    assert http.get("/api/live-sessions/ses_nope/events").status_code == 404
+    assert http.post(f"/api/live-sessions/{sid}/events").status_code == 405
+
+
+def _frames_and_comments(response, *, frames: int, seconds: float):
+    """Read frames and keep-alive comments until `frames` frames or `seconds` pass."""
+    got, comments = [], 0
+    deadline = time.monotonic() + seconds
+    current = {}
+    if not hasattr(response, "lines"):
+        response.lines = response.iter_lines()  # one iterator per response: a test reads in steps
+    for line in response.lines:
+        if line.startswith(": keep-alive"):
+            comments += 1
+        elif line.startswith("event: "):
+            current["event"] = line[7:]
+        elif line.startswith("data: "):
+            current["data"] = line[6:]
+        elif line == "" and current:
+            got.append(current)
+            current = {}
+        if len(got) >= frames or time.monotonic() > deadline:
+            break
+    return got, comments
+
+
+def _decode(frame: dict) -> tuple[dict, Image.Image]:
+    import json
+
+    data = json.loads(frame["data"])
+    return data, Image.open(io.BytesIO(base64.b64decode(data["image"])))
+
+
+def test_the_screen_stream_sends_scaled_jpeg_frames_and_only_keep_alives_while_nothing_changes(http, desktop):
+    sid = new_session(http)["id"]
+    with http.stream("GET", f"/api/live-sessions/{sid}/screen-stream") as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        first, _ = _frames_and_comments(response, frames=1, seconds=10)
+        data, image = _decode(first[0])
+        assert first[0]["event"] == "frame" and set(data) == {"timestamp", "width", "height", "image"}
+        assert image.format == "JPEG" and (image.width, image.height) == (data["width"], data["height"])
+        # 1280x800 at most 640 px wide: halved.
+        assert (data["width"], data["height"]) == (STREAM_MAX_WIDTH, desktop.height * STREAM_MAX_WIDTH // desktop.width)
+        assert abs(data["timestamp"] / 1000 - time.time()) < 30
+        # Nothing on this display changes now (no window is open): keep-alives only, no new frame.
+        quiet, comments = _frames_and_comments(response, frames=1, seconds=1.6)
+        assert quiet == [] and comments >= 2
+        # Something changes: a new frame follows.
+        window = subprocess.Popen(["xmessage", "-geometry", "+100+100", "screen stream test"], env=desktop.env)
+        try:
+            changed, _ = _frames_and_comments(response, frames=1, seconds=10)
+        finally:
+            window.kill()
+            window.wait()
+        assert changed and _decode(changed[0])[0]["timestamp"] > data["timestamp"]
+
+
+def test_the_screen_stream_refuses_unknown_or_closed_sessions(http):
+    assert http.get("/api/live-sessions/ses_nope/screen-stream").status_code == 404
+    sid = new_session(http)["id"]
+    http.post(f"/api/live-sessions/{sid}/close")
+    response = http.get(f"/api/live-sessions/{sid}/screen-stream")
+    assert response.status_code == 409 and response.json()["code"] == "session_closed"
+
+
+def test_the_screen_stream_without_a_display_is_503(monkeypatch):
+    from django.test import AsyncClient, override_settings
+    from django.conf import settings
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+
+    async def get():
+        from sessions.services import session_create
+        from asgiref.sync import sync_to_async
+
+        session = await sync_to_async(session_create)(model="gpt-5.4", auth_provider="api-key")
+        client = AsyncClient(SERVER_NAME="127.0.0.1")
+        return await client.get(f"/api/live-sessions/{session.pk}/screen-stream",
+                                headers={"Authorization": f"Bearer {settings.API_TOKEN}"})
+
+    with override_settings(ROOT_URLCONF="tests.sessions.urls"):
+        response = asyncio.run(get())
+    assert response.status_code == 503 and response.json()["code"] == "display_unavailable"
+    assert "DISPLAY" in response.json()["message"]
+
+
+def test_one_capture_serves_every_viewer_and_stops_when_the_last_one_leaves(desktop):
+    from sessions.screen import FrameSource
+
+    source = FrameSource(desktop.display)
+
+    async def watch():
+        first, second = source.subscribe(), source.subscribe()
+        await first.wait(5)
+        assert source.latest is not None and source.running
+        encoded = source.encoded
+        await asyncio.sleep(0.5)
+        # Two viewers, one capture: an unchanged screen is grabbed but never encoded again.
+        assert source.encoded == encoded and source.captures >= 3
+        first.close()
+        await asyncio.sleep(0.3)
+        assert source.running  # one viewer is still watching
+        second.close()
+        deadline = time.monotonic() + 2
+        while source.running and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert not source.running
+        captures = source.captures
+        await asyncio.sleep(0.5)
+        assert source.captures == captures  # nobody watches: nothing is captured
+
+    asyncio.run(watch())
