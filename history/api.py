@@ -41,6 +41,7 @@ class HistoryListView(APIView):
     @extend_schema(
         tags=["history"],
         summary="Runs and live sessions merged, newest first",
+        operation_id="history_list",
         parameters=[
             OpenApiParameter("limit", int, description=f"1 to {selectors.MAX_LIMIT}, default {selectors.DEFAULT_LIMIT}."),
             OpenApiParameter("offset", int, description="Records to skip, default 0."),
@@ -59,6 +60,7 @@ class HistoryRecordView(APIView):
     @extend_schema(
         tags=["history"],
         summary="One run or live session with its events",
+        operation_id="history_retrieve",
         responses={
             200: inline_serializer(
                 "HistoryRecord",

@@ -31,7 +31,7 @@ def _plain_text(response):
 
 
 class LogFileListView(APIView):
-    @extend_schema(tags=["logs"], summary="Log files in $DESKHAND_DATA_DIR/logs (one per process, rotated copies .log.N)",
+    @extend_schema(tags=["logs"], operation_id="logs_files_list", summary="Log files in $DESKHAND_DATA_DIR/logs (one per process, rotated copies .log.N)",
                    responses=LogFileListSerializer)
     def get(self, request):
         files = selectors.log_file_list()
@@ -42,6 +42,7 @@ class LogFileView(APIView):
     @extend_schema(
         tags=["logs"],
         summary="One log file as plain text",
+        operation_id="logs_file_retrieve",
         description="Only names from the folder's own listing are served; anything else is 404.",
         parameters=[
             OpenApiParameter("tail", int, description=f"Only the last N lines (1 to {selectors.MAX_TAIL_LINES}).")

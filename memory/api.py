@@ -67,7 +67,7 @@ class AppProfileListSerializer(serializers.Serializer):
 
 
 class GlobalMemoryView(APIView):
-    @extend_schema(tags=["memory"], summary="Global memory entries (not tied to an app), newest first",
+    @extend_schema(tags=["memory"], operation_id="memory_global_list", summary="Global memory entries (not tied to an app), newest first",
                    responses=MemoryEntryListSerializer)
     def get(self, request):
         entries = selectors.memory_entry_list_global()
@@ -75,7 +75,7 @@ class GlobalMemoryView(APIView):
 
 
 class AppProfileListView(APIView):
-    @extend_schema(tags=["memory"], summary="App profiles with their aliases and entry counts",
+    @extend_schema(tags=["memory"], operation_id="memory_apps_list", summary="App profiles with their aliases and entry counts",
                    responses=AppProfileListSerializer)
     def get(self, request):
         profiles = selectors.app_profile_list()
@@ -86,6 +86,7 @@ class AppProfileDetailView(APIView):
     @extend_schema(
         tags=["memory"],
         summary="One app profile and its entries, by name or alias (any case)",
+        operation_id="memory_app_retrieve",
         responses={200: AppProfileDetailSerializer, 404: OpenApiResponse(description="No such app")},
     )
     def get(self, request, name: str):

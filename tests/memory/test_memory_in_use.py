@@ -5,7 +5,7 @@ from memory.models import AppProfile, MemoryEntry
 from memory.provider import DjangoMemoryProvider
 from memory.services import app_profiles_merge, memory_entry_create
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.scaled]
 
 
 def entry(content, category="fact", app=None, tags=(), confidence=1.0):
