@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "providers",
     "runs",
     "sessions.apps.LiveSessionsConfig",
+    "history",
     "config",
 ]
 

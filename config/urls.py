@@ -12,6 +12,10 @@ api_patterns = [
     path("system/health", HealthView.as_view(), name="health"),
     path("screenshots/<str:screenshot_id>", ScreenshotView.as_view(), name="screenshot"),
     path("", include("providers.urls")),
+    path("", include("runs.urls")),
+    path("", include("memory.urls")),
+    path("", include("logs.urls")),
+    path("", include("history.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

@@ -135,7 +135,8 @@ class RunListView(APIView):
             scenario_id=data["scenarioId"], auth_provider=data["authProvider"],
             model=data.get("model") or settings.DEFAULT_MODEL, input=data["input"],
         )
-        return Response(run_record(_run_or_404(run.id), retries=[]), status=202)
+        # The record as created: re-reading it would race with a worker that already took it.
+        return Response(run_record(run, retries=[]), status=202)
 
 
 class RunDetailView(APIView):
@@ -169,7 +170,7 @@ class RunRetryView(APIView):
     )
     def post(self, request, run_id: str):
         run = services.run_retry(run_id=run_id)
-        return Response(run_record(_run_or_404(run.id), retries=[]), status=202)
+        return Response(run_record(run, retries=[]), status=202)
 
 
 class RunConfirmView(APIView):

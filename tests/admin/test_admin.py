@@ -10,7 +10,7 @@ from memory.services import memory_entry_create
 from runs.models import Run
 from sessions.models import LiveSession
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.memory.urls")]
+pytestmark = [pytest.mark.django_db]
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from history.selectors import history_list
 from runs.models import Run
 from sessions.models import LiveSession
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.history.urls"), pytest.mark.scaled]
+pytestmark = [pytest.mark.django_db, pytest.mark.scaled]
 
 PER_KIND = 50_000
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)

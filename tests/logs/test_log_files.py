@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-pytestmark = pytest.mark.urls("tests.logs.urls")
+pytestmark = pytest.mark.django_db
 
 SECRET = "TOP-SECRET-CONTENT-42"
 

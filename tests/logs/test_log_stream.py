@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import AsyncClient
 
-pytestmark = pytest.mark.urls("tests.logs.urls")
+pytestmark = pytest.mark.django_db
 
 
 def line(message, level="INFO", process="web", time="2026-01-01T00:00:00.000+00:00", owner=None):

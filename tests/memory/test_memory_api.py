@@ -3,7 +3,7 @@ import pytest
 
 from memory.models import AppProfile, MemoryEntry
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.memory.urls"), pytest.mark.scaled]
+pytestmark = [pytest.mark.django_db, pytest.mark.scaled]
 
 CHROME = {
     "content": "User prefers Chrome over Edge for browser tasks.",

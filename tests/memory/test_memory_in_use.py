@@ -85,7 +85,6 @@ def test_mark_used_counts_each_use():
 
 
 def test_what_the_agent_remembers_is_stored_with_its_source_and_shown_by_the_api(api, settings):
-    settings.ROOT_URLCONF = "tests.memory.urls"
     provider = DjangoMemoryProvider(owner_id="run_abc")
     saved = provider.remember(content="The save dialog needs two clicks", category="app_behavior",
                               app_context="Gedit", tags=["dialog"], confidence=0.7)

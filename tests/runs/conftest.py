@@ -1,11 +1,5 @@
 import pytest
 
-# Until the lead lists it in tests/conftest.py's pytest_plugins.
-from tests.fixtures.worker import celery_worker_process, fake_model, model  # noqa: F401
-
-# The Celery app must be the project's (its broker settings) whenever a run is enqueued.
-import config.celery  # noqa: F401,E402
-
 TEST_SCENARIOS = {
     "shell-task": """
 id: shell-task

@@ -12,7 +12,7 @@ from events.models import Event
 from runs import execution, services
 from runs.models import Confirmation, Machine, Run
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.scaled, pytest.mark.urls("tests.runs.urls")]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.scaled]
 
 
 def in_threads(count, target):

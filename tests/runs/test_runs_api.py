@@ -4,7 +4,7 @@ from django.utils import timezone
 
 from runs.models import Run
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.runs.urls")]
+pytestmark = [pytest.mark.django_db]
 
 
 @pytest.fixture(autouse=True)
@@ -169,7 +169,6 @@ def test_a_missing_api_key_fails_the_run_with_an_error_that_says_what_to_do(api,
 
 
 def test_the_api_schema_describes_the_runs_endpoints_and_the_stream(api, settings):
-    settings.ROOT_URLCONF = "tests.runs.urls"
     schema = api.get("/api/schema/?format=json").json()
     paths = schema["paths"]
     for path in ("/api/scenarios", "/api/runs", "/api/runs/{run_id}", "/api/runs/{run_id}/stop",

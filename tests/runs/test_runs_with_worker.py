@@ -14,14 +14,14 @@ import pytest
 from agent.computer import get_computer
 from tests.fixtures.server import AsgiServer, read_sse
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls("tests.runs.urls"), pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
 
 TERMINAL = {"succeeded", "failed", "stopped", "interrupted"}
 
 
 @pytest.fixture(scope="module")
 def web(django_db_setup, django_db_blocker):
-    server = AsgiServer({"DJANGO_SETTINGS_MODULE": "tests.runs.stream_settings"})
+    server = AsgiServer()
     yield server
     server.stop()
 
