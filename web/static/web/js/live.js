@@ -71,12 +71,20 @@
       $("live-screen").dataset.frames = String(frames);
       $("live-screen-info").textContent = `${frame.width}×${frame.height} · ${D.time(new Date(frame.timestamp).toISOString())}`;
     });
-    const fail = (message) => {
+    screen.addEventListener("error", async (message) => {
+      if (message.data) { stopScreen(); say(JSON.parse(message.data).message || "The screen stream stopped.", true); return; }
+      if (!screen || screen.readyState !== EventSource.CLOSED) return; // reconnecting by itself
+      stopScreen();
+      // EventSource hides a refusal's body: ask once more to show why (no display, session closed).
+      const controller = new AbortController();
       let text = "The screen stream stopped.";
-      try { text = JSON.parse(message.data).message || text; } catch { /* a connection error, no body */ }
-      if (screen && screen.readyState === EventSource.CLOSED) { stopScreen(); say(text, true); }
-    };
-    screen.addEventListener("error", fail);
+      try {
+        const response = await fetch(`${base}/screen-stream`, { credentials: "same-origin", signal: controller.signal });
+        if (!response.ok) text = (await response.json()).message || text;
+      } catch { /* the server is gone: the generic sentence stands */ }
+      controller.abort();
+      $("live-screen-placeholder").textContent = text;
+    });
     screen.addEventListener("end", () => stopScreen());
   }
 

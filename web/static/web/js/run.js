@@ -111,11 +111,12 @@
   }));
   for (const [id, choice] of [["run-confirm-yes", "confirmed"], ["run-confirm-no", "declined"]]) {
     $(id).addEventListener("click", (e) => {
+      const button = e.currentTarget;
       const fingerprint = $("run-confirm").dataset.fingerprint || undefined;
-      act(e.currentTarget, `/api/runs/${run.id}/confirm`, { choice, fingerprint }, () => {
+      act(button, `/api/runs/${run.id}/confirm`, { choice, fingerprint }, () => {
         say(choice === "confirmed" ? "Confirmed; the run goes on." : "Declined; the action is not run.");
         $("run-confirm").hidden = true;
-        e.currentTarget.disabled = false;
+        button.disabled = false;
       });
     });
   }

@@ -93,9 +93,10 @@
   $("codex-device").addEventListener("click", (e) => login("device", e.currentTarget));
   $("codex-import").addEventListener("click", (e) => login("import", e.currentTarget));
   $("codex-logout").addEventListener("click", async (e) => {
-    e.currentTarget.disabled = true;
+    const button = e.currentTarget;
+    button.disabled = true;
     try { await D.api("/api/auth/codex/logout", { method: "POST" }); } catch (error) { $("codex-login").textContent = D.describeError(error); }
-    e.currentTarget.disabled = false;
+    button.disabled = false;
     loadAuth();
   });
 
