@@ -28,8 +28,12 @@ STREAM_MAX_WIDTH = 640
 @pytest.fixture(scope="session")
 def session_server(django_db_setup, django_db_blocker, desktop):
     """Daphne with the session URLs, started after the desktop so it sees (and streams) its DISPLAY."""
+    # Only the display's variables: desktop.env is a copy of the whole environment, whose DATABASE_URL
+    # would point Daphne at the real database instead of the test one.
+    display = {k: v for k, v in desktop.env.items()
+               if k in ("DISPLAY", "DBUS_SESSION_BUS_ADDRESS") or k.startswith("XDG_")}
     server = AsgiServer({
-        **desktop.env,
+        **display,
         "DJANGO_SETTINGS_MODULE": "tests.sessions.stream_settings",
         "DESKHAND_SSE_KEEPALIVE_SECONDS": "0.5",
         "DESKHAND_SCREEN_STREAM_FPS": "10",
