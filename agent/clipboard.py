@@ -50,7 +50,7 @@ class PasteOwner:
         self.proc.stdin.close()
         self._ready = threading.Event()
         threading.Thread(target=self._read, daemon=True).start()
-        self._ready.wait(2)
+        self._ready.wait(5)
 
     def _read(self) -> None:
         for raw in self.proc.stdout:
@@ -63,12 +63,16 @@ class PasteOwner:
                 self._ready.set()
         self._ready.set()
 
-    def wait_served(self, quiet_s: float = 0.05, cap_s: float = 1.0) -> bool:
+    def wait_served(self, cap_s: float = 2.0) -> bool:
+        """Wait until the paste fetched our text: TARGETS + data (two requests: GTK, Qt, Chromium), or
+        one request and a longer silence (apps that ask for the data directly). Closing the owner
+        between an app's TARGETS and data requests would lose the paste, hence the margins."""
         start = time.monotonic()
         while time.monotonic() - start < cap_s:
-            if self.requests and time.monotonic() - self._last >= quiet_s:
+            quiet = time.monotonic() - self._last
+            if (self.requests >= 2 and quiet >= 0.02) or (self.requests == 1 and quiet >= 0.15):
                 return True
-            time.sleep(0.005)
+            time.sleep(0.002)
         return self.requests > 0
 
     def close(self) -> None:

@@ -215,7 +215,7 @@ class DesktopAgent:
             def grab():
                 cap = ctx.computer.screenshot()
                 geometry["g"] = cap.geometry
-                return cap.image
+                return cap
             image = settle(grab, ctx.screen, should_stop=ctx.sink.should_stop).frame
             shot = prepare(image, geometry["g"], ctx.screen)
         else:

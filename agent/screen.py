@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+import xxhash
 from PIL import Image, ImageChops
 
 from agent.errors import Stopped
@@ -25,8 +26,8 @@ class ScreenConfig:
     max_long_edge: int = 1600        # the model sees at most this many pixels on the long side
     image_format: str = "png"        # "png" (lossless) or "jpeg" (much faster to encode, slightly blurry)
     jpeg_quality: int = 85
-    settle_quiet_s: float = 0.04     # the screen must stay unchanged this long after an action batch
-    settle_poll_s: float = 0.01
+    settle_quiet_s: float = 0.03     # the screen must stay unchanged this long after an action batch
+    settle_poll_s: float = 0.008
     settle_max_s: float = 2.0        # cap: animations or video never "settle"
     settle_ignore_pixels: int = 12   # changed pixels (on a 1/4-size grey frame) still counted as "unchanged"
     keep_images: int = 3             # screenshots kept in the history resent to the model
@@ -115,30 +116,47 @@ class Settled:
     polls: int
 
 
-def settle(grab: Callable[[], Image.Image], config: ScreenConfig, should_stop: Callable[[], bool] = lambda: False,
+def settle(grab: Callable[[], object], config: ScreenConfig, should_stop: Callable[[], bool] = lambda: False,
            clock: Callable[[], float] = time.monotonic) -> Settled:
     """Poll frames until the screen has not changed for `settle_quiet_s`, or `settle_max_s` passed.
 
+    `grab` returns a PIL image, or a capture with `.image` (and optionally `.raw` bytes: identical
+    raw frames, the common case, are told apart by a hash without building an image).
     A blinking caret or a ticking clock changes a few pixels twice a second; changes up to
     `settle_ignore_pixels` (on a quarter-size frame) do not count, so such a screen still settles.
     """
     start = clock()
     frame = grab()
-    prev = _small(frame)
+    prev_hash, prev_small = _hash(frame), None
     last_change = start
     polls = 1
     while True:
         now = clock()
         if now - last_change >= config.settle_quiet_s:
-            return Settled(frame, True, now - start, polls)
+            return Settled(_image(frame), True, now - start, polls)
         if now - start >= config.settle_max_s:
-            return Settled(frame, False, now - start, polls)
+            return Settled(_image(frame), False, now - start, polls)
         time.sleep(config.settle_poll_s)
         if should_stop():
             raise Stopped()
-        frame = grab()
+        previous, frame = frame, grab()
         polls += 1
-        small = _small(frame)
-        if changed_pixels(prev, small) > config.settle_ignore_pixels:
+        digest = _hash(frame)
+        if digest is not None and digest == prev_hash:
+            continue
+        prev_hash = digest
+        if prev_small is None:
+            prev_small = _small(_image(previous))
+        small = _small(_image(frame))
+        if changed_pixels(prev_small, small) > config.settle_ignore_pixels:
             last_change = clock()
-        prev = small
+        prev_small = small
+
+
+def _image(frame) -> Image.Image:
+    return frame if isinstance(frame, Image.Image) else frame.image
+
+
+def _hash(frame) -> int | None:
+    raw = getattr(frame, "raw", None)
+    return xxhash.xxh3_64_intdigest(raw) if raw is not None else None

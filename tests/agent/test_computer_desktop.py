@@ -55,7 +55,7 @@ def test_settle_returns_on_quiet_even_with_a_blinking_caret(desktop, editor):
     computer = get_computer()
     _click_into(computer, editor.title_hint)  # the caret blinks in the focused editor
     config = ScreenConfig(settle_max_s=5.0)
-    results = [settle(lambda: computer.screenshot().image, config) for _ in range(5)]
+    results = [settle(computer.screenshot, config) for _ in range(5)]
     assert all(r.quiet for r in results), [(r.quiet, r.waited_s, r.polls) for r in results]
 
 

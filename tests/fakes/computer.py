@@ -18,7 +18,7 @@ class FakeComputer:
             self.on_action(action)
 
     def screenshot(self) -> Capture:
-        return Capture(Image.new("RGB", (self.width, self.height), "white"), Geometry(0, 0, self.width, self.height))
+        return Capture(Geometry(0, 0, self.width, self.height), image=Image.new("RGB", (self.width, self.height), "white"))
 
     def click(self, x, y, button="left", keys=()):
         self._record("click", x, y, button, tuple(keys))
