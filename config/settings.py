@@ -205,6 +205,9 @@ CODEX_ISSUER = _url("DESKHAND_CODEX_ISSUER", "https://auth.openai.com")
 CODEX_CALLBACK_PORT = _read("DESKHAND_CODEX_CALLBACK_PORT", env.int, 1455)
 CODEX_HOME = Path(_read("CODEX_HOME", env.str, str(Path.home() / ".codex"))).expanduser()
 HTTPS_PROXY = _read("HTTPS_PROXY", env.str, "") or _read("https_proxy", env.str, "")
+# The live screen stream: frames per second at most, and the widest frame sent.
+SCREEN_STREAM_FPS = _read("DESKHAND_SCREEN_STREAM_FPS", env.float, 8.0)
+SCREEN_STREAM_MAX_WIDTH = _read("DESKHAND_SCREEN_STREAM_MAX_WIDTH", env.int, 1280)
 HEARTBEAT_STALE_SECONDS = _read("DESKHAND_HEARTBEAT_STALE_SECONDS", env.int, 60)
 
 # --- REST API ---------------------------------------------------------------------------------

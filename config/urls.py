@@ -13,6 +13,7 @@ api_patterns = [
     path("screenshots/<str:screenshot_id>", ScreenshotView.as_view(), name="screenshot"),
     path("", include("providers.urls")),
     path("", include("runs.urls")),
+    path("", include("sessions.urls")),
     path("", include("memory.urls")),
     path("", include("logs.urls")),
     path("", include("history.urls")),

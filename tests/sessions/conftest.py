@@ -1,24 +1,11 @@
 import pytest
 
-# The web process enqueues through the project's Celery app (configured broker), as `serve` does.
-import config.celery  # noqa: F401
-
-
-@pytest.fixture
-def session_urls(settings):
-    """Live-session URLs on top of the project's, until config/urls.py includes them."""
-    settings.ROOT_URLCONF = "tests.sessions.urls"
-
-
 def create_session(api, **body):
     response = api.post("/api/live-sessions", {"model": "gpt-5.4", "authProvider": "api-key", **body}, format="json")
     assert response.status_code == 201, response.content
     return response.json()
 
 
-# The runs tests import the shared worker plugin the same way; see the report: it belongs in the root
-# conftest's pytest_plugins so one worker and one fake model serve the whole test session.
-from tests.fixtures.worker import celery_worker_process, fake_model, model  # noqa: E402,F401
 from tests.fixtures.server import AsgiServer  # noqa: E402
 
 # Frames at most 640 px wide: the 1280-px test screen then proves the stream scales down.
@@ -34,7 +21,6 @@ def session_server(django_db_setup, django_db_blocker, desktop):
                if k in ("DISPLAY", "DBUS_SESSION_BUS_ADDRESS") or k.startswith("XDG_")}
     server = AsgiServer({
         **display,
-        "DJANGO_SETTINGS_MODULE": "tests.sessions.stream_settings",
         "DESKHAND_SSE_KEEPALIVE_SECONDS": "0.5",
         "DESKHAND_SCREEN_STREAM_FPS": "10",
         "DESKHAND_SCREEN_STREAM_MAX_WIDTH": str(STREAM_MAX_WIDTH),

@@ -6,7 +6,7 @@ from runs.models import Machine
 from sessions.models import LiveSession
 from tests.sessions.conftest import create_session
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.sessions.urls")]
+pytestmark = [pytest.mark.django_db]
 
 
 def test_it_creates_an_idle_session_and_records_a_status_event(api):

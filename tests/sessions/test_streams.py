@@ -109,7 +109,7 @@ def test_the_screen_stream_refuses_unknown_or_closed_sessions(http):
 
 
 def test_the_screen_stream_without_a_display_is_503(monkeypatch):
-    from django.test import AsyncClient, override_settings
+    from django.test import AsyncClient
     from django.conf import settings
 
     monkeypatch.delenv("DISPLAY", raising=False)
@@ -123,8 +123,7 @@ def test_the_screen_stream_without_a_display_is_503(monkeypatch):
         return await client.get(f"/api/live-sessions/{session.pk}/screen-stream",
                                 headers={"Authorization": f"Bearer {settings.API_TOKEN}"})
 
-    with override_settings(ROOT_URLCONF="tests.sessions.urls"):
-        response = asyncio.run(get())
+    response = asyncio.run(get())
     assert response.status_code == 503 and response.json()["code"] == "display_unavailable"
     assert "DISPLAY" in response.json()["message"]
 
