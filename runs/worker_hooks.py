@@ -13,6 +13,10 @@ from django.db import connection
 
 logger = logging.getLogger("deskhand.runs")
 
+# Sweeps of the apps built on runs (live sessions), called beside `runs_sweep` on every pass:
+# runs cannot import them (they sit above it), so they register here from their AppConfig.ready().
+extra_sweeps: list = []
+
 _stop = threading.Event()
 _thread: threading.Thread | None = None
 # When this process set up: anything of this machine picked up earlier belongs to a dead process.
@@ -25,8 +29,17 @@ def sweep_interval() -> float:
     return float(configured) if configured else max(1.0, min(30.0, settings.HEARTBEAT_STALE_SECONDS / 2))
 
 
+def sweep_once() -> None:
+    """Mark every execution whose heartbeat went stale `interrupted`: runs, then the registered kinds."""
+    from runs.services import runs_sweep
+
+    runs_sweep()
+    for sweep in extra_sweeps:
+        sweep()
+
+
 def on_worker_ready(sender=None, **kwargs) -> None:
-    from runs.services import machine_register, runs_sweep, runs_sweep_machine_start
+    from runs.services import machine_register, runs_sweep_machine_start
 
     global _thread
     try:
@@ -35,7 +48,7 @@ def on_worker_ready(sender=None, **kwargs) -> None:
         if result["interrupted"]:
             logger.warning("Worker start: marked %d unfinished run(s) of %s interrupted",
                            len(result["interrupted"]), machine.name)
-        runs_sweep()
+        sweep_once()
     except Exception:  # noqa: BLE001 - a failed first sweep is retried by the periodic one
         logger.exception("Worker start-up sweep failed")
     finally:
@@ -50,7 +63,7 @@ def on_worker_shutdown(sender=None, **kwargs) -> None:
 
 
 def _loop() -> None:
-    from runs.services import machine_heartbeat, machine_register, runs_sweep
+    from runs.services import machine_heartbeat, machine_register
 
     machine_id = None
     while not _stop.wait(sweep_interval()):
@@ -58,7 +71,7 @@ def _loop() -> None:
             if machine_id is None:
                 machine_id = machine_register().pk
             machine_heartbeat(machine_id=machine_id)
-            runs_sweep()
+            sweep_once()
         except Exception:  # noqa: BLE001 - keep sweeping; the database may be back next time
             logger.warning("Periodic sweep failed", exc_info=True)
             machine_id = None
