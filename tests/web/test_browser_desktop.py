@@ -23,7 +23,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.desktop, pytest.mark.django_db(tr
 @pytest.fixture(scope="module")
 def desktop_pages_server(django_db_setup, django_db_blocker, desktop):
     """Daphne with the pages, started after the desktop so it streams that DISPLAY."""
-    server = AsgiServer({**desktop.env, "DJANGO_SETTINGS_MODULE": "tests.web.web_settings",
+    # Only the display's variables: the rest of desktop.env (DATABASE_URL among them) would point
+    # Daphne away from the test database (see tests/sessions/conftest.py).
+    display = {k: v for k, v in desktop.env.items()
+               if k in ("DISPLAY", "DBUS_SESSION_BUS_ADDRESS") or k.startswith("XDG_")}
+    server = AsgiServer({**display, "DJANGO_SETTINGS_MODULE": "tests.web.web_settings",
                          "DESKHAND_SCREEN_STREAM_FPS": "5", "DESKHAND_SCREEN_STREAM_MAX_WIDTH": "640"})
     yield server
     server.stop()
