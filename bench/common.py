@@ -271,3 +271,41 @@ def summarise_collapsed(path: Path, top: int = 15) -> dict:
     def share(d):
         return [[k, round(100 * v / total, 1)] for k, v in sorted(d.items(), key=lambda kv: -kv[1])[:top]]
     return {"samples": total, "inclusive_pct": share(inclusive), "self_pct": share(leaf)}
+
+
+# --- the desktop ----------------------------------------------------------------------------------
+def busy_desktop(width: int = 1920, height: int = 1080):
+    """Xvfb + openbox + a focused mousepad holding ~20 KB of Python source (tests.fixtures.desktop).
+
+    Returns (desktop, editor). The text goes in through the clipboard (xclip + ctrl+v), the way a
+    person would paste it, because the fixture opens the editor on an empty file.
+    """
+    from tests.fixtures.desktop import start_desktop
+
+    desktop = start_desktop(width, height)
+    os.environ["DISPLAY"] = desktop.display
+    os.environ.pop("XAUTHORITY", None)
+    if "DBUS_SESSION_BUS_ADDRESS" in desktop.env:
+        os.environ["DBUS_SESSION_BUS_ADDRESS"] = desktop.env["DBUS_SESSION_BUS_ADDRESS"]
+    try:
+        editor = desktop.open_editor(name=f"bench-{os.getpid()}.py")
+        text = "".join(Path(p).read_text() for p in (ROOT / "sessions" / "screen.py", ROOT / "events" / "wakeups.py"))
+        clip = subprocess.Popen(["xclip", "-selection", "clipboard", "-i"], env=desktop.env, stdin=subprocess.PIPE,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        clip.communicate(text[:20000].encode(), timeout=10)
+        subprocess.run(["xdotool", "key", "--delay", "0", "ctrl+v"], env=desktop.env, timeout=10)
+        time.sleep(1.0)
+        subprocess.run(["xdotool", "key", "--delay", "0", "ctrl+Home"], env=desktop.env, timeout=10)
+        time.sleep(0.5)
+    except Exception:
+        desktop.stop()
+        raise
+    return desktop, editor
+
+
+def typer(desktop, seconds: float, chars_per_s: float = 10):
+    """A changing screen: xdotool types into the focused editor for about `seconds` (bounded)."""
+    count = max(1, int(seconds * chars_per_s))
+    text = ("the quick brown fox jumps over the lazy dog " * (count // 40 + 1))[:count]
+    return subprocess.Popen(["xdotool", "type", "--delay", str(int(1000 / chars_per_s)), text], env=desktop.env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

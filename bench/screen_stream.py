@@ -1,0 +1,145 @@
+"""Screen stream: `GET /api/live-sessions/<id>/screen-stream` through Daphne on a real Xvfb desktop.
+
+Per viewer count (1, 5, 20) on a changing screen (xdotool typing 20 chars/s into mousepad, more changes than frames): frames
+per second each viewer receives, latency from the frame's `timestamp` (taken right after its JPEG
+is encoded) to receipt, CPU of the Daphne process (psutil, user+sys, % of one core). Then bytes per
+minute for one viewer of a static screen (nothing typed: only the editor's blinking caret) and of
+the changing one. 1920x1080 desktop, `DESKHAND_SCREEN_STREAM_FPS=10` (the target; default is 8).
+
+    .venv/bin/python -m bench.screen_stream [--quick]
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+
+from bench.common import (RESULTS_DIR, TOKEN, CpuMeter, busy_desktop, child_args, print_table, py_spy, run_children,
+                          setup_django, server, summarise_collapsed, summary_ms, teardown_django, typer, write_result)
+
+VIEWERS = (1, 5, 20)
+FPS = 10
+
+
+async def _viewer(client, url: str, seconds: float, out: dict) -> None:
+    buffer = b""
+    async with client.stream("GET", url) as response:
+        out["status"] = response.status_code
+        deadline = time.monotonic() + seconds
+        out["start"] = time.monotonic()
+        async for chunk in response.aiter_raw():
+            now_ms = time.time() * 1000
+            out["bytes"] += len(chunk)
+            buffer += chunk
+            while b"\n\n" in buffer:
+                message, _, buffer = buffer.partition(b"\n\n")
+                at = message.find(b'"timestamp":')
+                if message.startswith(b"event: frame") and at >= 0:
+                    stamp = int(message[at + 12:message.index(b",", at)])
+                    out["latencies"].append(now_ms - stamp)
+            if time.monotonic() > deadline:
+                break
+        out["seconds"] = time.monotonic() - out["start"]
+
+
+async def _watch(srv, session_id: str, viewers: int, seconds: float) -> list[dict]:
+    import httpx
+
+    url = f"{srv.url}/api/live-sessions/{session_id}/screen-stream"
+    outs = [{"bytes": 0, "latencies": []} for _ in range(viewers)]
+    limits = httpx.Limits(max_connections=viewers + 2, max_keepalive_connections=0)
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, limits=limits,
+                                 timeout=httpx.Timeout(30)) as client:
+        await asyncio.wait_for(asyncio.gather(*(_viewer(client, url, seconds, o) for o in outs)), seconds + 30)
+    return outs
+
+
+def _phase(srv, session_id, viewers, seconds, *, changing: bool, desktop, profile: str | None = None) -> dict:
+    typing = typer(desktop, seconds + 4, chars_per_s=20) if changing else None
+    meter = CpuMeter(srv.proc.pid)
+    spy = None
+    try:
+        time.sleep(0.5)
+        meter.start()
+        if profile:
+            spy = py_spy(srv.proc.pid, seconds, RESULTS_DIR / "profiles" / f"{profile}.txt")
+        outs = asyncio.run(_watch(srv, session_id, viewers, seconds))
+        cpu = meter.stop()
+    finally:
+        if typing:
+            typing.terminate()
+            typing.wait(5)
+    latencies = [lat for o in outs for lat in o["latencies"][1:]]  # the first frame may predate the reader
+    fps = [max(0, len(o["latencies"]) - 1) / o["seconds"] for o in outs]
+    per_min = [o["bytes"] / o["seconds"] * 60 for o in outs]
+    row = {"viewers": viewers, "screen": "changing" if changing else "static", "seconds": seconds,
+           "fps_per_viewer_min": round(min(fps), 2), "fps_per_viewer_mean": round(sum(fps) / len(fps), 2),
+           "latency": summary_ms(latencies), "server_cpu_pct_of_one_core": cpu,
+           "bytes_per_min_per_viewer": round(sum(per_min) / len(per_min)), "statuses": sorted({o["status"] for o in outs})}
+    if spy:
+        spy.wait(seconds + 30)
+        row["profile"] = summarise_collapsed(RESULTS_DIR / "profiles" / f"{profile}.txt")
+    return row
+
+
+def child(args) -> None:
+    import os
+
+    os.environ["DESKHAND_SCREEN_STREAM_FPS"] = str(FPS)
+    data_dir = setup_django(args.mode)
+    from sessions.models import LiveSession
+
+    seconds = 4 if args.quick else 8
+    desktop, editor = busy_desktop()
+    session = LiveSession.objects.create(auth_provider="api-key", model="gpt-5.4")
+    env = {k: v for k, v in desktop.env.items() if k in ("DISPLAY", "DBUS_SESSION_BUS_ADDRESS")}
+    srv = server(env)
+    rows = []
+    try:
+        # Idle server CPU, for reference (no viewer: nothing is captured).
+        meter = CpuMeter(srv.proc.pid).start()
+        time.sleep(2)
+        idle = meter.stop()
+        for n in VIEWERS:
+            rows.append(_phase(srv, session.id, n, seconds, changing=True, desktop=desktop,
+                               profile=f"screen_stream-{n}" if args.profile and n in (1, VIEWERS[-1]) else None))
+            print(f"  screen_stream {n} viewers changing: {rows[-1]}", file=sys.stderr)
+        time.sleep(1)
+        rows.append(_phase(srv, session.id, 1, seconds * 2, changing=False, desktop=desktop))
+        print(f"  screen_stream 1 viewer static: {rows[-1]}", file=sys.stderr)
+    finally:
+        srv.stop()
+        editor.close()
+        desktop.stop()
+        teardown_django(args.mode, data_dir)
+    with open(args.out, "w") as handle:
+        json.dump({"mode": args.mode, "fps_setting": FPS, "screen": "1920x1080, mousepad with ~20 KB of source",
+                   "idle_server_cpu_pct": idle, "rows": rows}, handle)
+
+
+def run(quick: bool = False, modes=("embedded",)) -> dict:
+    results = run_children("screen_stream", modes, quick=quick)
+    table = []
+    for mode, res in results.items():
+        for r in res.get("rows", []):
+            table.append([r["screen"], r["viewers"], r["fps_per_viewer_mean"], r["fps_per_viewer_min"],
+                          r["latency"].get("p50_ms"), r["latency"].get("p95_ms"), r["server_cpu_pct_of_one_core"],
+                          round(r["bytes_per_min_per_viewer"] / 1e6, 2)])
+        if "error" in res:
+            table.append(["error: " + res["error"]] + [""] * 7)
+    print_table(f"Screen stream ({FPS} fps setting, 1920x1080 -> 960x540 JPEG, through Daphne)",
+                ["screen", "viewers", "fps mean", "fps min", "lat p50 ms", "lat p95 ms", "server cpu %", "MB/min/viewer"],
+                table)
+    path = write_result("screen_stream", {"what": "live-session screen stream through Daphne on Xvfb",
+                                          "targets": {"fps": 10, "cpu_one_viewer_pct": 25}, "modes": results})
+    print(f"wrote {path}")
+    return results
+
+
+if __name__ == "__main__":
+    a = child_args()
+    if a.child:
+        child(a)
+    else:
+        run(a.quick, [m for m in a.modes.split(",") if m == "embedded"] or ["embedded"])
