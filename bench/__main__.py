@@ -1,0 +1,61 @@
+"""`python -m bench` (= `make bench`): every bench, one table each, JSON in bench/results/<name>.json.
+
+    .venv/bin/python -m bench [--quick] [--only NAME[,NAME]]
+
+Names: step_overhead, bytes_per_step, screen_stream, event_delivery, api_load, admission.
+Set BENCH_PROFILE=1 to py-spy the server during the largest rounds (event_delivery, screen_stream).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+
+from bench.common import RESULTS_DIR, ROOT, machine, print_table, write_result
+
+ORDER = ("step_overhead", "bytes_per_step", "screen_stream", "event_delivery", "api_load", "admission")
+
+
+def step_overhead(quick: bool) -> dict:
+    """The engine helper's bench (bench/step_overhead.py), run as is; its JSON folded in."""
+    steps = "8" if quick else "20"
+    proc = subprocess.run([sys.executable, "-m", "bench.step_overhead", "--steps", steps], cwd=ROOT, timeout=300)
+    path = RESULTS_DIR / "step_overhead.json"
+    if proc.returncode != 0 or not path.exists():
+        return {"error": f"exit code {proc.returncode}"}
+    return json.loads(path.read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run, ~3 min)")
+    parser.add_argument("--only", help="comma-separated bench names")
+    args = parser.parse_args()
+    names = [n.strip() for n in args.only.split(",")] if args.only else list(ORDER)
+    unknown = set(names) - set(ORDER)
+    if unknown:
+        parser.error(f"unknown bench {', '.join(sorted(unknown))}; choose from {', '.join(ORDER)}")
+    print("machine:", json.dumps(machine()))
+    started = time.monotonic()
+    timings, results = [], {}
+    for name in names:
+        t = time.monotonic()
+        try:
+            if name == "step_overhead":
+                results[name] = step_overhead(args.quick)
+            else:
+                module = __import__(f"bench.{name}", fromlist=["run"])
+                results[name] = module.run(args.quick)
+        except Exception as exc:  # noqa: BLE001 - one broken bench must not hide the others
+            results[name] = {"error": repr(exc)}
+            print(f"{name} failed: {exc!r}", file=sys.stderr)
+        timings.append([name, round(time.monotonic() - t, 1)])
+    total = round(time.monotonic() - started, 1)
+    print_table("Bench durations (s)", ["bench", "seconds"], timings + [["total", total]])
+    write_result("summary", {"quick": args.quick, "durations_s": dict(timings), "total_s": total})
+
+
+if __name__ == "__main__":
+    main()
