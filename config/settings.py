@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "runs",
     "sessions.apps.LiveSessionsConfig",
     "history",
+    "web",
     "config",
 ]
 

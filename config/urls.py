@@ -29,7 +29,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("login/", views.login_view, name="login"),
     path("logout/", views.logout_view, name="logout"),
-    path("", lambda request: redirect("/api/docs/")),
+    path("", include("web.urls")),
 ]
 
 

@@ -10,7 +10,11 @@ from tests.sessions.conftest import new_session
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.scaled, pytest.mark.timeout(120)]
 
 
-def test_twenty_concurrent_commands_give_exactly_one_202(session_server, http):
+def test_twenty_concurrent_commands_give_exactly_one_202(session_server, http, model):
+    # If a worker is running (it is session-wide), the winning command must still be executing
+    # when the last request arrives, or a second 202 would be right: so it runs a long command.
+    model.add_route("cli")
+    model.add_turn(model.function_call("shell", {"command": "sleep 30", "timeout_s": 60}))
     session = new_session(http)
     url = f"/api/live-sessions/{session['id']}/commands"
     barrier = threading.Barrier(20)

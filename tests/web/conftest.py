@@ -4,18 +4,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-# Until the lead lists it in tests/conftest.py's pytest_plugins (a re-import here is then harmless).
-from tests.fixtures.browser import browser, browser_context, chromium, page  # noqa: F401
-
-
-@pytest.fixture(autouse=True)
-def pages_wired(settings):
-    """The pages app and its URLs, whether or not config/ includes them yet."""
-    if "web" not in settings.INSTALLED_APPS:
-        settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "web"]
-    settings.ROOT_URLCONF = "tests.web.urls"
-
-
 @pytest.fixture
 def operator(client):
     """A browser-like client signed in through the token login, as a person would be."""

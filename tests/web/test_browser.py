@@ -30,8 +30,7 @@ def issuer():
 @pytest.fixture(scope="module")
 def pages_server(django_db_setup, django_db_blocker, issuer):
     """Daphne with the pages wired, its ChatGPT sign-in pointed at the fake issuer, no desktop."""
-    server = AsgiServer({"DJANGO_SETTINGS_MODULE": "tests.web.web_settings", "DESKHAND_CODEX_ISSUER": issuer.url,
-                         "DISPLAY": ""})
+    server = AsgiServer({"DESKHAND_CODEX_ISSUER": issuer.url, "DISPLAY": ""})
     yield server
     server.stop()
 

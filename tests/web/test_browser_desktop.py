@@ -13,9 +13,6 @@ from agent.computer import get_computer
 from tests.fixtures.browser import save_screenshot, sign_in
 from tests.fixtures.server import AsgiServer
 
-# The web process enqueues through the project's Celery app (configured broker), as `serve` does.
-import config.celery  # noqa: F401,E402
-
 pytestmark = [pytest.mark.browser, pytest.mark.desktop, pytest.mark.django_db(transaction=True),
               pytest.mark.timeout(180)]
 
@@ -27,8 +24,7 @@ def desktop_pages_server(django_db_setup, django_db_blocker, desktop):
     # Daphne away from the test database (see tests/sessions/conftest.py).
     display = {k: v for k, v in desktop.env.items()
                if k in ("DISPLAY", "DBUS_SESSION_BUS_ADDRESS") or k.startswith("XDG_")}
-    server = AsgiServer({**display, "DJANGO_SETTINGS_MODULE": "tests.web.web_settings",
-                         "DESKHAND_SCREEN_STREAM_FPS": "5", "DESKHAND_SCREEN_STREAM_MAX_WIDTH": "640"})
+    server = AsgiServer({**display, "DESKHAND_SCREEN_STREAM_FPS": "5", "DESKHAND_SCREEN_STREAM_MAX_WIDTH": "640"})
     yield server
     server.stop()
 
