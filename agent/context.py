@@ -37,6 +37,7 @@ class Context:
     memory_text: str = ""
     memory_ids: list = field(default_factory=list)
     conversation: list = field(default_factory=list)   # the items of the agent running now
+    browser: object | None = None   # the task's BrowserTools when a browser is configured (agent.browser_tools)
 
     def check(self) -> None:
         """Called before every model call and every action, and inside every wait."""

@@ -11,6 +11,7 @@ from agent import memory as memory_mod
 from agent import planner, router
 from agent.cli import CliAgent
 from agent.context import AgentResult, Context, close_dangling, prune_images
+from agent.browser import BrowserConfig
 from agent.desktop import DesktopAgent
 from agent.errors import EngineError, Stopped, TimedOut, redact
 from agent.screen import ScreenConfig
@@ -38,15 +39,20 @@ class Outcome:
 
 
 def run_task(task: Task, *, sink, client, computer, memory=None, protected_paths=(),
-             screen: ScreenConfig | None = None) -> Outcome:
+             screen: ScreenConfig | None = None, browser: BrowserConfig | None = None) -> Outcome:
+    """`browser`: the browser the agents may drive (profile folder, forbidden origins...); without it
+    no browser tools are offered."""
     ctx = Context(task=task, sink=sink, client=client, computer=computer, memory=memory,
                   protected_paths=list(protected_paths), screen=screen or ScreenConfig())
+    if browser is not None:
+        from agent.browser_tools import BrowserTools
+        ctx.browser = BrowserTools(ctx, browser)
     history = list(task.history or [])
     result: AgentResult | None = None
     try:
         _load_memory(ctx, task.instruction)
-        route, _ = router.choose(ctx, task.instruction)
-        result = _run_agent(ctx, route, task.instruction, history)
+        route, _, browser_first = router.choose(ctx, task.instruction)
+        result = _run_agent(ctx, "browser" if browser_first else route, task.instruction, history)
         status, summary = result.status, result.summary
         if status == "failed":
             sink.emit("error", {"code": "task_failed", "message": summary})
@@ -70,6 +76,11 @@ def run_task(task: Task, *, sink, client, computer, memory=None, protected_paths
                              "worker log has the details.")
             sink.emit("error", {"code": "internal_error", "message": summary})
     finally:
+        if ctx.browser is not None:
+            try:
+                ctx.browser.close()   # lets go of the browser; a managed one stays open for the next task
+            except Exception:  # noqa: BLE001
+                pass
         try:
             computer.release_all()
         except Exception:  # noqa: BLE001 - nothing left to do about it; the outcome matters more
@@ -89,7 +100,7 @@ def _run_agent(ctx: Context, route: str, instruction: str, history: list) -> Age
         return CliAgent(ctx).run(instruction, history)
     if route == "planner":
         return planner.run(ctx, instruction, history, lambda r, i, h: _run_agent(ctx, r, i, h))
-    return DesktopAgent(ctx).run(instruction, history)
+    return DesktopAgent(ctx, browser_first=route == "browser").run(instruction, history)
 
 
 def _load_memory(ctx: Context, instruction: str) -> None:

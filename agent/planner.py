@@ -9,7 +9,7 @@ SCHEMA = {
     "type": "object",
     "properties": {"steps": {"type": "array", "minItems": 1, "maxItems": 8, "items": {
         "type": "object",
-        "properties": {"instruction": {"type": "string"}, "agent": {"type": "string", "enum": ["desktop", "cli"]}},
+        "properties": {"instruction": {"type": "string"}, "agent": {"type": "string", "enum": ["desktop", "cli", "browser"]}},
         "required": ["instruction", "agent"], "additionalProperties": False}}},
     "required": ["steps"],
     "additionalProperties": False,
@@ -20,7 +20,8 @@ def plan(ctx: Context, instruction: str) -> list[dict]:
     try:
         steps = ctx.structured(name="plan", schema=SCHEMA, instructions=prompts.PLANNER, text=instruction,
                                agent="planner")["steps"]
-        steps = [{"instruction": str(s["instruction"]), "agent": s["agent"] if s["agent"] in ("desktop", "cli")
+        agents = ("desktop", "cli", "browser") if ctx.browser is not None else ("desktop", "cli")
+        steps = [{"instruction": str(s["instruction"]), "agent": s["agent"] if s["agent"] in agents
                   else "desktop"} for s in steps][:8]
     except (ValueError, KeyError, TypeError) as exc:
         raise BadModelOutput(f"The planner's answer was not a readable plan ({exc}). Try again, or choose the "

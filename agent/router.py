@@ -10,8 +10,9 @@ from agent.errors import EngineError
 ROUTES = ("desktop", "cli", "planner")
 SCHEMA = {
     "type": "object",
-    "properties": {"route": {"type": "string", "enum": list(ROUTES)}, "reason": {"type": "string"}},
-    "required": ["route", "reason"],
+    "properties": {"route": {"type": "string", "enum": list(ROUTES)}, "reason": {"type": "string"},
+                   "browser": {"type": "boolean", "description": "desktop only: the task is mostly about web pages"}},
+    "required": ["route", "reason", "browser"],
     "additionalProperties": False,
 }
 
@@ -19,6 +20,9 @@ _CLI_WORDS = re.compile(r"\b(shell|terminal|command line|bash|run the command|sc
                         r"usage|directory|folder|files?|install|process(es)?|environment variable)\b", re.I)
 _GUI_WORDS = re.compile(r"\b(click|window|editor|browser|open the app|screen|button|menu|type into|desktop|"
                         r"mousepad|firefox|chrom(e|ium))\b", re.I)
+_WEB_WORDS = re.compile(r"\b(browser|web ?(site|page)?|site|url|link|search (for|the web|online)|google|look up online|"
+                        r"chrom(e|ium)|edge|firefox|online|download|log ?in|sign ?in)\b|https?://|www\.|"
+                        r"\b[\w-]+\.(com|org|net|io|dev|gov|edu)\b", re.I)
 _STEP_WORDS = re.compile(r"\b(then|after that|afterwards|finally|and also)\b|\d\.\s", re.I)
 
 
@@ -31,8 +35,15 @@ def by_rules(instruction: str) -> tuple[str, str]:
     return "desktop", "needs the screen (or nothing points elsewhere)"
 
 
-def choose(ctx: Context, instruction: str) -> tuple[str, str]:
+def is_web_task(instruction: str) -> bool:
+    return bool(_WEB_WORDS.search(instruction))
+
+
+def choose(ctx: Context, instruction: str) -> tuple[str, str, bool]:
+    """(route, reason, browser_first). Browser-first is a desktop agent that reaches for the browser tools
+    before pixels; it needs a configured browser and a web task."""
     requested = ctx.task.route
+    browser = None
     if requested in ROUTES:
         route, reason = requested, "chosen by the caller"
     else:
@@ -40,11 +51,19 @@ def choose(ctx: Context, instruction: str) -> tuple[str, str]:
             answer = ctx.structured(name="route", schema=SCHEMA, instructions=prompts.ROUTER, text=instruction,
                                     agent="router")
             route, reason = answer["route"], str(answer.get("reason") or "")
+            if isinstance(answer.get("browser"), bool):
+                browser = answer["browser"]
             if route not in ROUTES:
                 raise ValueError(f"unknown route {route!r}")
         except (EngineError, ValueError, KeyError, TypeError) as exc:
             route, why = by_rules(instruction)
             detail = exc.message if isinstance(exc, EngineError) else f"unreadable answer: {exc}"
             reason = f"rules: {why} (the router call failed: {detail})"
-    ctx.sink.emit("agent_route", {"route": route, "reason": reason})
-    return route, reason
+    browser_first = bool(ctx.browser is not None and route == "desktop"
+                         and (browser if browser is not None else is_web_task(instruction)))
+    if browser_first:
+        reason += " — browser-first: web pages through the browser tools, the computer tool for the rest"
+        ctx.sink.emit("agent_route", {"route": route, "reason": reason, "browser": True})
+    else:
+        ctx.sink.emit("agent_route", {"route": route, "reason": reason})
+    return route, reason, browser_first
