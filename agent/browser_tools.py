@@ -286,7 +286,7 @@ def _page_line(session) -> str:
     return f"Now on: {title or '(no title)'} — {page.url}"
 
 
-def _settle(session) -> str:
+def _settle(session, before: str | None = None) -> str:
     """After an action: follow a tab the page opened, wait for the page to load (briefly)."""
     notes = ""
     opened = [p for p in session.opened if not p.is_closed()]
@@ -299,6 +299,16 @@ def _settle(session) -> str:
         session.page.wait_for_load_state("domcontentloaded", timeout=5_000)
     except Exception:  # noqa: BLE001 - a slow page is still usable; the model can wait for it
         pass
+    if session.page.url.startswith("chrome-error:") and session.blocked:
+        session.blocked.clear()
+        # Back to the page the action started on (the error page took its place in the history).
+        back = before if before and not url_refusal(before, session.forbidden) else "about:blank"
+        try:
+            session.page.goto(back, wait_until="domcontentloaded", timeout=NAV_TIMEOUT_MS)
+        except Exception:  # noqa: BLE001
+            session.page.goto("about:blank")
+        return ("Blocked: that leads to Deskhand's own address, which the agent may not use. Back on: "
+                + _page_line(session).removeprefix("Now on: "))
     refusal = url_refusal(session.page.url, session.forbidden)
     if refusal:
         session.page.goto("about:blank")
@@ -400,6 +410,7 @@ def _locate(session, args: dict, purpose: str):
 
 def _act(session, name: str, args: dict, approved: frozenset):
     page = session.page
+    before = page.url
     purpose = {"browser_click": "click", "browser_press": "key"}.get(name, "field")
     target = _locate(session, args, purpose)
     if name == "browser_press" and target.count() == 0:
@@ -447,7 +458,7 @@ def _act(session, name: str, args: dict, approved: frozenset):
             target.press(key, timeout=ACTION_TIMEOUT_MS)
     done = {"browser_click": "Clicked", "browser_type": "Typed", "browser_select": "Selected",
             "browser_press": "Pressed"}[name]
-    return "ok", f"{done} ({probe['field']}). " + _settle(session), None
+    return "ok", f"{done} ({probe['field']}). " + _settle(session, before), None
 
 
 def _wait(session, args: dict, timeout_s: float):
