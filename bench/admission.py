@@ -27,7 +27,7 @@ def child(args) -> None:
     from tests.fixtures.desktop import start_desktop
     from tests.fixtures.worker import WorkerProcess, worker_env
 
-    runs = 5 if args.quick else 12
+    runs = 5 if args.quick else 10
     desktop = start_desktop(1280, 800)
     fake = FakeOpenAI().start()
     os.environ["OPENAI_API_KEY"] = "sk-bench-0123456789abcdef"

@@ -139,7 +139,7 @@ def child(args) -> None:
     data_dir = setup_django(args.mode)
     from django.db import connection
 
-    n = 150 if args.quick else 400
+    n = 150 if args.quick else 300
     rows = []
     srv = None
     try:
