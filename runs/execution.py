@@ -355,6 +355,29 @@ def computer_get():
         return NoDesktop(exc.message)
 
 
+# The web server's default address (`serve`), and the sign-in callback listener: pages the agent's browser
+# may never load (a page could otherwise steer the agent into approving its own actions).
+OWN_ORIGINS = ("127.0.0.1:3333", "localhost:3333")
+
+
+def browser_config_build():
+    """The browser the engine may drive: a managed one with its profile in the data dir, or the user's
+    own browser when DESKHAND_BROWSER_CDP_URL names its loopback debugging address."""
+    from agent.browser import BrowserConfig
+
+    port = getattr(settings, "SERVER_PORT", None)
+    own = [*OWN_ORIGINS, f"127.0.0.1:{settings.CODEX_CALLBACK_PORT}"]
+    if port:
+        own += [f"127.0.0.1:{port}", *(f"{host}:{port}" for host in settings.ALLOWED_HOSTS)]
+    own += [f"{host}:3333" for host in settings.ALLOWED_HOSTS]
+    return BrowserConfig(
+        profile_dir=str(settings.DATA_DIR / "browser-profile"),
+        cdp_url=getattr(settings, "BROWSER_CDP_URL", None) or None,
+        executable=getattr(settings, "BROWSER_PATH", None) or None,
+        forbidden_origins=tuple(dict.fromkeys(own)),
+    )
+
+
 def memory_provider_build(*, owner_id: str):
     """The memory app's provider and writer when that app offers them; (None, None) otherwise."""
     try:

@@ -18,6 +18,7 @@ from runs.execution import (
     DjangoSink,
     ExecutionOwner,
     Heartbeat,
+    browser_config_build,
     computer_get,
     desktop_release,
     memory_provider_build,
@@ -58,8 +59,9 @@ class SessionSink(DjangoSink):
 
 
 def protected_paths() -> list[str]:
-    """What a shell command may touch only with a person's approval: Deskhand's data and tokens."""
-    return [str(settings.DATA_DIR), str(settings.CODEX_HOME), str(settings.BASE_DIR)]
+    """What a shell command may touch, or the desktop agent type, only with a person's approval: Deskhand's
+    data and its API token (the engine never repeats the values; events are redacted anyway)."""
+    return [str(settings.DATA_DIR), str(settings.CODEX_HOME), str(settings.BASE_DIR), settings.API_TOKEN]
 
 
 def command_run(*, session_id: str, command_id: str) -> None:
@@ -100,6 +102,7 @@ def command_run(*, session_id: str, command_id: str) -> None:
                     Task(instruction=command["instruction"], model=command["model"], history=list(session.history)),
                     sink=sink, client=client, computer=computer_get(), memory=memory,
                     protected_paths=protected_paths(),
+                    browser=browser_config_build(),   # the browser tools (agent.browser_tools)
                 )
             status, summary, history = outcome.status, outcome.summary, outcome.history
     except Exception as exc:  # noqa: BLE001 - the session must go back to idle whatever happened
