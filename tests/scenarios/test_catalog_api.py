@@ -3,7 +3,7 @@ import pytest
 
 from scenarios.catalog import catalog_summary, load_catalog
 
-pytestmark = [pytest.mark.urls("tests.runs.urls")]
+pytestmark = pytest.mark.django_db
 
 SHIPPED = {"notepad-hello", "web-search", "file-organiser", "screen-describe", "form-fill", "disk-usage-report"}
 
