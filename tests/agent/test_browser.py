@@ -232,3 +232,30 @@ def test_url_rules():
         assert url_refusal(url, forbidden), url
     for url in ("about:blank", "https://example.org/", "http://127.0.0.1:3334/", "http://localhost/"):
         assert url_refusal(url, forbidden) is None, url
+
+
+def test_it_attaches_to_a_running_browser_on_loopback_and_refuses_any_other_address(fake_openai, site):
+    from dataclasses import replace
+
+    from agent.browser import launch_managed
+
+    endpoint = launch_managed(site["config"])   # already running: its loopback debugging address
+    assert endpoint.startswith("http://127.0.0.1:")
+    f = fake_openai
+    f.add_turn(f.function_call("browser_tabs", {}, call_id="tabs"))
+    f.add_turn(f.message("Listed."))
+    client = build_client("api-key", TransportConfig(openai_api_key="sk-test-0123456789abcdefgh",
+                                                     openai_base_url=f.api_base_url))
+    sink = RecordingSink()
+    run_task(Task(instruction="list my tabs", model="gpt-5.4", route="desktop"), sink=sink, client=client,
+             computer=get_computer(), screen=FAST, browser=replace(site["config"], cdp_url=endpoint))
+    assert _outputs(sink)["tabs"]["status"] == "ok" and "0: " in _outputs(sink)["tabs"]["output"]
+
+    f.add_turn(f.function_call("browser_tabs", {}, call_id="remote"))
+    f.add_turn(f.message("Could not."))
+    sink = RecordingSink()
+    run_task(Task(instruction="list my tabs", model="gpt-5.4", route="desktop"), sink=sink, client=client,
+             computer=get_computer(), screen=FAST,
+             browser=replace(site["config"], cdp_url="http://192.168.1.5:9222"))
+    result = _outputs(sink)["remote"]
+    assert result["status"] == "error" and "only http://127.0.0.1:<port> (loopback)" in result["output"]
