@@ -23,9 +23,11 @@ class DjangoMemoryProvider:
         memory_entries_mark_used(ids=ids)
 
     def remember(self, *, content: str, category: str, app_context: str | None, tags: list[str],
-                 confidence: float) -> MemoryEntry:
-        """What a sink's `remember` calls. The model's category may be one we do not know: it is
-        kept as "other" rather than lost; the content itself is validated like any other entry."""
+                 confidence: float, source_owner_id: str | None = None) -> MemoryEntry:
+        """What a sink's `remember` calls (`DjangoSink` passes its owner as `source_owner_id`). The
+        model's category may be one we do not know: it is kept as "other" rather than lost; the
+        content itself is validated like any other entry."""
+        owner_id = source_owner_id or self.owner_id
         if category not in MemoryEntry.Category.values:
             category = MemoryEntry.Category.OTHER
         entry = memory_entry_create(
@@ -35,7 +37,7 @@ class DjangoMemoryProvider:
             tags=[str(tag)[:40] for tag in tags or [] if str(tag).strip()][:20],
             confidence=min(max(float(confidence), 0.0), 1.0),
             source=MemoryEntry.Source.AGENT,
-            source_owner_id=self.owner_id,
+            source_owner_id=owner_id,
         )
-        logger.info("Agent saved memory entry %s", entry.id, extra={"owner_id": self.owner_id})
+        logger.info("Agent saved memory entry %s", entry.id, extra={"owner_id": owner_id})
         return entry
