@@ -240,12 +240,11 @@ def shutdown_managed(profile_dir: str, timeout_s: float = 10.0) -> bool:
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
             try:
-                done, _ = os.waitpid(pid, os.WNOHANG)
-                if done:
-                    return True
+                os.waitpid(pid, os.WNOHANG)   # reap it when it is our child (tests)
             except ChildProcessError:
-                if not _pid_alive_with(pid, "--user-data-dir"):
-                    return True
+                pass
+            if not _pid_alive_with(pid, f"--user-data-dir={profile}"):
+                return True
             time.sleep(0.05)
     return True
 
