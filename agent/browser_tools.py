@@ -130,7 +130,12 @@ class BrowserTools:
     # -- one call --
     def handle(self, call_id: str, name: str, args) -> list[dict]:
         ctx = self.ctx
-        ctx.sink.emit("tool_call", {"call_id": call_id, "name": name, "arguments": args})
+        shown = args
+        if name == "browser_type" and isinstance(args, dict) and "value" in args:
+            # The field may be a password, and that is only known once the page is probed: the
+            # event (stored, streamed, replayed) shows the length, never the text.
+            shown = {**args, "value": f"•••• ({len(str(args['value']))} characters)"}
+        ctx.sink.emit("tool_call", {"call_id": call_id, "name": name, "arguments": shown})
         image = None
         if not isinstance(args, dict):
             status, text = "error", "The arguments were not a JSON object."

@@ -160,8 +160,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory: the Celery worker in the tests opens the same test database.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-deskhand.sqlite3")}
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Under ASGI each request's sync work runs on a thread of its own, so persistent connections
+    # would pile up one per request thread; connect per request instead (cheap on a LAN).
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 # --- Celery and wake-ups ----------------------------------------------------------------------
 BROKER_DIR = DATA_DIR / "broker"
@@ -205,6 +206,12 @@ CODEX_ISSUER = _url("DESKHAND_CODEX_ISSUER", "https://auth.openai.com")
 # The sign-in callback: the issuer only accepts http://localhost:1455/auth/callback.
 CODEX_CALLBACK_PORT = _read("DESKHAND_CODEX_CALLBACK_PORT", env.int, 1455)
 CODEX_HOME = Path(_read("CODEX_HOME", env.str, str(Path.home() / ".codex"))).expanduser()
+# The agent's browser: a path to Chromium/Chrome/Edge (default: found on the system), or the
+# loopback debugging address of a browser you started yourself.
+BROWSER_PATH = _read("DESKHAND_BROWSER_PATH", env.str, "")
+BROWSER_CDP_URL = _read("DESKHAND_BROWSER_CDP_URL", env.str, "")
+# The port `serve` listens on (it sets this for its worker): the agent's browser never opens it.
+SERVER_PORT = _read("DESKHAND_SERVER_PORT", env.int, 3333)
 HTTPS_PROXY = _read("HTTPS_PROXY", env.str, "") or _read("https_proxy", env.str, "")
 # The live screen stream: frames per second at most, and the widest frame sent.
 SCREEN_STREAM_FPS = _read("DESKHAND_SCREEN_STREAM_FPS", env.float, 8.0)

@@ -7,13 +7,15 @@ import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import close_old_connections
 from django.http import HttpResponse, StreamingHttpResponse
 
 from core.errors import InvalidInput
 from events import wakeups
 from events.models import Event
-from events.selectors import event_as_dict, event_list_async
+from events.selectors import event_as_dict
 
 # Readers re-check the rows at least this often even when no wake-up came (a lost wake-up can
 # only delay an event, never lose it).
@@ -58,9 +60,20 @@ async def owner_event_stream(
 
     A reader that resumes after the end gets 204, which tells EventSource not to reconnect.
     """
-    if await is_finished() and not await Event.objects.filter(owner_id=owner_id, seq__gt=after_seq).aexists():
+    finished = await is_finished() and not await Event.objects.filter(owner_id=owner_id, seq__gt=after_seq).aexists()
+    # A stream may stay open for hours: it must not keep this request's database connection
+    # (its reads go through the process's shared feed from here on).
+    await sync_to_async(close_old_connections)()
+    if finished:
         return HttpResponse(status=204)
     return sse_response(_tail(owner_id, after_seq, is_terminal))
+
+
+def _event_message(event: Event) -> str:
+    # Formatted once per event: the feed hands the same Event objects to every reader.
+    if not hasattr(event, "sse_text"):
+        event.sse_text = sse_message(id=event.seq, event=event.type, data=event_as_dict(event))
+    return event.sse_text
 
 
 async def _tail(owner_id: str, cursor: int, is_terminal: Callable[[Event], bool]) -> AsyncIterator[str]:
@@ -72,10 +85,10 @@ async def _tail(owner_id: str, cursor: int, is_terminal: Callable[[Event], bool]
     try:
         while True:
             subscription.clear()
-            events = await event_list_async(owner_id=owner_id, after_seq=cursor)
+            events = await subscription.events_after(cursor)
             for event in events:
                 cursor = event.seq
-                yield sse_message(id=event.seq, event=event.type, data=event_as_dict(event))
+                yield _event_message(event)
                 if is_terminal(event):
                     return
             if events:
@@ -86,7 +99,9 @@ async def _tail(owner_id: str, cursor: int, is_terminal: Callable[[Event], bool]
                 yield ": keep-alive\n\n"
                 last_write = time.monotonic()
                 continue
-            await subscription.wait(min(RECHECK_SECONDS, settings.SSE_KEEPALIVE_SECONDS - quiet))
+            if not await subscription.wait(min(RECHECK_SECONDS, settings.SSE_KEEPALIVE_SECONDS - quiet)):
+                # No wake-up came: look at the database anyway (a lost wake-up only delays).
+                await subscription.feed.refresh()
     finally:
         # Runs on a normal end and when Django cancels the generator on client disconnect.
         subscription.close()

@@ -1,11 +1,16 @@
-"""Wake-ups for stream readers. A wake-up only says "look again": the rows are the truth.
+"""Wake-ups and the shared read of new events, for every stream reader of a web process.
 
-Without Redis, one poller per web process asks the database "any event newer than the last one I
-saw?" every `EVENT_POLL_INTERVAL` seconds, however many readers are waiting, and wakes the readers
-of the owners that got one. With `DESKHAND_REDIS_URL`, writers publish the owner id through the
-channel layer and the poller is replaced by one subscription per process.
+A wake-up only says "look again": the rows are the truth. Without Redis, one poller per web
+process asks the database "any event newer than the last one I saw?" every
+`EVENT_POLL_INTERVAL` seconds, however many readers are waiting. With `DESKHAND_REDIS_URL`,
+writers publish the owner id through the channel layer instead.
+
+Either way, the new rows of an owner are then read once per process (`OwnerFeed`) and handed to
+all of its readers: a hundred viewers of one run cost one query per wake-up, not a hundred, and
+one database connection, not a hundred.
 """
 import asyncio
+import contextvars
 import logging
 import weakref
 
@@ -15,6 +20,9 @@ from django.conf import settings
 logger = logging.getLogger("deskhand.events")
 
 GROUP = "deskhand-events"
+# Events an owner feed keeps in memory for readers that are a little behind; older ones are
+# replayed from the database.
+FEED_KEEP = 1000
 _layer = None
 
 
@@ -38,11 +46,17 @@ def notify(owner_id: str) -> None:
         logger.warning("Could not publish an event wake-up through Redis", exc_info=True)
 
 
-class Subscription:
-    """A reader's flag for one owner. Clear it *before* reading rows, wait on it after."""
+def _background(coroutine) -> asyncio.Task:
+    # A fresh context: the task outlives the request that started it, and its database calls
+    # belong on the process's shared sync thread, not on that request's own thread.
+    return asyncio.get_running_loop().create_task(coroutine, context=contextvars.Context())
 
-    def __init__(self, hub: "Hub", owner_id: str):
-        self.hub, self.owner_id, self.flag = hub, owner_id, asyncio.Event()
+
+class Subscription:
+    """A reader's flag for one owner. Clear it *before* reading, wait on it after."""
+
+    def __init__(self, feed: "OwnerFeed"):
+        self.feed, self.flag = feed, asyncio.Event()
 
     def clear(self) -> None:
         self.flag.clear()
@@ -54,34 +68,87 @@ class Subscription:
         except asyncio.TimeoutError:
             return False
 
+    async def events_after(self, cursor: int) -> list:
+        return await self.feed.events_after(cursor)
+
     def close(self) -> None:
-        self.hub.unsubscribe(self)
+        self.feed.unsubscribe(self)
+
+
+class OwnerFeed:
+    """The new events of one owner, read from the database once for all of its readers."""
+
+    def __init__(self, hub: "Hub", owner_id: str):
+        self.hub, self.owner_id = hub, owner_id
+        self.subscriptions: set[Subscription] = set()
+        self.recent: list = []  # newest events read, ascending seq
+        self.read_up_to: int | None = None  # every event up to this seq has been read
+        self.reading: asyncio.Task | None = None
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        self.subscriptions.discard(subscription)
+        if not self.subscriptions:
+            self.hub.feeds.pop(self.owner_id, None)
+
+    async def refresh(self) -> None:
+        """Read what is new; callers arriving while a read runs share it."""
+        if self.reading is None or self.reading.done():
+            self.reading = _background(self._read())
+        await asyncio.shield(self.reading)
+
+    async def _read(self) -> None:
+        from events.models import Event
+        from events.selectors import event_list_async
+
+        if self.read_up_to is None:
+            last = await Event.objects.filter(owner_id=self.owner_id).order_by("-seq").values_list("seq", flat=True).afirst()
+            self.read_up_to = last or 0
+            return
+        new = await event_list_async(owner_id=self.owner_id, after_seq=self.read_up_to)
+        if not new:
+            return
+        self.recent = (self.recent + new)[-FEED_KEEP:]
+        self.read_up_to = new[-1].seq
+        # Flags are set only after the rows are in `recent`: a reader that clears its flag and
+        # then looks finds them, or finds its flag set again.
+        for subscription in self.subscriptions:
+            subscription.flag.set()
+
+    async def events_after(self, cursor: int) -> list:
+        if self.read_up_to is None:
+            await self.refresh()
+        if cursor >= self.read_up_to:
+            return []
+        if self.recent and self.recent[0].seq <= cursor + 1:
+            return [event for event in self.recent if event.seq > cursor]
+        # Behind what the feed holds (a replay from the start, a reconnect after a long gap).
+        from events.selectors import event_list_async
+
+        return await event_list_async(owner_id=self.owner_id, after_seq=cursor)
 
 
 class Hub:
-    """All subscriptions of one event loop, and the one task that wakes them."""
+    """All feeds of one event loop, and the one task that learns about new events."""
 
     def __init__(self):
-        self.subscriptions: dict[str, set[Subscription]] = {}
+        self.feeds: dict[str, OwnerFeed] = {}
         self.task: asyncio.Task | None = None
 
     def subscribe(self, owner_id: str) -> Subscription:
-        subscription = Subscription(self, owner_id)
-        self.subscriptions.setdefault(owner_id, set()).add(subscription)
+        feed = self.feeds.get(owner_id)
+        if feed is None:
+            feed = self.feeds[owner_id] = OwnerFeed(self, owner_id)
+            _background(feed.refresh())  # learn where the owner's events stand now
+        subscription = Subscription(feed)
+        feed.subscriptions.add(subscription)
         if self.task is None or self.task.done():
-            self.task = asyncio.get_running_loop().create_task(self._run())
+            self.task = _background(self._run())
         return subscription
 
-    def unsubscribe(self, subscription: Subscription) -> None:
-        group = self.subscriptions.get(subscription.owner_id)
-        if group is not None:
-            group.discard(subscription)
-            if not group:
-                del self.subscriptions[subscription.owner_id]
-
     def wake(self, owner_id: str) -> None:
-        for subscription in self.subscriptions.get(owner_id, ()):
-            subscription.flag.set()
+        feed = self.feeds.get(owner_id)
+        if feed is not None and feed.read_up_to is not None:
+            _background(feed.refresh())
 
     async def _run(self) -> None:
         try:
@@ -98,11 +165,12 @@ class Hub:
         from events.models import Event
 
         last = await Event.objects.order_by("-id").values_list("id", flat=True).afirst() or 0
-        while self.subscriptions:
+        while self.feeds:
             await asyncio.sleep(settings.EVENT_POLL_INTERVAL)
             rows = [row async for row in Event.objects.filter(id__gt=last).order_by("id").values_list("id", "owner_id")]
             for event_id, owner_id in rows:
                 last = event_id
+            for owner_id in {owner for _, owner in rows}:
                 self.wake(owner_id)
 
     async def _listen(self) -> None:
@@ -110,7 +178,7 @@ class Hub:
         channel = await layer.new_channel()
         await layer.group_add(GROUP, channel)
         try:
-            while self.subscriptions:
+            while self.feeds:
                 try:
                     message = await asyncio.wait_for(layer.receive(channel), timeout=5)
                 except asyncio.TimeoutError:

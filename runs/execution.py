@@ -365,34 +365,28 @@ def browser_config_build():
     own browser when DESKHAND_BROWSER_CDP_URL names its loopback debugging address."""
     from agent.browser import BrowserConfig
 
-    port = getattr(settings, "SERVER_PORT", None)
     own = [*OWN_ORIGINS, f"127.0.0.1:{settings.CODEX_CALLBACK_PORT}"]
-    if port:
-        own += [f"127.0.0.1:{port}", *(f"{host}:{port}" for host in settings.ALLOWED_HOSTS)]
-    own += [f"{host}:3333" for host in settings.ALLOWED_HOSTS]
+    own += [f"{host}:{port}" for host in settings.ALLOWED_HOSTS for port in (settings.SERVER_PORT, 3333)]
     return BrowserConfig(
         profile_dir=str(settings.DATA_DIR / "browser-profile"),
-        cdp_url=getattr(settings, "BROWSER_CDP_URL", None) or None,
-        executable=getattr(settings, "BROWSER_PATH", None) or None,
+        cdp_url=settings.BROWSER_CDP_URL or None,
+        executable=settings.BROWSER_PATH or None,
         forbidden_origins=tuple(dict.fromkeys(own)),
     )
 
 
 def memory_provider_build(*, owner_id: str):
-    """The memory app's provider and writer when that app offers them; (None, None) otherwise."""
-    try:
-        from memory import provider as memory_provider
-    except ImportError:
-        return None, None
-    provider_cls = getattr(memory_provider, "DjangoMemoryProvider", None)
-    if provider_cls is None:
-        return None, None
-    try:
-        provider = provider_cls(owner_id=owner_id)
-    except TypeError:
-        provider = provider_cls()
-    writer = getattr(provider, "remember", None)
-    return provider, writer
+    """The memory the engine reads before a task, and the writer its `remember` tool calls."""
+    from memory.provider import DjangoMemoryProvider
+
+    provider = DjangoMemoryProvider(owner_id=owner_id)
+    return provider, provider.remember
+
+
+def protected_paths() -> list[str]:
+    """What a shell command may touch, or the desktop agent type, only with a person's approval:
+    Deskhand's data, code and API token (the engine never repeats the values; events are redacted)."""
+    return [str(settings.DATA_DIR), str(settings.CODEX_HOME), str(settings.BASE_DIR), settings.API_TOKEN]
 
 
 def execution_thread_cleanup() -> None:
@@ -408,6 +402,6 @@ def _json_safe(value):
 
 __all__ = [
     "DjangoSink", "ExecutionOwner", "Heartbeat", "NoDesktop", "computer_get", "confirmation_resolve",
-    "desktop_claim", "desktop_release", "desktop_sweep", "memory_provider_build", "missing_credentials",
-    "model_client_build", "stale_before", "heartbeat_interval",
+    "browser_config_build", "desktop_claim", "desktop_release", "desktop_sweep", "memory_provider_build",
+    "missing_credentials", "model_client_build", "protected_paths", "stale_before", "heartbeat_interval",
 ]

@@ -24,6 +24,7 @@ from runs.execution import (
     memory_provider_build,
     missing_credentials,
     model_client_build,
+    protected_paths,
 )
 from sessions.models import LiveSession
 
@@ -56,12 +57,6 @@ class SessionSink(DjangoSink):
 
     def session_usage(self) -> dict:
         return {key: self.usage_before[key] + self._usage[key] for key in USAGE_KEYS}
-
-
-def protected_paths() -> list[str]:
-    """What a shell command may touch, or the desktop agent type, only with a person's approval: Deskhand's
-    data and its API token (the engine never repeats the values; events are redacted anyway)."""
-    return [str(settings.DATA_DIR), str(settings.CODEX_HOME), str(settings.BASE_DIR), settings.API_TOKEN]
 
 
 def command_run(*, session_id: str, command_id: str) -> None:

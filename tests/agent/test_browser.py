@@ -185,6 +185,8 @@ def test_a_password_field_asks_first_declined_is_not_typed_confirmed_is(fake_ope
     assert '"value": "(filled)"' not in results["read1"]["output"]
     assert results["yes"]["status"] == "ok" and '"value": "(filled)"' in results["read2"]["output"]
     assert "hunter2" not in results["read2"]["output"]
+    # Nothing a person or a replay sees carries the typed text: the field was a password.
+    assert "hunter2" not in str([data for kind, data in sink.events if kind in ("tool_call", "tool_result")])
 
 
 def test_refused_addresses_payment_and_downloads(fake_openai, site):

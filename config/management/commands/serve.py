@@ -29,7 +29,7 @@ class Command(BaseCommand):
                     "Keep the token secret and add this host name to DESKHAND_ALLOWED_HOSTS."
                 )
             )
-        worker = None if no_worker else self._start_worker()
+        worker = None if no_worker else self._start_worker(port)
         shown_host = f"[{host}]" if ":" in host else host
         token_place = settings.API_TOKEN_FILE or "the DESKHAND_API_TOKEN variable"
         self.stdout.write(
@@ -46,8 +46,8 @@ class Command(BaseCommand):
                 _stop(worker)
             self.stdout.write("Deskhand stopped.")
 
-    def _start_worker(self) -> subprocess.Popen:
-        env = {**os.environ, "DESKHAND_PROCESS_KIND": "worker"}
+    def _start_worker(self, port: int) -> subprocess.Popen:
+        env = {**os.environ, "DESKHAND_PROCESS_KIND": "worker", "DESKHAND_SERVER_PORT": str(port)}
         # Its own session: Ctrl-C reaches only this process, which then stops the worker in order.
         return subprocess.Popen(
             [sys.executable, str(settings.BASE_DIR / "manage.py"), "worker"], env=env, start_new_session=True
