@@ -213,6 +213,11 @@ BROWSER_CDP_URL = _read("DESKHAND_BROWSER_CDP_URL", env.str, "")
 # The port `serve` listens on (it sets this for its worker): the agent's browser never opens it.
 SERVER_PORT = _read("DESKHAND_SERVER_PORT", env.int, 3333)
 HTTPS_PROXY = _read("HTTPS_PROXY", env.str, "") or _read("https_proxy", env.str, "")
+# Screenshots sent to the model: the longest edge at most this many pixels, PNG or JPEG.
+SCREENSHOT_MAX_EDGE = _read("DESKHAND_SCREENSHOT_MAX_EDGE", env.int, 1600)
+SCREENSHOT_FORMAT = _read("DESKHAND_SCREENSHOT_FORMAT", env.str, "png").lower()
+if SCREENSHOT_FORMAT not in ("png", "jpeg"):
+    raise ImproperlyConfigured(f"DESKHAND_SCREENSHOT_FORMAT is malformed: use png or jpeg, not {SCREENSHOT_FORMAT!r}")
 # The live screen stream: frames per second at most, and the widest frame sent.
 SCREEN_STREAM_FPS = _read("DESKHAND_SCREEN_STREAM_FPS", env.float, 8.0)
 SCREEN_STREAM_MAX_WIDTH = _read("DESKHAND_SCREEN_STREAM_MAX_WIDTH", env.int, 1280)

@@ -383,6 +383,13 @@ def memory_provider_build(*, owner_id: str):
     return provider, provider.remember
 
 
+def screen_config_build():
+    """How screenshots reach the model, from the settings."""
+    from agent.screen import ScreenConfig
+
+    return ScreenConfig(max_long_edge=settings.SCREENSHOT_MAX_EDGE, image_format=settings.SCREENSHOT_FORMAT)
+
+
 def protected_paths() -> list[str]:
     """What a shell command may touch, or the desktop agent type, only with a person's approval:
     Deskhand's data, code and API token (the engine never repeats the values; events are redacted)."""
@@ -403,5 +410,5 @@ def _json_safe(value):
 __all__ = [
     "DjangoSink", "ExecutionOwner", "Heartbeat", "NoDesktop", "computer_get", "confirmation_resolve",
     "browser_config_build", "desktop_claim", "desktop_release", "desktop_sweep", "memory_provider_build",
-    "missing_credentials", "model_client_build", "protected_paths", "stale_before", "heartbeat_interval",
+    "missing_credentials", "model_client_build", "protected_paths", "screen_config_build", "stale_before", "heartbeat_interval",
 ]

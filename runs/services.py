@@ -258,7 +258,8 @@ def _execute_claimed(run_id: str, token: str, machine: Machine) -> str | None:
             with execution.Heartbeat(sink):
                 outcome = run_task(task, sink=sink, client=execution.model_client_build(provider=run.auth_provider),
                                    computer=computer, memory=memory, protected_paths=execution.protected_paths(),
-                                   browser=execution.browser_config_build())
+                                   browser=execution.browser_config_build(),
+                                   screen=execution.screen_config_build())
             status, summary = outcome.status, outcome.summary
             if status == Run.Status.FAILED:
                 error = summary

@@ -25,6 +25,7 @@ from runs.execution import (
     missing_credentials,
     model_client_build,
     protected_paths,
+    screen_config_build,
 )
 from sessions.models import LiveSession
 
@@ -97,7 +98,7 @@ def command_run(*, session_id: str, command_id: str) -> None:
                     Task(instruction=command["instruction"], model=command["model"], history=list(session.history)),
                     sink=sink, client=client, computer=computer_get(), memory=memory,
                     protected_paths=protected_paths(),
-                    browser=browser_config_build(),   # the browser tools (agent.browser_tools)
+                    browser=browser_config_build(), screen=screen_config_build(),
                 )
             status, summary, history = outcome.status, outcome.summary, outcome.history
     except Exception as exc:  # noqa: BLE001 - the session must go back to idle whatever happened

@@ -32,6 +32,8 @@ def start_django(tmp_path, **env):
         ("CELERY_BROKER_URL", "carrier-pigeon://loft"),
         ("DESKHAND_EVENT_POLL_INTERVAL", "soon"),
         ("DESKHAND_LOG_LEVEL", "LOUD"),
+        ("DESKHAND_SCREENSHOT_FORMAT", "gif"),
+        ("DESKHAND_SCREENSHOT_MAX_EDGE", "big"),
     ],
 )
 def test_a_malformed_value_stops_start_up_naming_the_variable(tmp_path, name, value):
