@@ -5,6 +5,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import NotFound
+from core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 from . import selectors, services
 
@@ -43,7 +44,7 @@ class HistoryListView(APIView):
         summary="Runs and live sessions merged, newest first",
         operation_id="history_list",
         parameters=[
-            OpenApiParameter("limit", int, description=f"1 to {selectors.MAX_LIMIT}, default {selectors.DEFAULT_LIMIT}."),
+            OpenApiParameter("limit", int, description=f"1 to {MAX_LIMIT}, default {DEFAULT_LIMIT}."),
             OpenApiParameter("offset", int, description="Records to skip, default 0."),
             OpenApiParameter("kind", str, enum=list(selectors.KINDS)),
             OpenApiParameter("status", str, description="A run or session status, e.g. succeeded, idle."),

@@ -10,13 +10,12 @@ from django.db.models.functions import Coalesce, NullIf, Substr
 from django.utils.dateparse import parse_date, parse_datetime
 
 from core.errors import InvalidInput
+from core.pagination import DEFAULT_LIMIT, page_params
 from events.selectors import event_as_dict, event_list
 from runs.models import Run
 from sessions.models import LiveSession
 
 KINDS = ("run", "session")
-MAX_LIMIT = 200
-DEFAULT_LIMIT = 50
 TITLE_CHARS = 200
 # The columns both halves of the union share, in this order.
 COLUMNS = (
@@ -92,17 +91,11 @@ def _moment(value: str | None, field: str, *, end_of_day: bool) -> datetime | No
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _bounded_int(value: str | None, field: str, *, default: int, low: int, high: int | None) -> int:
-    if value is None:
-        return default
-    if not value.isdigit() or int(value) < low or (high is not None and int(value) > high):
-        bound = f"from {low} to {high}" if high is not None else f"of at least {low}"
-        raise InvalidInput(field, f"must be an integer {bound}")
-    return int(value)
 
 
 def history_query(params) -> dict:
     """Parse the list's query parameters (strings, as in the URL) into `history_list` arguments."""
+    limit, offset = page_params(params)
     kind = params.get("kind")
     if kind is not None and kind not in KINDS:
         raise InvalidInput("kind", f"must be one of: {', '.join(KINDS)}")
@@ -120,8 +113,8 @@ def history_query(params) -> dict:
     if since and until and since > until:
         raise InvalidInput("until", "must not be before since")
     return {
-        "limit": _bounded_int(params.get("limit"), "limit", default=DEFAULT_LIMIT, low=1, high=MAX_LIMIT),
-        "offset": _bounded_int(params.get("offset"), "offset", default=0, low=0, high=None),
+        "limit": limit,
+        "offset": offset,
         "kind": kind,
         "status": status,
         "since": since,

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import InvalidInput, NotFound
+from core.pagination import page_params
 from core.serializers import StrictInputSerializer
 from events.selectors import event_as_dict, event_list
 from runs import selectors, services
@@ -76,8 +77,8 @@ RunDetail = inline_serializer(
 RunPage = inline_serializer(
     "RunPage",
     {
-        "results": serializers.ListField(child=RunRecord),
-        "count": serializers.IntegerField(),
+        "items": serializers.ListField(child=RunRecord),
+        "total": serializers.IntegerField(),
         "limit": serializers.IntegerField(),
         "offset": serializers.IntegerField(),
     },
@@ -117,10 +118,9 @@ class RunListView(APIView):
         status = request.query_params.get("status") or None
         if status and status not in Run.Status.values:
             raise InvalidInput("status", f"must be one of {', '.join(Run.Status.values)}")
-        limit = _int_param(request, "limit", 50, 1, 200)
-        offset = _int_param(request, "offset", 0, 0, 10**9)
+        limit, offset = page_params(request.query_params)
         runs, total = selectors.run_list(status=status, limit=limit, offset=offset)
-        return Response({"results": [run_record(r) for r in runs], "count": total, "limit": limit, "offset": offset})
+        return Response({"items": [run_record(r) for r in runs], "total": total, "limit": limit, "offset": offset})
 
     @extend_schema(
         summary="Start a scenario run",
@@ -210,11 +210,3 @@ def _valid(serializer_class, data):
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 
-
-def _int_param(request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise InvalidInput(name, f"must be a whole number from {low} to {high}")
-    return int(raw)

@@ -5,6 +5,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import InvalidInput, NotFound
+from core.pagination import page_params
 from core.serializers import StrictInputSerializer
 from runs.models import AuthProvider
 from sessions import selectors, services
@@ -88,13 +89,6 @@ class ObserveSerializer(serializers.Serializer):
     screenshot = serializers.DictField(help_text="id, url, width, height, mime")
 
 
-def _int_param(request, name: str, default: int, lo: int, hi: int) -> int:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return default
-    if not raw.isdigit() or not lo <= int(raw) <= hi:
-        raise InvalidInput(name, f"must be an integer from {lo} to {hi}")
-    return int(raw)
 
 
 def _session_or_404(session_id: str) -> LiveSession:
@@ -111,8 +105,7 @@ class SessionListView(APIView):
                                OpenApiParameter("status", str, enum=LiveSession.Status.values)],
                    responses={200: SessionListSerializer, 400: ERROR})
     def get(self, request):
-        limit = _int_param(request, "limit", 50, 1, 200)
-        offset = _int_param(request, "offset", 0, 0, 10**9)
+        limit, offset = page_params(request.query_params)
         wanted = request.query_params.get("status") or None
         if wanted and wanted not in LiveSession.Status.values:
             raise InvalidInput("status", f"must be one of: {', '.join(LiveSession.Status.values)}")

@@ -96,9 +96,9 @@ def test_the_list_is_newest_first_paginated_and_filtered_by_status(api):
                                status="failed" if n % 2 else "succeeded",
                                created_at=now - timezone.timedelta(minutes=n)) for n in range(5)]
     page = api.get("/api/runs?limit=2&offset=1").json()
-    assert page["count"] == 5 and [r["id"] for r in page["results"]] == [made[1].id, made[2].id]
+    assert page["total"] == 5 and [r["id"] for r in page["items"]] == [made[1].id, made[2].id]
     failed = api.get("/api/runs?status=failed").json()
-    assert [r["id"] for r in failed["results"]] == [made[1].id, made[3].id]
+    assert [r["id"] for r in failed["items"]] == [made[1].id, made[3].id]
     for bad in ("status=done", "limit=0", "limit=201", "offset=-1", "limit=x"):
         response = api.get(f"/api/runs?{bad}")
         assert response.status_code == 400 and response.json()["code"] == "invalid_input", bad
