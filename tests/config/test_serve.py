@@ -36,8 +36,12 @@ def served(tmp_path):
     )
     yield proc, port, tmp_path
     if proc.poll() is None:
-        proc.kill()
-        proc.wait()
+        proc.send_signal(signal.SIGINT)  # stops the embedded worker too
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def wait_for_health(port, data_dir, proc):
@@ -77,6 +81,15 @@ def test_serve_runs_web_and_worker_and_ctrl_c_stops_both(served):
     assert str(token_file) in output
     assert token_file.read_text().strip() not in output, "the token itself is never printed"
     assert not [child for child in children if child.is_running() and child.status() != psutil.STATUS_ZOMBIE]
+
+
+def test_the_worker_does_not_outlive_a_killed_serve(served):
+    proc, port, data_dir = served
+    wait_for_health(port, data_dir, proc)
+    worker = next(c for c in psutil.Process(proc.pid).children(recursive=True) if "worker" in " ".join(c.cmdline()))
+    proc.kill()  # no chance to stop the worker itself
+    proc.wait()
+    worker.wait(timeout=60)  # raises if the worker lives on
 
 
 def test_serve_refuses_a_port_in_use(served, tmp_path):

@@ -73,6 +73,3 @@ def seeded(db):
     Run.objects.filter(pk=newer.pk).update(event_count=13)
     return {"newer": newer, "older": older, "session": session}
 
-
-# The shared worker and fake model, as the runs and sessions tests import them (see tests/fixtures/worker.py).
-from tests.fixtures.worker import celery_worker_process, fake_model, model  # noqa: E402,F401

@@ -109,7 +109,10 @@ def test_each_page_is_usable_at_desktop_and_phone_size(page, pages_server, seede
     check_both_sizes(page, name)
 
 
-def test_a_run_started_from_the_form_opens_its_page_and_stops(page, pages_server):
+def test_a_run_started_from_the_form_opens_its_page_and_stops(page, pages_server, model):
+    # If the session's worker is up, the run executes: the model then waits, so it is still going
+    # when Stop is pressed. Without a worker it waits in the queue. Either way Stop ends it.
+    model.add_turn(model.computer_call({"type": "wait", "seconds": 30}))
     sign_in(page, pages_server.url, settings.API_TOKEN, next_path="/runs/new")
     # A bad input is refused by the API, named, and the field is marked and focused.
     page.get_by_label("Scenario").select_option("form-fill")
@@ -129,7 +132,6 @@ def test_a_run_started_from_the_form_opens_its_page_and_stops(page, pages_server
 
     run = Run.objects.get(pk=run_id)
     assert run.input == {"text": "hello from the page"} and run.scenario_id == "notepad-hello"
-    # No worker in this test: the run waits in the queue until someone stops it from the page.
     page.get_by_role("button", name="Stop").click()
     page.locator("#run-status[data-status=stopped]").wait_for()
     assert Run.objects.get(pk=run_id).status == "stopped"

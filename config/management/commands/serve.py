@@ -50,8 +50,22 @@ class Command(BaseCommand):
         env = {**os.environ, "DESKHAND_PROCESS_KIND": "worker", "DESKHAND_SERVER_PORT": str(port)}
         # Its own session: Ctrl-C reaches only this process, which then stops the worker in order.
         return subprocess.Popen(
-            [sys.executable, str(settings.BASE_DIR / "manage.py"), "worker"], env=env, start_new_session=True
+            [sys.executable, str(settings.BASE_DIR / "manage.py"), "worker"],
+            env=env,
+            start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
+
+
+def _die_with_parent() -> None:
+    """In the worker, before it starts: get SIGTERM when `serve` dies, however it dies.
+
+    Otherwise a `kill -9` of serve leaves a worker driving the desktop with no server in front of it.
+    """
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _run_daphne(host: str, port: int) -> None:
