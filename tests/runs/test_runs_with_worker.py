@@ -74,9 +74,10 @@ def process_alive(pid: int) -> bool:
 
 
 @pytest.mark.desktop
+@pytest.mark.browser
 @pytest.mark.scaled
 def test_notepad_hello_runs_from_queued_to_succeeded_types_into_the_editor_and_replays(
-    api, celery_worker_process, model, editor, web
+    api, celery_worker_process, model, editor, web, page, tmp_path
 ):
     window = next(w for w in get_computer().windows() if editor.title_hint in w["title"])
     x, y = window["x"] + window["width"] // 2, window["y"] + window["height"] // 2
@@ -120,11 +121,23 @@ def test_notepad_hello_runs_from_queued_to_succeeded_types_into_the_editor_and_r
     assert typed[0]["data"]["text"] == "hello"
     image = manifest["screenshots"][0]["file"]
     assert archive.read(image)[:8] == b"\x89PNG\r\n\x1a\n"
-    page = archive.read("index.html").decode()
-    assert image in page and "hello" in page
+    html = archive.read("index.html").decode()
+    assert image in html and "hello" in html
     for external in ('src="http', "src='http", 'href="http', "url(http", "<link"):
-        assert external not in page
-    assert "test-token" not in page and "sk-test" not in archive.read("manifest.json").decode()
+        assert external not in html
+    assert "test-token" not in html and "sk-test" not in archive.read("manifest.json").decode()
+
+    # Unzipped and opened from disk, with no server: the viewer shows the screens and the click.
+    archive.extractall(tmp_path / "replay")
+    viewer = page
+    viewer.goto((tmp_path / "replay" / "index.html").as_uri())
+    viewer.wait_for_function("document.getElementById('shot').naturalWidth > 0")
+    for _ in manifest["screenshots"]:
+        if viewer.locator("#overlay circle").count():
+            break
+        viewer.keyboard.press("ArrowRight")
+    assert viewer.locator("#overlay circle").count() == 1, "the click is drawn on the screen it was made on"
+    viewer.wait_for_function("document.getElementById('shot').naturalWidth > 0")
 
 
 @pytest.mark.scaled
