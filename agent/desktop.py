@@ -166,7 +166,7 @@ class DesktopAgent:
     def gui_risks(self, actions: list[dict]) -> list[str]:
         """Our own rules (agent.risk), whatever the model's safety checks say."""
         windows: list | None = []
-        if any(isinstance(a, dict) and a.get("type") == "type" for a in actions):   # only typing needs them
+        if risk.needs_windows(actions):
             try:
                 windows = self.ctx.computer.windows()
             except Exception:  # noqa: BLE001 - unknown windows: typed text may reach a terminal

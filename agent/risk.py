@@ -75,6 +75,15 @@ def looks_like_terminal(window: dict | None) -> bool:
     return bool(_TERMINALS.search(f"{window.get('app') or ''} {window.get('title') or ''}"))
 
 
+def needs_windows(actions: list[dict]) -> bool:
+    """Whether `gui_risk` needs the window list: only typed text that a shell must not run does.
+
+    Listing windows costs about 10 ms, so the common batch (ordinary text) goes without it.
+    """
+    return any(isinstance(a, dict) and a.get("type") == "type" and _SHELL_DANGER.search(str(a.get("text") or ""))
+               for a in actions)
+
+
 def gui_risk(actions: list[dict], *, windows: list[dict] | None, protected=()) -> list[str]:
     """Why a person must approve this batch first (empty: it may run).
 
