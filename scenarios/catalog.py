@@ -3,6 +3,7 @@
 A file that does not parse or does not match the schema below is reported (in the listing and in
 health) and left out; it never takes the rest of the catalog down.
 """
+import functools
 import logging
 import re
 import string
@@ -137,6 +138,13 @@ class Catalog:
 
 
 def _parse(path: Path) -> Scenario:
+    """A scenario file, parsed again only when it changed (the catalog is read on every request)."""
+    stat = path.stat()
+    return _parse_version(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=512)
+def _parse_version(path: Path, mtime_ns: int, size: int) -> Scenario:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     jsonschema.validate(raw, SCENARIO_SCHEMA)
     input_schema = raw.get("input") or {"type": "object", "properties": {}}
