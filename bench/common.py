@@ -303,9 +303,26 @@ def busy_desktop(width: int = 1920, height: int = 1080):
     return desktop, editor
 
 
-def typer(desktop, seconds: float, chars_per_s: float = 10):
-    """A changing screen: xdotool types into the focused editor for about `seconds` (bounded)."""
-    count = max(1, int(seconds * chars_per_s))
-    text = ("the quick brown fox jumps over the lazy dog " * (count // 40 + 1))[:count]
-    return subprocess.Popen(["xdotool", "type", "--delay", str(int(1000 / chars_per_s)), text], env=desktop.env,
+_TICKER = """
+import sys, time, tkinter
+root = tkinter.Tk()
+root.geometry("+40+40")
+label = tkinter.Label(root, font=("DejaVu Sans", 40))
+label.pack()
+end = time.monotonic() + float(sys.argv[1])
+def tick():
+    if time.monotonic() > end:
+        root.destroy()
+        return
+    label.config(text=f"{time.time():.3f}")
+    root.after(16, tick)
+tick()
+root.mainloop()
+"""
+
+
+def ticker(desktop, seconds: float):
+    """A screen that changes every frame: a window redrawing a clock at about 60 Hz (bounded)."""
+    return subprocess.Popen([sys.executable, "-c", _TICKER, str(seconds)], env=desktop.env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+

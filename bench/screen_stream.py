@@ -1,6 +1,6 @@
 """Screen stream: `GET /api/live-sessions/<id>/screen-stream` through Daphne on a real Xvfb desktop.
 
-Per viewer count (1, 5, 20) on a changing screen (xdotool typing 20 chars/s into mousepad, more changes than frames): frames
+Per viewer count (1, 5, 20) on a changing screen (a window redrawing a clock at about 60 Hz: a change in every frame): frames
 per second each viewer receives, latency from the frame's `timestamp` (taken right after its JPEG
 is encoded) to receipt, CPU of the Daphne process (psutil, user+sys, % of one core). Then bytes per
 minute for one viewer of a static screen (nothing typed: only the editor's blinking caret) and of
@@ -16,7 +16,7 @@ import sys
 import time
 
 from bench.common import (RESULTS_DIR, TOKEN, CpuMeter, busy_desktop, child_args, print_table, py_spy, run_children,
-                          setup_django, server, summarise_collapsed, summary_ms, teardown_django, typer, write_result)
+                          setup_django, server, summarise_collapsed, summary_ms, teardown_django, ticker, write_result)
 
 VIEWERS = (1, 5, 20)
 FPS = 10
@@ -56,7 +56,7 @@ async def _watch(srv, session_id: str, viewers: int, seconds: float) -> list[dic
 
 
 def _phase(srv, session_id, viewers, seconds, *, changing: bool, desktop, profile: str | None = None) -> dict:
-    typing = typer(desktop, seconds + 4, chars_per_s=20) if changing else None
+    typing = ticker(desktop, seconds + 4) if changing else None
     meter = CpuMeter(srv.proc.pid)
     spy = None
     try:
