@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import close_old_connections, connection, models
-from django.db.models import Exists
+from django.db.models import Exists, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -55,12 +55,13 @@ def desktop_claim(*, machine_id: int, holder: str, queued_before: Run | None = N
     now = timezone.now()
     claim = Machine.objects.filter(pk=machine_id, desktop_holder="")
     if queued_before is not None:
-        older_waiting = Run.objects.filter(
-            status=Run.Status.QUEUED,
-            machine_id=machine_id,
-            created_at__lt=queued_before.created_at,
-            heartbeat_at__gte=stale_before(),
-        ).exclude(claim_token="")
+        stale = stale_before()
+        older_waiting = Run.objects.filter(status=Run.Status.QUEUED, created_at__lt=queued_before.created_at).filter(
+            # Waiting here with a live heartbeat, or not picked up yet but fresh: its task may
+            # simply have reached a worker thread a moment after ours.
+            (Q(machine_id=machine_id, heartbeat_at__gte=stale) & ~Q(claim_token=""))
+            | Q(claim_token="", created_at__gte=stale)
+        )
         claim = claim.filter(~Exists(older_waiting))
     return claim.update(desktop_holder=holder, desktop_claimed_at=now, desktop_heartbeat_at=now) == 1
 

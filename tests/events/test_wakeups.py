@@ -7,24 +7,28 @@ from django.conf import settings
 
 from events import wakeups
 from events.services import event_append
+from tests.fixtures.aio import run_coroutine
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.scaled]
 
 
-@pytest.mark.asyncio
-async def test_a_waiting_reader_is_woken_by_a_new_event_of_its_owner():
-    subscription = wakeups.hub().subscribe("run_wake")
-    other = wakeups.hub().subscribe("run_other")
-    try:
-        await asyncio.sleep(0.2)  # let the hub's loop start (poller baseline or Redis subscription)
-        subscription.clear()
-        await sync_to_async(event_append)(owner_id="run_wake", type="message", data={})
-        # Far longer than the poll interval: only a lost wake-up would run into it.
-        assert await subscription.wait(timeout=10)
-        assert not other.flag.is_set()
-    finally:
-        subscription.close()
-        other.close()
+def test_a_waiting_reader_is_woken_by_a_new_event_of_its_owner():
+    async def scenario():
+        subscription = wakeups.hub().subscribe("run_wake")
+        other = wakeups.hub().subscribe("run_other")
+        try:
+            await asyncio.sleep(0.2)  # let the hub's loop start (poller baseline or Redis subscription)
+            subscription.clear()
+            await sync_to_async(event_append)(owner_id="run_wake", type="message", data={})
+            # Far longer than the poll interval: only a lost wake-up would run into it.
+            woken = await subscription.wait(timeout=10)
+            return woken, other.flag.is_set()
+        finally:
+            subscription.close()
+            other.close()
+
+    woken, other_woken = run_coroutine(scenario())
+    assert woken and not other_woken
 
 
 def test_the_mode_matches_the_configuration():

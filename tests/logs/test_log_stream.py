@@ -8,6 +8,8 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import AsyncClient
 
+from tests.fixtures.aio import run_coroutine
+
 pytestmark = pytest.mark.django_db
 
 
@@ -80,7 +82,7 @@ async def open_stream(query="", **headers):
 
 
 def run(coroutine):
-    return asyncio.run(asyncio.wait_for(coroutine, 20))
+    return run_coroutine(coroutine, 20)
 
 
 def test_it_sends_the_recent_entries_first_then_live_ones_from_every_process(log_dir):

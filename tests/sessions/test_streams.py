@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from events.services import event_append
+from tests.fixtures.aio import run_coroutine
 from tests.fixtures.server import read_sse
 from tests.sessions.conftest import STREAM_MAX_WIDTH, new_session
 
@@ -123,7 +124,7 @@ def test_the_screen_stream_without_a_display_is_503(monkeypatch):
         return await client.get(f"/api/live-sessions/{session.pk}/screen-stream",
                                 headers={"Authorization": f"Bearer {settings.API_TOKEN}"})
 
-    response = asyncio.run(get())
+    response = run_coroutine(get())
     assert response.status_code == 503 and response.json()["code"] == "display_unavailable"
     assert "DISPLAY" in response.json()["message"]
 
@@ -153,4 +154,4 @@ def test_one_capture_serves_every_viewer_and_stops_when_the_last_one_leaves(desk
         await asyncio.sleep(0.5)
         assert source.captures == captures  # nobody watches: nothing is captured
 
-    asyncio.run(watch())
+    run_coroutine(watch())
