@@ -19,7 +19,7 @@ ORDER = ("step_overhead", "bytes_per_step", "screen_stream", "event_delivery", "
 
 
 def step_overhead(quick: bool) -> dict:
-    """The engine helper's bench (bench/step_overhead.py), run as is; its JSON folded in."""
+    """The engine's step-overhead bench (bench/step_overhead.py), run as is; its JSON folded in."""
     steps = "8" if quick else "20"
     proc = subprocess.run([sys.executable, "-m", "bench.step_overhead", "--steps", steps], cwd=ROOT, timeout=300)
     path = RESULTS_DIR / "step_overhead.json"
