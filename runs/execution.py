@@ -128,6 +128,9 @@ class ExecutionOwner:
         return any(f.name == name for f in self.model._meta.get_fields())
 
 
+USAGE_KEYS = ("input_tokens", "output_tokens", "total_tokens")
+
+
 class DjangoSink:
     """The engine's Sink over the event log, the owner row and the Confirmation table.
 
@@ -135,7 +138,7 @@ class DjangoSink:
     database connection (Django's connections are per thread).
     """
 
-    def __init__(self, owner: ExecutionOwner, *, memory_writer=None,
+    def __init__(self, owner: ExecutionOwner, *, memory_writer=None, usage_before: dict | None = None,
                  confirmation_timeout_s: float = CONFIRMATION_TIMEOUT_SECONDS):
         self.owner = owner
         self.memory_writer = memory_writer
@@ -143,7 +146,10 @@ class DjangoSink:
         self.lost = threading.Event()  # set when the row is no longer ours (swept, deleted)
         self._stop_checked_at = 0.0
         self._stop = False
-        self._usage = {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
+        self._usage = {key: 0 for key in USAGE_KEYS}
+        # What the owner had used before this execution (a live session's earlier commands).
+        self._usage_before = {key: int((usage_before or {}).get(key) or 0) for key in USAGE_KEYS}
+        self.route = ""
 
     # -- events --
     def emit(self, type: str, data: dict) -> None:
@@ -152,13 +158,21 @@ class DjangoSink:
             cumulative = data.get("cumulative") or {}
             for key in self._usage:
                 self._usage[key] = int(cumulative.get(key, self._usage[key] + int(data.get(key) or 0)))
-            self.owner.model.objects.filter(pk=self.owner.pk).update(usage=dict(self._usage))
-        elif type == "agent_route" and self.owner.has_field("route"):
-            self.owner.model.objects.filter(pk=self.owner.pk).update(route=str(data.get("route", ""))[:20])
+            self.owner.rows().update(usage=self.owner_usage)
+        elif type == "agent_route":
+            self.route = str(data.get("route") or "")
+            if self.owner.has_field("route"):
+                self.owner.rows().update(route=self.route[:20])
 
     @property
     def usage(self) -> dict:
+        """This execution's tokens."""
         return dict(self._usage)
+
+    @property
+    def owner_usage(self) -> dict:
+        """The owner's tokens: what it had used before, plus this execution's."""
+        return {key: self._usage_before[key] + self._usage[key] for key in USAGE_KEYS}
 
     # -- stop --
     def should_stop(self) -> bool:

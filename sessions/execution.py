@@ -31,35 +31,6 @@ from sessions.models import LiveSession
 
 logger = logging.getLogger("deskhand.sessions")
 
-USAGE_KEYS = ("input_tokens", "output_tokens", "total_tokens")
-
-
-class SessionSink(DjangoSink):
-    """DjangoSink, except that the session's usage is its earlier commands' total plus this one's
-    (DjangoSink writes the execution's own cumulative usage, which would erase the earlier ones), and
-    the route is remembered for the command record."""
-
-    def __init__(self, owner: ExecutionOwner, *, usage_before: dict, **kwargs):
-        super().__init__(owner, **kwargs)
-        self.usage_before = {key: int(usage_before.get(key) or 0) for key in USAGE_KEYS}
-        self.route = ""
-
-    def emit(self, type: str, data: dict) -> None:
-        if type != "usage":
-            super().emit(type, data)
-            if type == "agent_route":
-                self.route = str(data.get("route") or "")
-            return
-        event_append(owner_id=self.owner.pk, type=type, data=data)
-        cumulative = data.get("cumulative") or {}
-        for key in USAGE_KEYS:
-            self._usage[key] = int(cumulative.get(key, self._usage[key] + int(data.get(key) or 0)))
-        self.owner.rows().update(usage=self.session_usage())
-
-    def session_usage(self) -> dict:
-        return {key: self.usage_before[key] + self._usage[key] for key in USAGE_KEYS}
-
-
 def command_run(*, session_id: str, command_id: str) -> None:
     from agent.engine import Task, run_task
 
@@ -84,7 +55,8 @@ def command_run(*, session_id: str, command_id: str) -> None:
         machine_id=session.machine_id,
     )
     memory, writer = memory_provider_build(owner_id=session_id)
-    sink = SessionSink(owner, usage_before=session.usage or {}, memory_writer=writer)
+    # The session's usage keeps counting across its commands.
+    sink = DjangoSink(owner, usage_before=session.usage or {}, memory_writer=writer)
     status, summary, history = "failed", "", None
     try:
         problem = missing_credentials(provider=command["authProvider"])
@@ -111,7 +83,7 @@ def command_run(*, session_id: str, command_id: str) -> None:
     finally:
         try:
             command_finish(session_id=session_id, command_id=command_id, command=command, status=status,
-                           summary=summary, history=history, route=sink.route, usage=sink.session_usage())
+                           summary=summary, history=history, route=sink.route, usage=sink.owner_usage)
         finally:
             if session.machine_id:
                 desktop_release(machine_id=session.machine_id, holder=session_id)
