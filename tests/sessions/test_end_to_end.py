@@ -110,7 +110,10 @@ def test_type_hello_confirm_the_safety_check_watch_events_and_frames_then_follow
     # A follow-up knows what came before: the conversation is carried into the next command.
     model.add_turn(model.message("You asked me to type hello, and I did."))
     assert http.post(f"/api/live-sessions/{sid}/commands", json={"instruction": "what did I ask you?"}).status_code == 202
-    wait_for(lambda: session_of(http, sid), lambda s: s["status"] == "idle" and s["commandCount"] == 2, 60, "idle")
+    second = wait_for(lambda: session_of(http, sid), lambda s: s["status"] == "idle" and s["commandCount"] == 2,
+                      60, "idle")
+    # The session's usage counts every command, not only the last one.
+    assert second["usage"]["total_tokens"] > done["usage"]["total_tokens"]
     sent = json.dumps(model.model_requests()[-1].body["input"])
     assert "type hello in the editor" in sent and "what did I ask you?" in sent
 
