@@ -102,10 +102,13 @@ def run_stop(*, run_id: str) -> Run:
     run = _get(run_id)
     now = timezone.now()
     reason = "Stopped before it started, on request."
-    if Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(
-        status=Run.Status.STOPPED, stop_requested_at=now, finished_at=now, status_reason=reason
-    ):
-        _status_event(run_id, Run.Status.STOPPED, reason)
+    with transaction.atomic():  # the status and its event together, as in _finish
+        stopped = Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(
+            status=Run.Status.STOPPED, stop_requested_at=now, finished_at=now, status_reason=reason
+        )
+        if stopped:
+            _status_event(run_id, Run.Status.STOPPED, reason)
+    if stopped:
         # The worker task that may hold it (waiting for the desktop) sees the status and exits.
         return _get(run_id)
     active = (Run.Status.RUNNING, Run.Status.WAITING_CONFIRMATION)
@@ -290,15 +293,18 @@ def _execute_claimed(run_id: str, token: str, machine: Machine) -> str | None:
 
 def _finish(run_id: str, token: str, *, status: str, summary: str, error: str, reason: str, usage: dict) -> str | None:
     now = timezone.now()
-    updated = Run.objects.filter(
-        pk=run_id, claim_token=token, status__in=(Run.Status.RUNNING, Run.Status.WAITING_CONFIRMATION)
-    ).update(status=status, finished_at=now, heartbeat_at=now, summary=redact(summary)[:20000],
-             error=redact(error)[:5000], status_reason=redact(reason)[:2000], usage=usage)
-    if not updated:
-        logger.warning("Run %s was finished by someone else (swept?) before it could record %s", run_id, status)
-        return None
-    _status_event(run_id, status, redact(reason)[:2000])
-    Run.objects.filter(pk=run_id).update(event_count=Event.objects.filter(owner_id=run_id).count())
+    # The final status and its event in one transaction: a reader never sees a finished run whose
+    # stream lacks its last event (the stream would answer 204 and the event would never arrive).
+    with transaction.atomic():
+        updated = Run.objects.filter(
+            pk=run_id, claim_token=token, status__in=(Run.Status.RUNNING, Run.Status.WAITING_CONFIRMATION)
+        ).update(status=status, finished_at=now, heartbeat_at=now, summary=redact(summary)[:20000],
+                 error=redact(error)[:5000], status_reason=redact(reason)[:2000], usage=usage)
+        if not updated:
+            logger.warning("Run %s was finished by someone else (swept?) before it could record %s", run_id, status)
+            return None
+        _status_event(run_id, status, redact(reason)[:2000])
+        Run.objects.filter(pk=run_id).update(event_count=Event.objects.filter(owner_id=run_id).count())
     return status
 
 
@@ -401,16 +407,18 @@ def _interrupt(run_id: str, reason: str, stale_limit) -> bool:
     if stale_limit is not None:
         # Re-checked inside the UPDATE: a heartbeat that arrived since the SELECT keeps the run alive.
         rows = rows.annotate(beat=Coalesce("heartbeat_at", "started_at", "created_at")).filter(beat__lt=stale_limit)
-    if not rows.update(status=Run.Status.INTERRUPTED, finished_at=now, status_reason=reason, error=reason):
-        return False
-    Confirmation.objects.filter(owner_id=run_id, status=Confirmation.Status.PENDING).update(
-        status=Confirmation.Status.EXPIRED, resolved_at=now
-    )
-    machine_id = Run.objects.filter(pk=run_id).values_list("machine_id", flat=True).first()
-    if machine_id:
-        execution.desktop_release(machine_id=machine_id, holder=run_id)
-    event_append(owner_id=run_id, type="error", data={"code": "interrupted", "message": reason})
-    _status_event(run_id, Run.Status.INTERRUPTED, reason)
-    Run.objects.filter(pk=run_id).update(event_count=Event.objects.filter(owner_id=run_id).count())
+    # The status and its events together, as in _finish.
+    with transaction.atomic():
+        if not rows.update(status=Run.Status.INTERRUPTED, finished_at=now, status_reason=reason, error=reason):
+            return False
+        Confirmation.objects.filter(owner_id=run_id, status=Confirmation.Status.PENDING).update(
+            status=Confirmation.Status.EXPIRED, resolved_at=now
+        )
+        machine_id = Run.objects.filter(pk=run_id).values_list("machine_id", flat=True).first()
+        if machine_id:
+            execution.desktop_release(machine_id=machine_id, holder=run_id)
+        event_append(owner_id=run_id, type="error", data={"code": "interrupted", "message": reason})
+        _status_event(run_id, Run.Status.INTERRUPTED, reason)
+        Run.objects.filter(pk=run_id).update(event_count=Event.objects.filter(owner_id=run_id).count())
     logger.warning("Run %s interrupted: %s", run_id, reason)
     return True
