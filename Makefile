@@ -7,15 +7,26 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 # The scaled mode's services (started by scripts/services.sh when they are not running).
 SCALED_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/test CELERY_BROKER_URL=redis://127.0.0.1:6379/14 DESKHAND_REDIS_URL=redis://127.0.0.1:6379/15
 
-.PHONY: run test test-default test-scaled install install-dev system-packages services bench clean
+.PHONY: run test check format test-default test-scaled install install-dev system-packages services bench clean
 
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py serve
 
 test: $(VENV)/.installed-dev system-packages
+	$(MAKE) check
 	$(MAKE) test-default
 	$(MAKE) test-scaled
+
+# Lint and format check over the whole tree; any finding fails `make test`. `make format` fixes
+# what can be fixed mechanically.
+check: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 # The whole suite on the defaults: SQLite and the file broker, nothing else running.
 test-default: $(VENV)/.installed-dev

@@ -12,6 +12,7 @@ thread owns Playwright (`BrowserSession`) and the engine hands it jobs. Between 
 keeps pumping Playwright's loop, so the request filter that keeps pages away from forbidden
 origins answers at once even while the model clicks pixels.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -24,15 +25,22 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 from urllib.parse import urlsplit
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
-LAUNCH_ARGS = ("--no-first-run", "--no-default-browser-check", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--password-store=basic",
-               "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0")
+LAUNCH_ARGS = (
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--password-store=basic",
+    "--remote-debugging-address=127.0.0.1",
+    "--remote-debugging-port=0",
+)
 PID_FILE = "deskhand-browser.pid"
 START_TIMEOUT_S = 30.0
 JOB_TIMEOUT_S = 60.0
@@ -44,27 +52,38 @@ class BrowserUnavailable(Exception):
 
 @dataclass
 class BrowserConfig:
-    profile_dir: str                      # the managed browser's own profile folder (in the data dir)
-    cdp_url: str | None = None            # attach to a running browser instead (loopback only)
-    executable: str | None = None         # the browser binary; found on the system when None
-    forbidden_origins: tuple = ()         # "host:port" the pages may never load (Deskhand's own address)
-    downloads_dir: str | None = None      # where a confirmed download is saved (~/Downloads when None)
+    profile_dir: str  # the managed browser's own profile folder (in the data dir)
+    cdp_url: str | None = None  # attach to a running browser instead (loopback only)
+    executable: str | None = None  # the browser binary; found on the system when None
+    forbidden_origins: tuple = ()  # "host:port" the pages may never load (Deskhand's own address)
+    downloads_dir: str | None = None  # where a confirmed download is saved (~/Downloads when None)
 
 
 # -- finding and checking --
 
+
 def candidate_paths() -> list[str]:
     """Where Chrome, Chromium and Edge are installed on this platform, most likely first."""
     if sys.platform == "darwin":
-        return [f"/Applications/{app}.app/Contents/MacOS/{app}" for app in
-                ("Google Chrome", "Chromium", "Microsoft Edge")]
+        return [
+            f"/Applications/{app}.app/Contents/MacOS/{app}" for app in ("Google Chrome", "Chromium", "Microsoft Edge")
+        ]
     if sys.platform.startswith("win"):
         roots = [os.environ.get(v) for v in ("PROGRAMFILES", "PROGRAMFILES(X86)", "LOCALAPPDATA")]
-        tails = [r"Google\Chrome\Application\chrome.exe", r"Microsoft\Edge\Application\msedge.exe",
-                 r"Chromium\Application\chrome.exe"]
+        tails = [
+            r"Google\Chrome\Application\chrome.exe",
+            r"Microsoft\Edge\Application\msedge.exe",
+            r"Chromium\Application\chrome.exe",
+        ]
         return [str(Path(root) / tail) for tail in tails for root in roots if root]
-    names = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "microsoft-edge",
-             "microsoft-edge-stable")
+    names = (
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+        "microsoft-edge",
+        "microsoft-edge-stable",
+    )
     found = [shutil.which(name) for name in names]
     return [p for p in ["/usr/bin/chromium"] + found if p]
 
@@ -72,15 +91,16 @@ def candidate_paths() -> list[str]:
 def find_browser(executable: str | None = None) -> str:
     if executable:
         if not Path(executable).is_file():
-            raise BrowserUnavailable(f"The configured browser {executable} does not exist "
-                                     "(DESKHAND_BROWSER_PATH).")
+            raise BrowserUnavailable(f"The configured browser {executable} does not exist (DESKHAND_BROWSER_PATH).")
         return executable
     for path in candidate_paths():
         if Path(path).is_file():
             return path
-    raise BrowserUnavailable("No Chrome, Chromium or Edge is installed (on Debian: `apt-get install chromium`). "
-                             "Set DESKHAND_BROWSER_PATH to the browser's binary, or start your browser with "
-                             "--remote-debugging-port=9222 and set DESKHAND_BROWSER_CDP_URL.")
+    raise BrowserUnavailable(
+        "No Chrome, Chromium or Edge is installed (on Debian: `apt-get install chromium`). "
+        "Set DESKHAND_BROWSER_PATH to the browser's binary, or start your browser with "
+        "--remote-debugging-port=9222 and set DESKHAND_BROWSER_CDP_URL."
+    )
 
 
 def check_cdp_url(url: str) -> str:
@@ -88,8 +108,10 @@ def check_cdp_url(url: str) -> str:
     browser (or a remote attacker's endpoint) the agent's actions."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "ws") or (parts.hostname or "") not in LOOPBACK_HOSTS or not parts.port:
-        raise BrowserUnavailable(f"The browser debugging address {url!r} is refused: only http://127.0.0.1:<port> "
-                                 "(loopback) is accepted (DESKHAND_BROWSER_CDP_URL).")
+        raise BrowserUnavailable(
+            f"The browser debugging address {url!r} is refused: only http://127.0.0.1:<port> "
+            "(loopback) is accepted (DESKHAND_BROWSER_CDP_URL)."
+        )
     return url
 
 
@@ -133,10 +155,16 @@ def url_refusal(url: str, forbidden: set[tuple[str, int]]) -> str | None:
     parts = urlsplit(text)
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
-        what = {"file": "local files", "javascript": "scripts in the address bar", "view-source": "page sources",
-                "data": "inline data pages"}.get(scheme, "browser-internal or non-web pages")
-        return (f"{scheme or 'this'}: URLs are refused ({what} are out of bounds for the agent); only http(s) "
-                "pages and about:blank can be opened")
+        what = {
+            "file": "local files",
+            "javascript": "scripts in the address bar",
+            "view-source": "page sources",
+            "data": "inline data pages",
+        }.get(scheme, "browser-internal or non-web pages")
+        return (
+            f"{scheme or 'this'}: URLs are refused ({what} are out of bounds for the agent); only http(s) "
+            "pages and about:blank can be opened"
+        )
     try:
         key = origin_key(parts.hostname or "", parts.port, scheme)
     except ValueError:
@@ -148,6 +176,7 @@ def url_refusal(url: str, forbidden: set[tuple[str, int]]) -> str | None:
 
 # -- the managed browser --
 
+
 def _pid_alive_with(pid: int, needle: str) -> bool:
     try:
         os.kill(pid, 0)
@@ -156,7 +185,7 @@ def _pid_alive_with(pid: int, needle: str) -> bool:
     try:
         return needle in Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
-        return sys.platform != "linux"   # no /proc: trust the pid file
+        return sys.platform != "linux"  # no /proc: trust the pid file
 
 
 def _endpoint_answers(url: str) -> bool:
@@ -185,7 +214,7 @@ def launch_managed(config: BrowserConfig) -> str:
     profile = Path(config.profile_dir).resolve()
     profile.mkdir(parents=True, exist_ok=True)
     try:
-        profile.chmod(0o700)   # cookies and sign-ins live here
+        profile.chmod(0o700)  # cookies and sign-ins live here
     except OSError:
         pass
     running = _running_endpoint(profile)
@@ -193,17 +222,20 @@ def launch_managed(config: BrowserConfig) -> str:
         return running
     executable = find_browser(config.executable)
     if sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        raise BrowserUnavailable("No desktop to show the browser on (DISPLAY is not set). Start Deskhand inside "
-                                 "the desktop session it drives.")
+        raise BrowserUnavailable(
+            "No desktop to show the browser on (DISPLAY is not set). Start Deskhand inside "
+            "the desktop session it drives."
+        )
     (profile / "DevToolsActivePort").unlink(missing_ok=True)
     args = [executable, f"--user-data-dir={profile}", *LAUNCH_ARGS, "--start-maximized"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
-        args.append("--no-sandbox")   # Chromium refuses to run as root with its sandbox
+        args.append("--no-sandbox")  # Chromium refuses to run as root with its sandbox
     args.append("about:blank")
-    log = open(profile / "deskhand-browser.log", "ab")   # noqa: SIM115 - handed to the child
+    log = open(profile / "deskhand-browser.log", "ab")  # noqa: SIM115 - handed to the child
     try:
-        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     except OSError as exc:
         raise BrowserUnavailable(f"The browser {executable} could not be started: {exc}.") from None
     finally:
@@ -212,14 +244,15 @@ def launch_managed(config: BrowserConfig) -> str:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise BrowserUnavailable(f"The browser {executable} exited at start (code {proc.returncode}); see "
-                                     f"{profile / 'deskhand-browser.log'}.")
+            raise BrowserUnavailable(
+                f"The browser {executable} exited at start (code {proc.returncode}); see "
+                f"{profile / 'deskhand-browser.log'}."
+            )
         url = _running_endpoint(profile)
         if url:
             return url
         time.sleep(0.1)
-    raise BrowserUnavailable(f"The browser {executable} did not open its debugging port within "
-                             f"{START_TIMEOUT_S:g} s.")
+    raise BrowserUnavailable(f"The browser {executable} did not open its debugging port within {START_TIMEOUT_S:g} s.")
 
 
 def shutdown_managed(profile_dir: str, timeout_s: float = 10.0) -> bool:
@@ -232,6 +265,7 @@ def shutdown_managed(profile_dir: str, timeout_s: float = 10.0) -> bool:
     if not _pid_alive_with(pid, f"--user-data-dir={profile}"):
         return False
     import signal
+
     for sig, grace in ((signal.SIGTERM, timeout_s), (signal.SIGKILL, 5.0)):
         try:
             os.killpg(pid, sig)
@@ -240,7 +274,7 @@ def shutdown_managed(profile_dir: str, timeout_s: float = 10.0) -> bool:
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
             try:
-                os.waitpid(pid, os.WNOHANG)   # reap it when it is our child (tests)
+                os.waitpid(pid, os.WNOHANG)  # reap it when it is our child (tests)
             except ChildProcessError:
                 pass
             if not _pid_alive_with(pid, f"--user-data-dir={profile}"):
@@ -250,6 +284,7 @@ def shutdown_managed(profile_dir: str, timeout_s: float = 10.0) -> bool:
 
 
 # -- the session: one thread owns Playwright --
+
 
 @dataclass
 class _Job:
@@ -336,8 +371,11 @@ class BrowserSession:
             self._ready.set()
         except BaseException as exc:  # noqa: BLE001 - reported to the engine thread
             message = str(exc).split("\n")[0]
-            self._start_error = exc if isinstance(exc, BrowserUnavailable) else BrowserUnavailable(
-                f"Could not connect to the browser: {type(exc).__name__}: {message}")
+            self._start_error = (
+                exc
+                if isinstance(exc, BrowserUnavailable)
+                else BrowserUnavailable(f"Could not connect to the browser: {type(exc).__name__}: {message}")
+            )
             self._ready.set()
             if playwright is not None:
                 try:
@@ -361,7 +399,7 @@ class BrowserSession:
                 job.done.set()
         finally:
             try:
-                playwright.stop()   # disconnects; the browser itself keeps running
+                playwright.stop()  # disconnects; the browser itself keeps running
             except Exception:  # noqa: BLE001
                 pass
 

@@ -4,6 +4,7 @@ Each command runs in its own process group (so stop and timeout kill everything 
 task's working directory, with an environment scrubbed of Deskhand's secrets, its output capped.
 Risky commands go to a person first with the exact command text.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,7 +23,7 @@ from agent.context import AgentResult, Context, user_message
 from agent.sink import ConfirmationRequest
 from agent.transports import ModelRequest
 
-OUTPUT_CAP = 16_000          # characters of combined stdout+stderr returned to the model
+OUTPUT_CAP = 16_000  # characters of combined stdout+stderr returned to the model
 DEFAULT_TIMEOUT_S = 120.0
 MAX_TIMEOUT_S = 600.0
 
@@ -30,7 +31,7 @@ SHELL_TOOL = {
     "type": "function",
     "name": "shell",
     "description": "Run one bash command (non-interactive) in the working directory and get its exit code and "
-                   "combined output (long output is cut in the middle).",
+    "combined output (long output is cut in the middle).",
     "strict": False,
     "parameters": {
         "type": "object",
@@ -50,20 +51,29 @@ _SECRET_NAMES = {"DATABASE_URL", "CELERY_BROKER_URL"}
 def scrubbed_env(env: dict | None = None) -> dict:
     """The environment a command sees: ours minus anything that could carry a secret."""
     source = os.environ if env is None else env
-    return {k: v for k, v in source.items()
-            if not (_SECRET_NAME.search(k) or k.upper().startswith(_SECRET_PREFIXES) or k.upper() in _SECRET_NAMES)}
+    return {
+        k: v
+        for k, v in source.items()
+        if not (_SECRET_NAME.search(k) or k.upper().startswith(_SECRET_PREFIXES) or k.upper() in _SECRET_NAMES)
+    }
 
 
 # -- risk rules --
 _PRIVILEGE = re.compile(r"(^|[;&|(]\s*|\s)(sudo|su|doas|pkexec|runuser)(\s|$)")
-_INSTALL = re.compile(r"\b(apt|apt-get|aptitude|dpkg|dnf|yum|pacman|zypper|apk|brew|snap|flatpak)\b.*\b(install|remove|"
-                      r"purge|-i|-S|-R|upgrade)\b|\bpip3?\s+(install|uninstall)\b|\bnpm\s+(i|install)\s+(-g|--global)"
-                      r"|\bgem\s+install\b|\bcargo\s+install\b|\bcurl\b[^|]*\|\s*(sudo\s+)?(ba|z)?sh\b")
-_UPLOAD = re.compile(r"\bcurl\b.*(\s-T\s|--upload-file|\s-d\s|\s-d\S|--data|\s-F\s|--form|-X\s*(POST|PUT))"
-                     r"|\bwget\b.*--(post|body)|\b(scp|sftp|ftp|rsync)\b.*\S+:|\b(nc|ncat|netcat|socat)\b")
-_SYSTEM_WRITE = re.compile(r"(>>?|\btee\b(\s+-a)?|\bcp\b|\bmv\b|\bln\b|\binstall\b|\bchmod\b|\bchown\b|\bsed\s+-i\b|"
-                           r"\bdd\b[^|]*\bof=)\s*\S*\s*/(etc|usr|bin|sbin|boot|lib|lib64|opt|var|sys|proc|root)\b"
-                           r"|\bdd\b[^|]*of=/dev/|\bmkfs|\bshutdown\b|\breboot\b|\bsystemctl\b|\bcrontab\b")
+_INSTALL = re.compile(
+    r"\b(apt|apt-get|aptitude|dpkg|dnf|yum|pacman|zypper|apk|brew|snap|flatpak)\b.*\b(install|remove|"
+    r"purge|-i|-S|-R|upgrade)\b|\bpip3?\s+(install|uninstall)\b|\bnpm\s+(i|install)\s+(-g|--global)"
+    r"|\bgem\s+install\b|\bcargo\s+install\b|\bcurl\b[^|]*\|\s*(sudo\s+)?(ba|z)?sh\b"
+)
+_UPLOAD = re.compile(
+    r"\bcurl\b.*(\s-T\s|--upload-file|\s-d\s|\s-d\S|--data|\s-F\s|--form|-X\s*(POST|PUT))"
+    r"|\bwget\b.*--(post|body)|\b(scp|sftp|ftp|rsync)\b.*\S+:|\b(nc|ncat|netcat|socat)\b"
+)
+_SYSTEM_WRITE = re.compile(
+    r"(>>?|\btee\b(\s+-a)?|\bcp\b|\bmv\b|\bln\b|\binstall\b|\bchmod\b|\bchown\b|\bsed\s+-i\b|"
+    r"\bdd\b[^|]*\bof=)\s*\S*\s*/(etc|usr|bin|sbin|boot|lib|lib64|opt|var|sys|proc|root)\b"
+    r"|\bdd\b[^|]*of=/dev/|\bmkfs|\bshutdown\b|\breboot\b|\bsystemctl\b|\bcrontab\b"
+)
 _DELETE_CMDS = {"rm", "rmdir", "shred", "unlink", "srm", "trash", "trash-put"}
 
 
@@ -137,8 +147,15 @@ def _kill_group(proc: subprocess.Popen) -> None:
 def run_command(ctx: Context, command: str, workdir: str, timeout_s: float) -> dict:
     """Run in a new session (own process group); poll so a stop request kills it within ~50 ms."""
     with tempfile.TemporaryFile() as out:
-        proc = subprocess.Popen(["bash", "-c", command], cwd=workdir, env=scrubbed_env(), stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            ["bash", "-c", command],
+            cwd=workdir,
+            env=scrubbed_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + timeout_s
         timed_out = False
         try:
@@ -147,7 +164,7 @@ def run_command(ctx: Context, command: str, workdir: str, timeout_s: float) -> d
                     timed_out = True
                     _kill_group(proc)
                     break
-                ctx.check()   # raises Stopped/TimedOut; the finally below kills the group
+                ctx.check()  # raises Stopped/TimedOut; the finally below kills the group
                 time.sleep(0.05)
         finally:
             if proc.poll() is None:
@@ -160,8 +177,11 @@ def run_command(ctx: Context, command: str, workdir: str, timeout_s: float) -> d
                     pass
         out.seek(0)
         text = out.read(OUTPUT_CAP * 4 + 1).decode("utf-8", "replace")
-    return {"exit_code": None if timed_out else proc.returncode, "timed_out": timed_out,
-            "output": cap_output(text) + (f"\n[killed after {timeout_s:g} s timeout]" if timed_out else "")}
+    return {
+        "exit_code": None if timed_out else proc.returncode,
+        "timed_out": timed_out,
+        "output": cap_output(text) + (f"\n[killed after {timeout_s:g} s timeout]" if timed_out else ""),
+    }
 
 
 class CliAgent:
@@ -174,20 +194,29 @@ class CliAgent:
         items = ctx.conversation = list(history) + [user_message(instruction)]
         for _ in range(ctx.task.max_turns):
             ctx.check()
-            response = ctx.call(ModelRequest(
-                model=ctx.task.model, instructions=ctx.instructions(prompts.CLI.format(workdir=self.workdir)),
-                input=items, tools=[SHELL_TOOL, memory_mod.REMEMBER_TOOL], reasoning={"summary": "auto"},
-            ), agent="cli")
+            response = ctx.call(
+                ModelRequest(
+                    model=ctx.task.model,
+                    instructions=ctx.instructions(prompts.CLI.format(workdir=self.workdir)),
+                    input=items,
+                    tools=[SHELL_TOOL, memory_mod.REMEMBER_TOOL],
+                    reasoning={"summary": "auto"},
+                ),
+                agent="cli",
+            )
             items.extend(response.output)
             text = ctx.emit_messages(response.output)
             calls = [i for i in response.output if i.get("type") == "function_call"]
             if not calls:
                 return AgentResult("succeeded", text or "Done.", items)
             for call in calls:
-                items.append({"type": "function_call_output", "call_id": call["call_id"],
-                              "output": self.handle(call)})
-        return AgentResult("failed", f"The task used its whole budget of {ctx.task.max_turns} turns without "
-                                     "finishing. Raise max_turns or split the task.", items)
+                items.append({"type": "function_call_output", "call_id": call["call_id"], "output": self.handle(call)})
+        return AgentResult(
+            "failed",
+            f"The task used its whole budget of {ctx.task.max_turns} turns without "
+            "finishing. Raise max_turns or split the task.",
+            items,
+        )
 
     def handle(self, call: dict) -> str:
         ctx, call_id, name = self.ctx, call["call_id"], call.get("name")
@@ -208,11 +237,15 @@ class CliAgent:
             return json.dumps(result)
         reason = risk_reason(command, self.workdir, ctx.protected_paths)
         if reason:
-            request = ConfirmationRequest.build("shell_command", {"command": command, "workdir": self.workdir},
-                                                f"This command {reason}.")
+            request = ConfirmationRequest.build(
+                "shell_command", {"command": command, "workdir": self.workdir}, f"This command {reason}."
+            )
             if ctx.sink.confirm(request) != "confirmed":
-                result = {"declined": True, "output": "The person declined this command; it was not run. "
-                                                      "Find another way or explain what is needed."}
+                result = {
+                    "declined": True,
+                    "output": "The person declined this command; it was not run. "
+                    "Find another way or explain what is needed.",
+                }
                 ctx.sink.emit("tool_result", {"call_id": call_id, "name": "shell", "status": "declined"})
                 return json.dumps(result)
         try:

@@ -5,6 +5,7 @@ characters in some runs. Pasting delivered every string exactly. The helpers are
 stdout/stderr to DEVNULL in their own session: a lingering xclip that inherited our pipes kept a
 parent's pipeline open (measured).
 """
+
 from __future__ import annotations
 
 import shutil
@@ -16,8 +17,13 @@ import time
 def read_clipboard(env: dict | None = None) -> str | None:
     """The clipboard's text, or None when nobody owns it (or it holds no text)."""
     try:
-        out = subprocess.run(["xclip", "-selection", "clipboard", "-o"], capture_output=True, timeout=2,
-                             env=env, stdin=subprocess.DEVNULL)
+        out = subprocess.run(
+            ["xclip", "-selection", "clipboard", "-o"],
+            capture_output=True,
+            timeout=2,
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout.decode("utf-8", "replace") if out.returncode == 0 else None
@@ -25,8 +31,14 @@ def read_clipboard(env: dict | None = None) -> str | None:
 
 def write_clipboard(text: str, env: dict | None = None) -> None:
     """Own the clipboard with `text` until someone else takes it (xclip forks into the background)."""
-    proc = subprocess.Popen(["xclip", "-selection", "clipboard", "-i"], stdin=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=env)
+    proc = subprocess.Popen(
+        ["xclip", "-selection", "clipboard", "-i"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env=env,
+    )
     proc.communicate(text.encode("utf-8"), timeout=5)
 
 
@@ -43,8 +55,11 @@ class PasteOwner:
         self._last = time.monotonic()
         self.proc = subprocess.Popen(
             ["xclip", "-selection", "clipboard", "-i", "-verbose", "-loops", "1000"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            start_new_session=True, env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=env,
         )
         self.proc.stdin.write(text.encode("utf-8"))
         self.proc.stdin.close()

@@ -4,6 +4,7 @@
 Coordinates here are input coordinates on the real screen: mapping from the model's screenshot
 happens in `agent.screen.ModelShot.to_screen` before anything reaches this module.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,8 +35,13 @@ class Capture:
     most of what settling asks; the RGB `image` is only built when someone needs it.
     """
 
-    def __init__(self, geometry: Geometry, image: Image.Image | None = None, raw: bytes | None = None,
-                 size: tuple[int, int] | None = None):
+    def __init__(
+        self,
+        geometry: Geometry,
+        image: Image.Image | None = None,
+        raw: bytes | None = None,
+        size: tuple[int, int] | None = None,
+    ):
         self.geometry = geometry
         self.raw = raw
         self.size = size or (image.size if image is not None else None)
@@ -70,13 +76,15 @@ class XComputer:
         if display:
             os.environ["DISPLAY"] = display
         if not os.environ.get("DISPLAY"):
-            raise ComputerUnavailable("No display: DISPLAY is not set. Start the worker inside a desktop session "
-                                      "(or set DISPLAY, e.g. DISPLAY=:0).")
+            raise ComputerUnavailable(
+                "No display: DISPLAY is not set. Start the worker inside a desktop session "
+                "(or set DISPLAY, e.g. DISPLAY=:0)."
+            )
         self._local = threading.local()
         self._gui = None
         self._held_keys: list[str] = []
         self._held_buttons: list[str] = []
-        self._paste = None   # (clipboard owner, the user's clipboard text) until finish_typing()
+        self._paste = None  # (clipboard owner, the user's clipboard text) until finish_typing()
 
     # -- plumbing --
     @property
@@ -87,7 +95,7 @@ class XComputer:
                 import pyautogui
             except Exception as exc:  # KeyError('DISPLAY'), Xlib connection errors...
                 raise ComputerUnavailable(f"Cannot open the display {os.environ.get('DISPLAY')!r}: {exc}") from exc
-            pyautogui.PAUSE = 0        # the default sleeps 100 ms after every call; we settle on pixels instead
+            pyautogui.PAUSE = 0  # the default sleeps 100 ms after every call; we settle on pixels instead
             pyautogui.FAILSAFE = True  # a person slamming the mouse into a corner still stops everything
             pyautogui.MINIMUM_DURATION = 0
             self._gui = pyautogui
@@ -98,6 +106,7 @@ class XComputer:
         grabber = getattr(self._local, "mss", None)
         if grabber is None:
             import mss
+
             grabber = self._local.mss = mss.MSS()
         return grabber
 
@@ -111,8 +120,7 @@ class XComputer:
     def _geometry(self, mon: dict) -> Geometry:
         # pyautogui works in logical points where the OS scales (macOS Retina); X11 is 1:1.
         scale = mon["width"] / self.gui.size()[0] if _is_mac() else 1.0
-        return Geometry(left=mon["left"], top=mon["top"], width=mon["width"], height=mon["height"],
-                        input_scale=scale)
+        return Geometry(left=mon["left"], top=mon["top"], width=mon["width"], height=mon["height"], input_scale=scale)
 
     def screen_size(self) -> tuple[int, int]:
         mon = self._mss().monitors[0]
@@ -177,11 +185,14 @@ class XComputer:
     def scroll(self, x: int, y: int, scroll_x: int, scroll_y: int, keys=()) -> None:
         def clicks(px):  # at least one click when the model asked to scroll at all
             return 0 if not px else (1 if px > 0 else -1) * max(1, round(abs(px) / SCROLL_PX_PER_CLICK))
+
         held = self._hold(keys)
         try:
             self.gui.moveTo(x, y)
             if scroll_y:
-                self.gui.scroll(-clicks(scroll_y))  # the model's positive scroll_y means "down"; X11's wheel-up is positive
+                self.gui.scroll(
+                    -clicks(scroll_y)
+                )  # the model's positive scroll_y means "down"; X11's wheel-up is positive
             if scroll_x:
                 self.gui.hscroll(clicks(scroll_x))
         finally:
@@ -254,6 +265,7 @@ class XComputer:
         display = getattr(self._local, "xdisplay", None)
         if display is None:
             from Xlib import display as xdisplay
+
             display = self._local.xdisplay = xdisplay.Display()
         root = display.screen().root
         prop = root.get_full_property(display.intern_atom("_NET_ACTIVE_WINDOW"), 0)
@@ -293,6 +305,7 @@ class XComputer:
             return []
         try:
             import pywinctl
+
             result = []
             for win in pywinctl.getAllWindows():
                 if not win.isVisible:
@@ -302,8 +315,17 @@ class XComputer:
                     app = win.getAppName()
                 except Exception:  # noqa: BLE001 - some windows have no readable process
                     app = ""
-                result.append({"title": win.title, "app": app, "x": box.left, "y": box.top,
-                               "width": box.width, "height": box.height, "focused": bool(win.isActive)})
+                result.append(
+                    {
+                        "title": win.title,
+                        "app": app,
+                        "x": box.left,
+                        "y": box.top,
+                        "width": box.width,
+                        "height": box.height,
+                        "focused": bool(win.isActive),
+                    }
+                )
             return result
         except Exception:  # noqa: BLE001 - a window list is a hint, never worth failing a step for
             return []
@@ -311,6 +333,7 @@ class XComputer:
 
 def _is_mac() -> bool:
     import sys
+
     return sys.platform == "darwin"
 
 

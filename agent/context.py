@@ -1,4 +1,5 @@
 """State shared by the agents of one task: the sink, the client, the budget, usage, the conversation."""
+
 from __future__ import annotations
 
 import json
@@ -11,13 +12,14 @@ from agent.screen import ScreenConfig
 from agent.transports import ModelRequest, ModelResponse
 
 # A 1x1 grey PNG: old screenshots in the resent history become this (a computer_call_output needs an image).
-PLACEHOLDER_PNG = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNoAAAAggCB"
-                   "d81ytgAAAABJRU5ErkJggg==")
+PLACEHOLDER_PNG = (
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNoAAAAggCBd81ytgAAAABJRU5ErkJggg=="
+)
 
 
 @dataclass
 class AgentResult:
-    status: str   # succeeded | failed
+    status: str  # succeeded | failed
     summary: str
     items: list
 
@@ -36,8 +38,8 @@ class Context:
     turns: int = 0
     memory_text: str = ""
     memory_ids: list = field(default_factory=list)
-    conversation: list = field(default_factory=list)   # the items of the agent running now
-    browser: object | None = None   # the task's BrowserTools when a browser is configured (agent.browser_tools)
+    conversation: list = field(default_factory=list)  # the items of the agent running now
+    browser: object | None = None  # the task's BrowserTools when a browser is configured (agent.browser_tools)
 
     def check(self) -> None:
         """Called before every model call and every action, and inside every wait."""
@@ -62,16 +64,20 @@ class Context:
         self.turns += 1
         for key in self.usage:
             self.usage[key] += response.usage.get(key, 0)
-        self.sink.emit("usage", {"agent": agent, "turn": self.turns, **response.usage,
-                                 "cumulative": dict(self.usage)})
+        self.sink.emit("usage", {"agent": agent, "turn": self.turns, **response.usage, "cumulative": dict(self.usage)})
         return response
 
     def structured(self, *, name: str, schema: dict, instructions: str, text: str, agent: str) -> dict:
         """A small JSON-schema call (router, planner)."""
-        response = self.call(ModelRequest(
-            model=self.task.model, instructions=instructions, input=[user_message(text)],
-            text_format={"type": "json_schema", "name": name, "schema": schema, "strict": True},
-        ), agent=agent)
+        response = self.call(
+            ModelRequest(
+                model=self.task.model,
+                instructions=instructions,
+                input=[user_message(text)],
+                text_format={"type": "json_schema", "name": name, "schema": schema, "strict": True},
+            ),
+            agent=agent,
+        )
         return json.loads(final_text(response.output))
 
     def instructions(self, base: str) -> str:
@@ -91,8 +97,9 @@ class Context:
                 text = message_text(item)
                 if text:
                     texts.append(text)
-                    self.sink.emit("message", {"role": "assistant", "kind": "text", "text": text,
-                                               "phase": item.get("phase")})
+                    self.sink.emit(
+                        "message", {"role": "assistant", "kind": "text", "text": text, "phase": item.get("phase")}
+                    )
         return "\n".join(texts)
 
 
@@ -101,8 +108,9 @@ def user_message(text: str) -> dict:
 
 
 def message_text(item: dict) -> str:
-    return "".join(c.get("text", "") for c in item.get("content") or []
-                   if c.get("type") in ("output_text", "input_text", "text")).strip()
+    return "".join(
+        c.get("text", "") for c in item.get("content") or [] if c.get("type") in ("output_text", "input_text", "text")
+    ).strip()
 
 
 def final_text(output: list[dict]) -> str:
@@ -119,18 +127,30 @@ def prune_images(items: list[dict], keep: int) -> list[dict]:
             seen += 1
             if seen > keep:
                 out[index] = {**item, "output": {"type": "computer_screenshot", "image_url": PLACEHOLDER_PNG}}
-        elif item.get("type") == "function_call_output" and isinstance(item.get("output"), list) \
-                and any(p.get("type") == "input_image" for p in item["output"]):
+        elif (
+            item.get("type") == "function_call_output"
+            and isinstance(item.get("output"), list)
+            and any(p.get("type") == "input_image" for p in item["output"])
+        ):
             seen += 1
             if seen > keep:
-                out[index] = {**item, "output": [p if p.get("type") != "input_image" else
-                                                 {"type": "input_text", "text": "[older screenshot removed]"}
-                                                 for p in item["output"]]}
+                out[index] = {
+                    **item,
+                    "output": [
+                        p
+                        if p.get("type") != "input_image"
+                        else {"type": "input_text", "text": "[older screenshot removed]"}
+                        for p in item["output"]
+                    ],
+                }
     return out
 
 
 def close_dangling(items: list[dict]) -> list[dict]:
     """Drop tool calls that never got an output (a stop mid-batch): the API refuses such a history."""
     answered = {i.get("call_id") for i in items if i.get("type", "").endswith("_output")}
-    return [i for i in items if not (i.get("type") in ("computer_call", "function_call")
-                                     and i.get("call_id") not in answered)]
+    return [
+        i
+        for i in items
+        if not (i.get("type") in ("computer_call", "function_call") and i.get("call_id") not in answered)
+    ]

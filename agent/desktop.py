@@ -3,13 +3,13 @@
 Per turn: model call → for each computer call: confirm safety checks, run the batch in order (model
 coordinates mapped through the last screenshot the model saw), settle, one screenshot back.
 """
+
 from __future__ import annotations
 
 import json
 
 from agent import memory as memory_mod
-from agent import prompts
-from agent import risk
+from agent import prompts, risk
 from agent.context import AgentResult, Context, prune_images, user_message
 from agent.errors import ToolNotSupported
 from agent.keys import UnknownKey, map_keys
@@ -24,17 +24,45 @@ COMPUTER_FUNCTION_TOOL = {
     "strict": False,
     "parameters": {
         "type": "object",
-        "properties": {"actions": {"type": "array", "items": {"type": "object", "properties": {
-            "type": {"type": "string", "enum": ["click", "double_click", "drag", "move", "scroll", "keypress",
-                                                "type", "wait", "screenshot"]},
-            "x": {"type": "number"}, "y": {"type": "number"},
-            "button": {"type": "string", "enum": ["left", "right", "wheel", "back", "forward"]},
-            "keys": {"type": "array", "items": {"type": "string"}},
-            "text": {"type": "string"},
-            "path": {"type": "array", "items": {"type": "object", "properties": {"x": {"type": "number"},
-                                                                                "y": {"type": "number"}}}},
-            "scroll_x": {"type": "number"}, "scroll_y": {"type": "number"},
-        }, "required": ["type"]}}},
+        "properties": {
+            "actions": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "type": {
+                            "type": "string",
+                            "enum": [
+                                "click",
+                                "double_click",
+                                "drag",
+                                "move",
+                                "scroll",
+                                "keypress",
+                                "type",
+                                "wait",
+                                "screenshot",
+                            ],
+                        },
+                        "x": {"type": "number"},
+                        "y": {"type": "number"},
+                        "button": {"type": "string", "enum": ["left", "right", "wheel", "back", "forward"]},
+                        "keys": {"type": "array", "items": {"type": "string"}},
+                        "text": {"type": "string"},
+                        "path": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {"x": {"type": "number"}, "y": {"type": "number"}},
+                            },
+                        },
+                        "scroll_x": {"type": "number"},
+                        "scroll_y": {"type": "number"},
+                    },
+                    "required": ["type"],
+                },
+            }
+        },
         "required": ["actions"],
     },
 }
@@ -45,8 +73,8 @@ DEFAULT_WAIT_S = 1.0
 class DesktopAgent:
     def __init__(self, ctx: Context, *, browser_first: bool = False):
         self.ctx = ctx
-        self.browser_first = browser_first   # a web task: the browser tools first, pixels for the rest
-        self.shot: ModelShot | None = None   # the last screenshot the model saw: its scale maps coordinates
+        self.browser_first = browser_first  # a web task: the browser tools first, pixels for the rest
+        self.shot: ModelShot | None = None  # the last screenshot the model saw: its scale maps coordinates
 
     def tools(self) -> list[dict]:
         computer = {"type": "computer"} if self.ctx.client.computer_tool == "builtin" else COMPUTER_FUNCTION_TOOL
@@ -65,9 +93,13 @@ class DesktopAgent:
         turn = 0
         while turn < ctx.task.max_turns:
             ctx.check()
-            request = ModelRequest(model=ctx.task.model, instructions=self.instructions(),
-                                   input=prune_images(items, ctx.screen.keep_images), tools=self.tools(),
-                                   reasoning={"summary": "auto"})
+            request = ModelRequest(
+                model=ctx.task.model,
+                instructions=self.instructions(),
+                input=prune_images(items, ctx.screen.keep_images),
+                tools=self.tools(),
+                reasoning={"summary": "auto"},
+            )
             try:
                 response = ctx.call(request, agent="desktop")
             except ToolNotSupported:
@@ -75,22 +107,36 @@ class DesktopAgent:
                     raise
                 # The Codex backend may refuse the built-in tool: offer the same actions as a function.
                 ctx.client.computer_tool = "function"
-                ctx.sink.emit("log", {"level": "info", "message": "The backend refused the built-in computer tool; "
-                                                                  "using the computer function tool instead."})
+                ctx.sink.emit(
+                    "log",
+                    {
+                        "level": "info",
+                        "message": "The backend refused the built-in computer tool; "
+                        "using the computer function tool instead.",
+                    },
+                )
                 continue
             turn += 1
             items.extend(response.output)
             text = ctx.emit_messages(response.output)
             calls = [i for i in response.output if i.get("type") in ("computer_call", "function_call")]
             if response.status == "incomplete":
-                return AgentResult("failed", "The model's answer was cut off (incomplete response); nothing "
-                                             "partial was run. Try again or simplify the instruction.", items)
+                return AgentResult(
+                    "failed",
+                    "The model's answer was cut off (incomplete response); nothing "
+                    "partial was run. Try again or simplify the instruction.",
+                    items,
+                )
             if not calls:
                 return AgentResult("succeeded", text or "Done.", items)
             for call in calls:
                 items.extend(self.handle(call))
-        return AgentResult("failed", f"The task used its whole budget of {ctx.task.max_turns} turns without "
-                                     "finishing. Raise max_turns or split the task into smaller ones.", items)
+        return AgentResult(
+            "failed",
+            f"The task used its whole budget of {ctx.task.max_turns} turns without "
+            "finishing. Raise max_turns or split the task into smaller ones.",
+            items,
+        )
 
     # -- one call --
     def handle(self, call: dict) -> list[dict]:
@@ -127,37 +173,61 @@ class DesktopAgent:
             if risks:
                 reason += " Also: this batch " + "; ".join(risks) + "."
             request = ConfirmationRequest.build(
-                "safety_check", {"call_id": call_id, "actions": actions, "checks": checks}, reason)
+                "safety_check", {"call_id": call_id, "actions": actions, "checks": checks}, reason
+            )
             if ctx.sink.confirm(request) == "confirmed":
                 acknowledged = checks
             else:
-                status, problem = "declined", ("The person declined these actions, so they were not run. "
-                                               "Do not retry them; choose another way or stop and explain.")
+                status, problem = (
+                    "declined",
+                    (
+                        "The person declined these actions, so they were not run. "
+                        "Do not retry them; choose another way or stop and explain."
+                    ),
+                )
         elif risks:
-            request = ConfirmationRequest.build("gui_action", {"call_id": call_id, "actions": actions},
-                                                "This batch " + "; ".join(risks) + ".")
+            request = ConfirmationRequest.build(
+                "gui_action", {"call_id": call_id, "actions": actions}, "This batch " + "; ".join(risks) + "."
+            )
             if ctx.sink.confirm(request) != "confirmed":
-                status, problem = "declined", ("The person declined these actions (" + "; ".join(risks) + "), so "
-                                               "none of them was run. Do not retry them; choose another way or "
-                                               "stop and explain.")
+                status, problem = (
+                    "declined",
+                    (
+                        "The person declined these actions (" + "; ".join(risks) + "), so "
+                        "none of them was run. Do not retry them; choose another way or "
+                        "stop and explain."
+                    ),
+                )
         if status == "ok":
             problem = self.run_batch(call_id, actions)
             status = "error" if problem else "ok"
         frame = self.capture(settle_first=status == "ok" and any(a.get("type") != "screenshot" for a in actions))
         ref = ctx.sink.store_screenshot(frame.data, mime=frame.mime, width=frame.width, height=frame.height)
-        ctx.sink.emit("screenshot", {"ref": ref, "width": frame.width, "height": frame.height, "mime": frame.mime,
-                                     "call_id": call_id})
+        ctx.sink.emit(
+            "screenshot",
+            {"ref": ref, "width": frame.width, "height": frame.height, "mime": frame.mime, "call_id": call_id},
+        )
         result = {"call_id": call_id, "status": status, "screenshot": ref}
         if problem:
             result["error"] = problem
         ctx.sink.emit("tool_result", result)
         if function:
             text = problem or f"Done. Screenshot {frame.width}x{frame.height} (coordinates are pixels in it)."
-            return [{"type": "function_call_output", "call_id": call_id, "output": [
-                {"type": "input_text", "text": text},
-                {"type": "input_image", "image_url": frame.data_url(), "detail": "original"}]}]
-        output = {"type": "computer_call_output", "call_id": call_id,
-                  "output": {"type": "computer_screenshot", "image_url": frame.data_url(), "detail": "original"}}
+            return [
+                {
+                    "type": "function_call_output",
+                    "call_id": call_id,
+                    "output": [
+                        {"type": "input_text", "text": text},
+                        {"type": "input_image", "image_url": frame.data_url(), "detail": "original"},
+                    ],
+                }
+            ]
+        output = {
+            "type": "computer_call_output",
+            "call_id": call_id,
+            "output": {"type": "computer_screenshot", "image_url": frame.data_url(), "detail": "original"},
+        }
         if acknowledged:
             output["acknowledged_safety_checks"] = acknowledged
         # A computer_call_output carries only an image: the reason for an error or a decline goes beside it.
@@ -181,7 +251,7 @@ class DesktopAgent:
                 self.run_action(call_id, action)
             except (ValueError, TypeError, KeyError, UnknownKey) as exc:
                 return f"Action {index + 1} ({action.get('type')}) failed: {exc}. Later actions were not run."
-            except Exception as exc:  # noqa: BLE001 - tool failures are data for the model
+            except Exception as exc:
                 if type(exc).__name__ == "FailSafeException":
                     raise  # a person pushed the mouse into a corner: that is a stop, not a tool error
                 return f"Action {index + 1} ({action.get('type')}) failed: {type(exc).__name__}: {exc}."
@@ -248,6 +318,7 @@ class DesktopAgent:
                 cap = ctx.computer.screenshot()
                 geometry["g"] = cap.geometry
                 return cap
+
             image = settle(grab, ctx.screen, should_stop=ctx.sink.should_stop).frame
             shot = prepare(image, geometry["g"], ctx.screen)
         else:

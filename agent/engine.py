@@ -3,15 +3,16 @@
 It never raises for model or tool errors: it emits an `error` event that says what happened and what
 to do, and returns a `failed` Outcome. Held keys and buttons are released however it ends.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from agent import memory as memory_mod
 from agent import planner, router
+from agent.browser import BrowserConfig
 from agent.cli import CliAgent
 from agent.context import AgentResult, Context, close_dangling, prune_images
-from agent.browser import BrowserConfig
 from agent.desktop import DesktopAgent
 from agent.errors import EngineError, Stopped, TimedOut, redact
 from agent.screen import ScreenConfig
@@ -23,29 +24,46 @@ MEMORY_BUDGET_TOKENS = 1200
 class Task:
     instruction: str
     model: str
-    route: str = "auto"            # auto | desktop | cli | planner
+    route: str = "auto"  # auto | desktop | cli | planner
     max_turns: int = 30
     timeout_s: float = 600.0
-    history: list = field(default_factory=list)   # prior conversation items of a live session
-    workdir: str | None = None     # the cli agent's working directory (a fresh scratch dir when None)
+    history: list = field(default_factory=list)  # prior conversation items of a live session
+    workdir: str | None = None  # the cli agent's working directory (a fresh scratch dir when None)
 
 
 @dataclass
 class Outcome:
-    status: str        # "succeeded" | "failed" | "stopped"
+    status: str  # "succeeded" | "failed" | "stopped"
     summary: str
     history: list
     usage: dict
 
 
-def run_task(task: Task, *, sink, client, computer, memory=None, protected_paths=(),
-             screen: ScreenConfig | None = None, browser: BrowserConfig | None = None) -> Outcome:
+def run_task(
+    task: Task,
+    *,
+    sink,
+    client,
+    computer,
+    memory=None,
+    protected_paths=(),
+    screen: ScreenConfig | None = None,
+    browser: BrowserConfig | None = None,
+) -> Outcome:
     """`browser`: the browser the agents may drive (profile folder, forbidden origins...); without it
     no browser tools are offered."""
-    ctx = Context(task=task, sink=sink, client=client, computer=computer, memory=memory,
-                  protected_paths=list(protected_paths), screen=screen or ScreenConfig())
+    ctx = Context(
+        task=task,
+        sink=sink,
+        client=client,
+        computer=computer,
+        memory=memory,
+        protected_paths=list(protected_paths),
+        screen=screen or ScreenConfig(),
+    )
     if browser is not None:
         from agent.browser_tools import BrowserTools
+
         ctx.browser = BrowserTools(ctx, browser)
     history = list(task.history or [])
     result: AgentResult | None = None
@@ -67,18 +85,25 @@ def run_task(task: Task, *, sink, client, computer, memory=None, protected_paths
         sink.emit("error", exc.as_event())
     except Exception as exc:  # noqa: BLE001 - the caller must always get an Outcome
         if type(exc).__name__ == "FailSafeException":
-            status, summary = "stopped", ("Stopped: the mouse was pushed into a screen corner (the emergency stop). "
-                                          "Start a new task when ready.")
+            status, summary = (
+                "stopped",
+                (
+                    "Stopped: the mouse was pushed into a screen corner (the emergency stop). "
+                    "Start a new task when ready."
+                ),
+            )
             sink.emit("error", {"code": "fail_safe", "message": summary})
         else:
             status = "failed"
-            summary = redact(f"Internal error in the engine: {type(exc).__name__}: {exc}. This is a bug; the "
-                             "worker log has the details.")
+            summary = redact(
+                f"Internal error in the engine: {type(exc).__name__}: {exc}. This is a bug; the "
+                "worker log has the details."
+            )
             sink.emit("error", {"code": "internal_error", "message": summary})
     finally:
         if ctx.browser is not None:
             try:
-                ctx.browser.close()   # lets go of the browser; a managed one stays open for the next task
+                ctx.browser.close()  # lets go of the browser; a managed one stays open for the next task
             except Exception:  # noqa: BLE001
                 pass
         try:
@@ -91,8 +116,12 @@ def run_task(task: Task, *, sink, client, computer, memory=None, protected_paths
             except Exception:  # noqa: BLE001
                 pass
     items = result.items if result is not None else (ctx.conversation or history)
-    return Outcome(status=status, summary=summary,
-                   history=prune_images(close_dangling(items), ctx.screen.keep_images), usage=dict(ctx.usage))
+    return Outcome(
+        status=status,
+        summary=summary,
+        history=prune_images(close_dangling(items), ctx.screen.keep_images),
+        usage=dict(ctx.usage),
+    )
 
 
 def _run_agent(ctx: Context, route: str, instruction: str, history: list) -> AgentResult:

@@ -2,6 +2,7 @@
 
 Messages never carry a secret: everything that comes from outside goes through `redact` first.
 """
+
 from __future__ import annotations
 
 import re
@@ -58,11 +59,13 @@ class RateLimited(EngineError):
 
 class ModelRequestRejected(EngineError):
     """A 4xx the retry loop must not repeat (bad request, unsupported parameter, tool refused)."""
+
     code = "model_request_rejected"
 
 
 class ToolNotSupported(ModelRequestRejected):
     """The backend refused the built-in computer tool; the desktop agent falls back to a function tool."""
+
     code = "tool_not_supported"
 
 

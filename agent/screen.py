@@ -3,13 +3,14 @@
 A `ModelShot` remembers the scale it was made with, so every coordinate the model returns is mapped
 through the screenshot the model actually saw (not through today's screen size).
 """
+
 from __future__ import annotations
 
 import base64
 import io
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import xxhash
 from PIL import Image, ImageChops
@@ -23,19 +24,20 @@ Image.core.set_blocks_max(32)
 
 @dataclass(frozen=True)
 class ScreenConfig:
-    max_long_edge: int = 1600        # the model sees at most this many pixels on the long side
-    image_format: str = "png"        # "png" (lossless) or "jpeg" (much faster to encode, slightly blurry)
+    max_long_edge: int = 1600  # the model sees at most this many pixels on the long side
+    image_format: str = "png"  # "png" (lossless) or "jpeg" (much faster to encode, slightly blurry)
     jpeg_quality: int = 85
-    settle_quiet_s: float = 0.03     # the screen must stay unchanged this long after an action batch
+    settle_quiet_s: float = 0.03  # the screen must stay unchanged this long after an action batch
     settle_poll_s: float = 0.008
-    settle_max_s: float = 2.0        # cap: animations or video never "settle"
-    settle_ignore_pixels: int = 12   # changed pixels (on a 1/4-size grey frame) still counted as "unchanged"
-    keep_images: int = 3             # screenshots kept in the history resent to the model
+    settle_max_s: float = 2.0  # cap: animations or video never "settle"
+    settle_ignore_pixels: int = 12  # changed pixels (on a 1/4-size grey frame) still counted as "unchanged"
+    keep_images: int = 3  # screenshots kept in the history resent to the model
 
 
 @dataclass(frozen=True)
 class Geometry:
     """What a capture covers, in physical pixels of the virtual screen (all monitors)."""
+
     left: int
     top: int
     width: int
@@ -47,9 +49,9 @@ class Geometry:
 class ModelShot:
     data: bytes
     mime: str
-    width: int            # size sent to the model
+    width: int  # size sent to the model
     height: int
-    scale_x: float        # captured pixels per sent pixel
+    scale_x: float  # captured pixels per sent pixel
     scale_y: float
     geometry: Geometry
 
@@ -90,8 +92,15 @@ def prepare(image: Image.Image, geometry: Geometry, config: ScreenConfig) -> Mod
         # Level 1: a third of the default's time for a few percent more bytes.
         image.save(buf, "PNG", compress_level=1)
         mime = "image/png"
-    return ModelShot(data=buf.getvalue(), mime=mime, width=w, height=h,
-                     scale_x=geometry.width / w, scale_y=geometry.height / h, geometry=geometry)
+    return ModelShot(
+        data=buf.getvalue(),
+        mime=mime,
+        width=w,
+        height=h,
+        scale_x=geometry.width / w,
+        scale_y=geometry.height / h,
+        geometry=geometry,
+    )
 
 
 def _small(frame: Image.Image) -> Image.Image:
@@ -111,13 +120,17 @@ def changed_pixels(a: Image.Image, b: Image.Image, threshold: int = 24) -> int:
 @dataclass
 class Settled:
     frame: Image.Image
-    quiet: bool         # False when the cap was hit (the screen kept changing)
+    quiet: bool  # False when the cap was hit (the screen kept changing)
     waited_s: float
     polls: int
 
 
-def settle(grab: Callable[[], object], config: ScreenConfig, should_stop: Callable[[], bool] = lambda: False,
-           clock: Callable[[], float] = time.monotonic) -> Settled:
+def settle(
+    grab: Callable[[], object],
+    config: ScreenConfig,
+    should_stop: Callable[[], bool] = lambda: False,
+    clock: Callable[[], float] = time.monotonic,
+) -> Settled:
     """Poll frames until the screen has not changed for `settle_quiet_s`, or `settle_max_s` passed.
 
     `grab` returns a PIL image, or a capture with `.image` (and optionally `.raw` bytes: identical

@@ -3,18 +3,30 @@
 The Django side implements `Sink` (rows in the event log, files through the storage API);
 `RecordingSink` is the in-memory one for tests and benches.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
 
 EVENT_TYPES = (
-    "status", "log", "message", "tool_call", "tool_result", "computer_action", "screenshot", "error",
-    "agent_route", "usage", "confirmation_required", "confirmation_resolved",
+    "status",
+    "log",
+    "message",
+    "tool_call",
+    "tool_result",
+    "computer_action",
+    "screenshot",
+    "error",
+    "agent_route",
+    "usage",
+    "confirmation_required",
+    "confirmation_resolved",
 )
 
 
@@ -32,7 +44,7 @@ class ConfirmationRequest:
     fingerprint: str
 
     @classmethod
-    def build(cls, kind: str, action: dict, reason: str) -> "ConfirmationRequest":
+    def build(cls, kind: str, action: dict, reason: str) -> ConfirmationRequest:
         return cls(kind=kind, action=action, reason=reason, fingerprint=fingerprint(kind, action))
 
     def as_event(self) -> dict:
@@ -45,8 +57,9 @@ class Sink(Protocol):
     def confirm(self, request: ConfirmationRequest) -> str: ...
     def heartbeat(self) -> None: ...
     def store_screenshot(self, data: bytes, *, mime: str, width: int, height: int) -> str: ...
-    def remember(self, *, content: str, category: str, app_context: str | None, tags: list[str],
-                 confidence: float) -> None: ...
+    def remember(
+        self, *, content: str, category: str, app_context: str | None, tags: list[str], confidence: float
+    ) -> None: ...
 
 
 class RecordingSink:
@@ -56,8 +69,13 @@ class RecordingSink:
     when stop is requested meanwhile. `stop()` may be called from any thread.
     """
 
-    def __init__(self, answers: list[str] | Callable[[ConfirmationRequest], str] | None = None,
-                 *, confirm_wait_s: float = 0.0, stop_when: Callable[[str, dict], bool] | None = None):
+    def __init__(
+        self,
+        answers: list[str] | Callable[[ConfirmationRequest], str] | None = None,
+        *,
+        confirm_wait_s: float = 0.0,
+        stop_when: Callable[[str, dict], bool] | None = None,
+    ):
         self.events: list[tuple[str, dict]] = []
         self.confirmations: list[ConfirmationRequest] = []
         self.screenshots: dict[str, tuple[bytes, str, int, int]] = {}
@@ -106,10 +124,18 @@ class RecordingSink:
         self.screenshots[ref] = (data, mime, width, height)
         return ref
 
-    def remember(self, *, content: str, category: str, app_context: str | None, tags: list[str],
-                 confidence: float) -> None:
-        self.memories.append({"content": content, "category": category, "app_context": app_context,
-                              "tags": list(tags), "confidence": confidence})
+    def remember(
+        self, *, content: str, category: str, app_context: str | None, tags: list[str], confidence: float
+    ) -> None:
+        self.memories.append(
+            {
+                "content": content,
+                "category": category,
+                "app_context": app_context,
+                "tags": list(tags),
+                "confidence": confidence,
+            }
+        )
 
     # -- test helpers --
     def stop(self) -> None:

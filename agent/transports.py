@@ -10,18 +10,29 @@ format serves both and a live session's history can be stored and resent as is. 
 5xx and timeouts only, with backoff) live here, not in the SDK, so that a stop request interrupts
 the backoff and a "quota exhausted" 429 is not retried.
 """
+
 from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Protocol
 
 import openai
 
 from agent.errors import (
-    AuthFailed, AuthMissing, EngineError, ModelNotSupported, ModelRequestRejected, QuotaExhausted, RateLimited,
-    Stopped, ToolNotSupported, TransportFailure, redact,
+    AuthFailed,
+    AuthMissing,
+    EngineError,
+    ModelNotSupported,
+    ModelRequestRejected,
+    QuotaExhausted,
+    RateLimited,
+    Stopped,
+    ToolNotSupported,
+    TransportFailure,
+    redact,
 )
 
 ORIGINATOR = "deskhand"
@@ -34,7 +45,7 @@ class TransportConfig:
     codex_base_url: str = "https://chatgpt.com/backend-api/codex"
     timeout_s: float = 120
     max_retries: int = 3
-    retry_base_delay_s: float = 0.5   # backoff: base * 2**attempt, jittered, at most 8 s
+    retry_base_delay_s: float = 0.5  # backoff: base * 2**attempt, jittered, at most 8 s
 
 
 class TokenSource(Protocol):
@@ -48,7 +59,7 @@ class ModelRequest:
     instructions: str
     input: list[dict]
     tools: list[dict] = field(default_factory=list)
-    text_format: dict | None = None   # {"type": "json_schema", "name", "schema", "strict"}
+    text_format: dict | None = None  # {"type": "json_schema", "name", "schema", "strict"}
     reasoning: dict | None = None
 
 
@@ -62,7 +73,8 @@ class ModelResponse:
 
 class ModelClient(Protocol):
     provider: str
-    computer_tool: str   # "builtin" or "function"; the desktop agent switches it when the backend refuses
+    computer_tool: str  # "builtin" or "function"; the desktop agent switches it when the backend refuses
+
     def create(self, request: ModelRequest, *, should_stop: Callable[[], bool] = ...) -> ModelResponse: ...
 
 
@@ -90,7 +102,7 @@ def _input_items(items: list[dict]) -> list[dict]:
     return out
 
 
-def _raw_input(request: "ModelRequest") -> dict:
+def _raw_input(request: ModelRequest) -> dict:
     """The conversation as an extra body field, sent as it is.
 
     The SDK walks every typed request field against its TypedDict annotations; for a history
@@ -130,17 +142,23 @@ class _Base:
             except openai.APIStatusError as exc:
                 error, retryable = self._classify(exc, request)
             except openai.APITimeoutError:
-                error, retryable = TransportFailure(
-                    f"The model provider did not answer within {self.config.timeout_s:g} s."), True
+                error, retryable = (
+                    TransportFailure(f"The model provider did not answer within {self.config.timeout_s:g} s."),
+                    True,
+                )
             except openai.APIConnectionError as exc:
-                error, retryable = TransportFailure(
-                    f"Cannot reach the model provider ({redact(str(exc.__cause__ or exc), *self._secrets())}). "
-                    "Check the network and the base URL."), True
+                error, retryable = (
+                    TransportFailure(
+                        f"Cannot reach the model provider ({redact(str(exc.__cause__ or exc), *self._secrets())}). "
+                        "Check the network and the base URL."
+                    ),
+                    True,
+                )
             if not retryable or attempt >= self.config.max_retries:
                 if retryable:
                     error = type(error)(f"{error.message} Gave up after {attempt + 1} attempts.", details=error.details)
                 raise error
-            delay = min(self.config.retry_base_delay_s * 2 ** attempt, 8.0) * (1 - 0.25 * random.random())
+            delay = min(self.config.retry_base_delay_s * 2**attempt, 8.0) * (1 - 0.25 * random.random())
             deadline = time.monotonic() + delay
             while time.monotonic() < deadline:  # a stop request must not wait out a backoff
                 if should_stop():
@@ -159,15 +177,18 @@ class _Base:
         if status == 429:
             if "insufficient_quota" in kind or "usage_limit" in kind or "quota" in lowered:
                 details = {k: inner[k] for k in ("resets_in_seconds", "resets_at") if k in inner}
-                return QuotaExhausted(f"The account's quota is used up ({text}). Wait for it to reset or add credit.",
-                                      details=details), False
+                return QuotaExhausted(
+                    f"The account's quota is used up ({text}). Wait for it to reset or add credit.", details=details
+                ), False
             return RateLimited(f"The model provider is rate limiting requests ({text})."), True
         if status >= 500 or status == 408:
             return TransportFailure(f"The model provider failed (HTTP {status}: {text})."), True
-        if "model" in lowered and any(s in lowered for s in ("not supported", "does not exist", "not found",
-                                                              "model_not_found", "not available")):
-            return ModelNotSupported(f"The model {request.model!r} is not available here: {text}. "
-                                     "Choose another model."), False
+        if "model" in lowered and any(
+            s in lowered for s in ("not supported", "does not exist", "not found", "model_not_found", "not available")
+        ):
+            return ModelNotSupported(
+                f"The model {request.model!r} is not available here: {text}. Choose another model."
+            ), False
         if "computer" in lowered and "tool" in lowered:
             return ToolNotSupported(f"The backend refused the computer tool: {text}"), False
         return ModelRequestRejected(f"The model provider rejected the request (HTTP {status}): {text}"), False
@@ -181,16 +202,28 @@ class ApiKeyClient(_Base):
 
     def _client(self) -> openai.OpenAI:
         if not self.config.openai_api_key:
-            raise AuthMissing("No OpenAI API key is configured. Set OPENAI_API_KEY, or sign in with ChatGPT "
-                              "and use the codex-oauth provider.")
+            raise AuthMissing(
+                "No OpenAI API key is configured. Set OPENAI_API_KEY, or sign in with ChatGPT "
+                "and use the codex-oauth provider."
+            )
         if self._sdk is None:
-            self._sdk = openai.OpenAI(api_key=self.config.openai_api_key, base_url=self.config.openai_base_url,
-                                      timeout=self.config.timeout_s, max_retries=0)
+            self._sdk = openai.OpenAI(
+                api_key=self.config.openai_api_key,
+                base_url=self.config.openai_base_url,
+                timeout=self.config.timeout_s,
+                max_retries=0,
+            )
         return self._sdk
 
     def _create_once(self, request: ModelRequest) -> ModelResponse:
-        params = dict(model=request.model, instructions=request.instructions, extra_body=_raw_input(request),
-                      store=False, include=["reasoning.encrypted_content"], truncation="auto")
+        params = dict(
+            model=request.model,
+            instructions=request.instructions,
+            extra_body=_raw_input(request),
+            store=False,
+            include=["reasoning.encrypted_content"],
+            truncation="auto",
+        )
         if request.tools:
             params["tools"] = request.tools
         if request.text_format:
@@ -198,8 +231,12 @@ class ApiKeyClient(_Base):
         if request.reasoning:
             params["reasoning"] = request.reasoning
         resp = self._client().responses.create(**params)
-        return ModelResponse(id=resp.id, output=[_dump(i) for i in resp.output or []], usage=_usage(resp.usage),
-                             status=resp.status or "completed")
+        return ModelResponse(
+            id=resp.id,
+            output=[_dump(i) for i in resp.output or []],
+            usage=_usage(resp.usage),
+            status=resp.status or "completed",
+        )
 
 
 class CodexClient(_Base):
@@ -216,8 +253,12 @@ class CodexClient(_Base):
     def _client(self) -> openai.OpenAI:
         if self._sdk is None:
             # The bearer token is sent per request (it rotates); the SDK only needs a placeholder here.
-            self._sdk = openai.OpenAI(api_key="per-request", base_url=self.config.codex_base_url.rstrip("/"),
-                                      timeout=self.config.timeout_s, max_retries=0)
+            self._sdk = openai.OpenAI(
+                api_key="per-request",
+                base_url=self.config.codex_base_url.rstrip("/"),
+                timeout=self.config.timeout_s,
+                max_retries=0,
+            )
         return self._sdk
 
     def _create_once(self, request: ModelRequest) -> ModelResponse:
@@ -232,14 +273,21 @@ class CodexClient(_Base):
             try:
                 return self._stream(request, token, account)
             except openai.AuthenticationError as exc:
-                raise AuthFailed("The ChatGPT sign-in was rejected even after a token refresh "
-                                 f"({redact(_error_text(exc)[0], token)}). Sign in again.") from None
+                raise AuthFailed(
+                    "The ChatGPT sign-in was rejected even after a token refresh "
+                    f"({redact(_error_text(exc)[0], token)}). Sign in again."
+                ) from None
 
     def _stream(self, request: ModelRequest, token: str, account: str) -> ModelResponse:
         self._token = token
-        params = dict(model=request.model, instructions=request.instructions or "You are a helpful assistant.",
-                      extra_body=_raw_input(request), store=False, stream=True,
-                      include=["reasoning.encrypted_content"])
+        params = dict(
+            model=request.model,
+            instructions=request.instructions or "You are a helpful assistant.",
+            extra_body=_raw_input(request),
+            store=False,
+            stream=True,
+            include=["reasoning.encrypted_content"],
+        )
         if request.tools:
             params["tools"] = request.tools
             params["tool_choice"] = "auto"
@@ -247,8 +295,12 @@ class CodexClient(_Base):
             params["text"] = {"format": request.text_format}
         if request.reasoning:
             params["reasoning"] = request.reasoning
-        headers = {"Authorization": f"Bearer {token}", "ChatGPT-Account-ID": account, "originator": ORIGINATOR,
-                   "Accept": "text/event-stream"}
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "ChatGPT-Account-ID": account,
+            "originator": ORIGINATOR,
+            "Accept": "text/event-stream",
+        }
         items: list[dict] = []
         final = None
         stream = self._client().responses.create(**params, extra_headers=headers)
@@ -261,11 +313,15 @@ class CodexClient(_Base):
                     final = event.response
                 elif etype == "response.failed":
                     err = getattr(event.response, "error", None)
-                    raise TransportFailure("The Codex backend failed the response: "
-                                           f"{redact(getattr(err, 'message', None) or 'no reason given', token)}")
+                    raise TransportFailure(
+                        "The Codex backend failed the response: "
+                        f"{redact(getattr(err, 'message', None) or 'no reason given', token)}"
+                    )
                 elif etype == "error":
-                    raise ModelRequestRejected(f"The Codex backend reported an error: "
-                                               f"{redact(getattr(event, 'message', '') or str(event), token)}")
+                    raise ModelRequestRejected(
+                        f"The Codex backend reported an error: "
+                        f"{redact(getattr(event, 'message', '') or str(event), token)}"
+                    )
         if final is None:
             raise TransportFailure("The Codex stream ended before the response was complete.")
         if not items and final.output:

@@ -5,6 +5,7 @@
 Names: step_overhead, bytes_per_step, screen_stream, event_delivery, api_load, admission.
 Set BENCH_PROFILE=1 to py-spy the server during the largest rounds (event_delivery, screen_stream).
 """
+
 from __future__ import annotations
 
 import argparse

@@ -7,14 +7,24 @@ the moment the POST was sent, both on this machine's clock. Embedded: file broke
 
     .venv/bin/python -m bench.admission [--quick]
 """
+
 from __future__ import annotations
 
 import json
 import sys
 import time
 
-from bench.common import (child_args, http_client, print_table, run_children, setup_django, server, summary_ms,
-                          teardown_django, write_result)
+from bench.common import (
+    child_args,
+    http_client,
+    print_table,
+    run_children,
+    server,
+    setup_django,
+    summary_ms,
+    teardown_django,
+    write_result,
+)
 
 
 def child(args) -> None:
@@ -47,8 +57,9 @@ def child(args) -> None:
                 deadline = time.monotonic() + 30
                 running = None
                 while time.monotonic() < deadline:
-                    running = running or Event.objects.filter(owner_id=run_id, type="status",
-                                                              data__status="running").first()
+                    running = (
+                        running or Event.objects.filter(owner_id=run_id, type="status", data__status="running").first()
+                    )
                     if running and Run.objects.filter(pk=run_id, status__in=Run.TERMINAL).exists():
                         break
                     time.sleep(0.02)
@@ -57,8 +68,10 @@ def child(args) -> None:
                 if i:  # the first run warms the worker (imports, first connection)
                     latencies.append(running.created_at.timestamp() - sent)
                 time.sleep(0.5)  # idle worker again
-                print(f"  admission {args.mode} run {i}: {(running.created_at.timestamp() - sent) * 1000:.0f} ms",
-                      file=sys.stderr)
+                print(
+                    f"  admission {args.mode} run {i}: {(running.created_at.timestamp() - sent) * 1000:.0f} ms",
+                    file=sys.stderr,
+                )
     finally:
         if srv:
             srv.stop()
@@ -68,8 +81,14 @@ def child(args) -> None:
         desktop.stop()
         teardown_django(args.mode, data_dir)
     with open(args.out, "w") as handle:
-        json.dump({"mode": args.mode, "post_to_running": summary_ms(latencies, scale=1000),
-                   "post_response": summary_ms(submit, scale=1000)}, handle)
+        json.dump(
+            {
+                "mode": args.mode,
+                "post_to_running": summary_ms(latencies, scale=1000),
+                "post_response": summary_ms(submit, scale=1000),
+            },
+            handle,
+        )
 
 
 def run(quick: bool = False, modes=("embedded", "scaled")) -> dict:
@@ -81,8 +100,11 @@ def run(quick: bool = False, modes=("embedded", "scaled")) -> dict:
             continue
         r, p = res["post_to_running"], res["post_response"]
         table.append([mode, r["n"], p["p50_ms"], r["p50_ms"], r["p95_ms"], r["max_ms"]])
-    print_table("Admission: POST /api/runs -> `running` event, idle worker (ms)",
-                ["mode", "runs", "POST reply p50", "running p50", "running p95", "max"], table)
+    print_table(
+        "Admission: POST /api/runs -> `running` event, idle worker (ms)",
+        ["mode", "runs", "POST reply p50", "running p50", "running p95", "max"],
+        table,
+    )
     path = write_result("admission", {"what": "POST /api/runs sent -> running status event created", "modes": results})
     print(f"wrote {path}")
     return results

@@ -5,6 +5,7 @@ then the store grows in place and the same requests run again: the ratio is what
 
     .venv/bin/python -m bench.api_load [--quick]
 """
+
 from __future__ import annotations
 
 import json
@@ -12,12 +13,21 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from bench.common import (child_args, print_table, run_children, setup_django, server, summary_ms, teardown_django,
-                          write_result, TOKEN)
+from bench.common import (
+    TOKEN,
+    child_args,
+    print_table,
+    run_children,
+    server,
+    setup_django,
+    summary_ms,
+    teardown_django,
+    write_result,
+)
 
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 SIZES = (1_000, 100_000)
 TARGET_RUN = "run_bench_target_0000000000000000000000"
 CLIENTS = 4
@@ -31,14 +41,23 @@ def insert_many(model, rows: list[dict], constants: dict, batch: int = 5_000) ->
 
     fields = [f for f in model._meta.concrete_fields if not isinstance(f, (AutoField, BigAutoField))]
     quote = connection.ops.quote_name
-    template = [field.get_db_prep_save(constants[field.name] if field.name in constants else field.get_default(),
-                                       connection) for field in fields]
+    template = [
+        field.get_db_prep_save(constants[field.name] if field.name in constants else field.get_default(), connection)
+        for field in fields
+    ]
     names = [field.name for field in fields]
-    varying = [(names.index(name), connection.ops.adapt_datetimefield_value
-                if isinstance(fields[names.index(name)], DateTimeField) else (lambda v: v)) for name in rows[0]]
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(quote(model._meta.db_table),
-                                                   ", ".join(quote(f.column) for f in fields),
-                                                   ", ".join(["%s"] * len(fields)))
+    varying = [
+        (
+            names.index(name),
+            connection.ops.adapt_datetimefield_value
+            if isinstance(fields[names.index(name)], DateTimeField)
+            else (lambda v: v),
+        )
+        for name in rows[0]
+    ]
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields), ", ".join(["%s"] * len(fields))
+    )
     params = []
     for row in rows:
         values = list(template)
@@ -47,7 +66,7 @@ def insert_many(model, rows: list[dict], constants: dict, batch: int = 5_000) ->
         params.append(values)
     with transaction.atomic(), connection.cursor() as cursor:
         for start in range(0, len(params), batch):
-            cursor.executemany(sql, params[start:start + batch])
+            cursor.executemany(sql, params[start : start + batch])
 
 
 def history_sql_ms(repeats: int = 5) -> dict:
@@ -74,24 +93,44 @@ def seed(start: int, stop: int) -> None:
     from sessions.models import LiveSession
 
     runs = range(start // 2, stop // 2)
-    insert_many(Run, [{"id": f"run_{i:032d}", "created_at": T0 + timedelta(seconds=2 * i)} for i in runs],
-                {"scenario_id": "s", "auth_provider": "api-key", "model": "m", "status": Run.Status.SUCCEEDED})
-    insert_many(LiveSession, [{"id": f"ses_{i:032d}", "created_at": T0 + timedelta(seconds=2 * i + 1)} for i in runs],
-                {"auth_provider": "api-key", "model": "m", "status": LiveSession.Status.CLOSED})
+    insert_many(
+        Run,
+        [{"id": f"run_{i:032d}", "created_at": T0 + timedelta(seconds=2 * i)} for i in runs],
+        {"scenario_id": "s", "auth_provider": "api-key", "model": "m", "status": Run.Status.SUCCEEDED},
+    )
+    insert_many(
+        LiveSession,
+        [{"id": f"ses_{i:032d}", "created_at": T0 + timedelta(seconds=2 * i + 1)} for i in runs],
+        {"auth_provider": "api-key", "model": "m", "status": LiveSession.Status.CLOSED},
+    )
     contents = [f"Seeded fact number {i} about the bench store." for i in range(start, stop)]
-    insert_many(MemoryEntry, [{"content": c, "content_key": memory_content_key(c),
-                               "created_at": T0 + timedelta(seconds=i)} for i, c in zip(range(start, stop), contents)],
-                {"category": "fact"})
+    insert_many(
+        MemoryEntry,
+        [
+            {"content": c, "content_key": memory_content_key(c), "created_at": T0 + timedelta(seconds=i)}
+            for i, c in zip(range(start, stop), contents)
+        ],
+        {"category": "fact"},
+    )
 
 
 def seed_target() -> None:
     from events.models import Event
     from runs.models import Run
 
-    Run.objects.create(id=TARGET_RUN, scenario_id="s", auth_provider="api-key", model="m",
-                       status=Run.Status.SUCCEEDED, event_count=1000)
-    insert_many(Event, [{"seq": i, "created_at": T0 + timedelta(milliseconds=i)} for i in range(1, 1001)],
-                {"owner_id": TARGET_RUN, "type": "message", "data": {"text": "A line the model said, about this long."}})
+    Run.objects.create(
+        id=TARGET_RUN,
+        scenario_id="s",
+        auth_provider="api-key",
+        model="m",
+        status=Run.Status.SUCCEEDED,
+        event_count=1000,
+    )
+    insert_many(
+        Event,
+        [{"seq": i, "created_at": T0 + timedelta(milliseconds=i)} for i in range(1, 1001)],
+        {"owner_id": TARGET_RUN, "type": "message", "data": {"text": "A line the model said, about this long."}},
+    )
 
 
 def load(srv, name: str, make_request, requests: int, max_s: float) -> dict:
@@ -121,8 +160,13 @@ def load(srv, name: str, make_request, requests: int, max_s: float) -> dict:
         for f in [pool.submit(client_loop) for _ in range(CLIENTS)]:
             f.result()
     wall = time.perf_counter() - started
-    return {"endpoint": name, "requests": len(latencies), "errors": len(errors), "rps": round(len(latencies) / wall, 1),
-            **summary_ms(latencies, scale=1000)}
+    return {
+        "endpoint": name,
+        "requests": len(latencies),
+        "errors": len(errors),
+        "rps": round(len(latencies) / wall, 1),
+        **summary_ms(latencies, scale=1000),
+    }
 
 
 def endpoints(size: int):
@@ -130,8 +174,13 @@ def endpoints(size: int):
     return [
         ("GET /api/history?limit=50", lambda c, i: c.get("/api/history", params={"limit": 50})),
         ("GET /api/runs/<id> (1,000 events)", lambda c, i: c.get(f"/api/runs/{TARGET_RUN}")),
-        ("POST /api/memory", lambda c, i: c.post("/api/memory", json={
-            "content": f"Bench preference {salt} {i}: open files with the editor.", "category": "preference"})),
+        (
+            "POST /api/memory",
+            lambda c, i: c.post(
+                "/api/memory",
+                json={"content": f"Bench preference {salt} {i}: open files with the editor.", "category": "preference"},
+            ),
+        ),
     ]
 
 
@@ -176,20 +225,39 @@ def run(quick: bool = False, modes=("embedded", "scaled")) -> dict:
         by = {(r["size"], r["endpoint"]): r for r in res.get("rows", []) if "rps" in r}
         for r in res.get("rows", []):
             if "rps" not in r:
-                table.append([mode, "history SQL page / count ms", r["size"], "", "", "", r.get("page_query_ms"),
-                              r.get("count_query_ms"), ""])
+                table.append(
+                    [
+                        mode,
+                        "history SQL page / count ms",
+                        r["size"],
+                        "",
+                        "",
+                        "",
+                        r.get("page_query_ms"),
+                        r.get("count_query_ms"),
+                        "",
+                    ]
+                )
         for (size, endpoint), r in by.items():
             small = by.get((SIZES[0], endpoint))
             ratio = round(r["p50_ms"] / small["p50_ms"], 2) if small and size != SIZES[0] else None
-            table.append([mode, endpoint, size, r["requests"], r["errors"], r["rps"], r["p50_ms"], r["p95_ms"],
-                          ratio])
+            table.append([mode, endpoint, size, r["requests"], r["errors"], r["rps"], r["p50_ms"], r["p95_ms"], ratio])
             r["p50_ratio_vs_1000"] = ratio
         if "error" in res:
             table.append([mode, "error: " + res["error"]] + [""] * 7)
-    print_table(f"API under load ({CLIENTS} client threads, loopback, Daphne)",
-                ["mode", "endpoint", "records", "requests", "errors", "req/s", "p50 ms", "p95 ms", "p50 x vs 1k"], table)
-    path = write_result("api_load", {"what": "requests/s and latency per endpoint at 1,000 and 100,000 records",
-                                     "target": "history at 100,000 within 1.5x of 1,000", "modes": results})
+    print_table(
+        f"API under load ({CLIENTS} client threads, loopback, Daphne)",
+        ["mode", "endpoint", "records", "requests", "errors", "req/s", "p50 ms", "p95 ms", "p50 x vs 1k"],
+        table,
+    )
+    path = write_result(
+        "api_load",
+        {
+            "what": "requests/s and latency per endpoint at 1,000 and 100,000 records",
+            "target": "history at 100,000 within 1.5x of 1,000",
+            "modes": results,
+        },
+    )
     print(f"wrote {path}")
     return results
 

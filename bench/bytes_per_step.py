@@ -7,6 +7,7 @@ wire inside the request (base64 data URL); encode time is per frame, median of N
 
     .venv/bin/python -m bench.bytes_per_step [--quick]
 """
+
 from __future__ import annotations
 
 import base64
@@ -51,13 +52,28 @@ def child(args) -> None:
         ]
         rows = []
         for name, config in variants:
-            ms, shot = _median_ms(lambda: prepare(frame, capture.geometry, config), n)
-            rows.append({"pipeline": name, "format": shot.mime, "size": f"{shot.width}x{shot.height}",
-                         "bytes": len(shot.data), "base64_bytes": len(base64.b64encode(shot.data)), "encode_ms": ms})
+            ms, shot = _median_ms(lambda config=config: prepare(frame, capture.geometry, config), n)
+            rows.append(
+                {
+                    "pipeline": name,
+                    "format": shot.mime,
+                    "size": f"{shot.width}x{shot.height}",
+                    "bytes": len(shot.data),
+                    "base64_bytes": len(base64.b64encode(shot.data)),
+                    "encode_ms": ms,
+                }
+            )
         ms, data = _median_ms(full_png, n)
-        rows.append({"pipeline": "full-size PNG (Pillow default level 6)", "format": "image/png",
-                     "size": f"{frame.width}x{frame.height}", "bytes": len(data),
-                     "base64_bytes": len(base64.b64encode(data)), "encode_ms": ms})
+        rows.append(
+            {
+                "pipeline": "full-size PNG (Pillow default level 6)",
+                "format": "image/png",
+                "size": f"{frame.width}x{frame.height}",
+                "bytes": len(data),
+                "base64_bytes": len(base64.b64encode(data)),
+                "encode_ms": ms,
+            }
+        )
         reference = rows[-1]["base64_bytes"]
         for row in rows:
             row["vs_full_png"] = round(row["base64_bytes"] / reference, 2)
@@ -65,19 +81,25 @@ def child(args) -> None:
         editor.close()
         desktop.stop()
     with open(args.out, "w") as handle:
-        json.dump({"mode": "embedded", "screen": "1920x1080 Xvfb, mousepad with ~20 KB of source", "rows": rows},
-                  handle)
+        json.dump(
+            {"mode": "embedded", "screen": "1920x1080 Xvfb, mousepad with ~20 KB of source", "rows": rows}, handle
+        )
 
 
 def run(quick: bool = False, modes=("embedded",)) -> dict:
     results = run_children("bytes_per_step", ["embedded"], quick=quick, timeout_s=120)
     res = results["embedded"]
-    table = [[r["pipeline"], r["format"], r["size"], r["bytes"], r["base64_bytes"], r["vs_full_png"], r["encode_ms"]]
-             for r in res.get("rows", [])]
+    table = [
+        [r["pipeline"], r["format"], r["size"], r["bytes"], r["base64_bytes"], r["vs_full_png"], r["encode_ms"]]
+        for r in res.get("rows", [])
+    ]
     if "error" in res:
         table.append(["error: " + res["error"]] + [""] * 6)
-    print_table("Bytes to the model per step (one 1920x1080 frame of a busy screen)",
-                ["pipeline", "format", "sent size", "bytes", "base64 bytes", "x full PNG", "encode ms"], table)
+    print_table(
+        "Bytes to the model per step (one 1920x1080 frame of a busy screen)",
+        ["pipeline", "format", "sent size", "bytes", "base64 bytes", "x full PNG", "encode ms"],
+        table,
+    )
     path = write_result("bytes_per_step", {"what": "screenshot bytes per model request", "result": res})
     print(f"wrote {path}")
     return results

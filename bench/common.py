@@ -10,6 +10,7 @@ Every bench measures the two deployment modes the same way:
 Settings are read once per process, so a bench runs each mode in a child process
 (`python -m bench.<name> --child --mode <mode>`) and merges the children's JSON.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,9 +50,14 @@ def summary_ms(values_s_or_ms, *, scale: float = 1.0) -> dict:
     values = [v * scale for v in values_s_or_ms]
     if not values:
         return {"n": 0}
-    return {"n": len(values), "p50_ms": round(pct(values, 50), 1), "p95_ms": round(pct(values, 95), 1),
-            "p99_ms": round(pct(values, 99), 1), "max_ms": round(max(values), 1),
-            "mean_ms": round(statistics.fmean(values), 1)}
+    return {
+        "n": len(values),
+        "p50_ms": round(pct(values, 50), 1),
+        "p95_ms": round(pct(values, 95), 1),
+        "p99_ms": round(pct(values, 99), 1),
+        "max_ms": round(max(values), 1),
+        "mean_ms": round(statistics.fmean(values), 1),
+    }
 
 
 def fmt(value, digits: int = 1) -> str:
@@ -86,9 +92,14 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    return {"nproc": os.cpu_count(), "cpu": cpu, "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
-            "python": platform.python_version(), "platform": platform.platform(),
-            "load_avg_at_start": [round(x, 2) for x in os.getloadavg()]}
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
 
 
 def write_result(name: str, payload: dict) -> Path:
@@ -109,17 +120,22 @@ def mode_env(mode: str, data_dir: Path) -> dict:
         "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE") or "config.settings",
     }
     if mode == "scaled":
-        env.update(DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{PG_DB}",
-                   CELERY_BROKER_URL=REDIS_BROKER, DESKHAND_REDIS_URL=REDIS_WAKEUPS)
+        env.update(
+            DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{PG_DB}",
+            CELERY_BROKER_URL=REDIS_BROKER,
+            DESKHAND_REDIS_URL=REDIS_WAKEUPS,
+        )
     else:
-        env.update(DATABASE_URL=f"sqlite:///{data_dir / 'deskhand.sqlite3'}", CELERY_BROKER_URL="",
-                   DESKHAND_REDIS_URL="")
+        env.update(
+            DATABASE_URL=f"sqlite:///{data_dir / 'deskhand.sqlite3'}", CELERY_BROKER_URL="", DESKHAND_REDIS_URL=""
+        )
     return env
 
 
 def _psql(sql: str) -> None:
-    subprocess.run(["psql", PG_ADMIN, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql], check=True,
-                   capture_output=True, timeout=60)
+    subprocess.run(
+        ["psql", PG_ADMIN, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql], check=True, capture_output=True, timeout=60
+    )
 
 
 def drop_pg() -> None:
@@ -172,8 +188,9 @@ def server(extra_env: dict | None = None):
 def http_client(srv, **kw):
     import httpx
 
-    return httpx.Client(base_url=srv.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=kw.pop("timeout", 30),
-                        **kw)
+    return httpx.Client(
+        base_url=srv.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=kw.pop("timeout", 30), **kw
+    )
 
 
 # --- child processes per mode -------------------------------------------------------------------
@@ -226,7 +243,7 @@ class CpuMeter:
 
         self.proc = psutil.Process(pid)
 
-    def start(self) -> "CpuMeter":
+    def start(self) -> CpuMeter:
         t = self.proc.cpu_times()
         self.cpu0, self.wall0 = t.user + t.system, time.monotonic()
         return self
@@ -243,9 +260,25 @@ def py_spy(pid: int, seconds: float, out: Path):
     exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(exe).exists():
         return None
-    return subprocess.Popen([exe, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "200",
-                             "--format", "raw", "--nonblocking", "-o", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [
+            exe,
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(int(seconds)),
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--nonblocking",
+            "-o",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def summarise_collapsed(path: Path, top: int = 15) -> dict:
@@ -261,15 +294,19 @@ def summarise_collapsed(path: Path, top: int = 15) -> dict:
             continue
         n = int(count)
         total += n
-        frames = [f.split(" (")[0] + " (" + f.split(" (")[1].split(":")[0].rsplit("/", 1)[-1] + ")" if " (" in f else f
-                  for f in stack.split(";")]
+        frames = [
+            f.split(" (")[0] + " (" + f.split(" (")[1].split(":")[0].rsplit("/", 1)[-1] + ")" if " (" in f else f
+            for f in stack.split(";")
+        ]
         for f in set(frames):
             inclusive[f] = inclusive.get(f, 0) + n
         leaf[frames[-1]] = leaf.get(frames[-1], 0) + n
     if not total:
         return {}
+
     def share(d):
         return [[k, round(100 * v / total, 1)] for k, v in sorted(d.items(), key=lambda kv: -kv[1])[:top]]
+
     return {"samples": total, "inclusive_pct": share(inclusive), "self_pct": share(leaf)}
 
 
@@ -290,8 +327,14 @@ def busy_desktop(width: int = 1920, height: int = 1080):
     try:
         editor = desktop.open_editor(name=f"bench-{os.getpid()}.py")
         text = "".join(Path(p).read_text() for p in (ROOT / "sessions" / "screen.py", ROOT / "events" / "wakeups.py"))
-        clip = subprocess.Popen(["xclip", "-selection", "clipboard", "-i"], env=desktop.env, stdin=subprocess.PIPE,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        clip = subprocess.Popen(
+            ["xclip", "-selection", "clipboard", "-i"],
+            env=desktop.env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         clip.communicate(text[:20000].encode(), timeout=10)
         subprocess.run(["xdotool", "key", "--delay", "0", "ctrl+v"], env=desktop.env, timeout=10)
         time.sleep(1.0)
@@ -323,6 +366,10 @@ root.mainloop()
 
 def ticker(desktop, seconds: float):
     """A screen that changes every frame: a window redrawing a clock at about 60 Hz (bounded)."""
-    return subprocess.Popen([sys.executable, "-c", _TICKER, str(seconds)], env=desktop.env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-
+    return subprocess.Popen(
+        [sys.executable, "-c", _TICKER, str(seconds)],
+        env=desktop.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )

@@ -7,6 +7,7 @@ receipt. Every subscriber must get seq 1..N exactly once, in order (loss/duplica
 
     .venv/bin/python -m bench.event_delivery [--quick]
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -16,8 +17,20 @@ import sys
 import threading
 import time
 
-from bench.common import (RESULTS_DIR, TOKEN, child_args, print_table, py_spy, run_children, setup_django, server,
-                          summarise_collapsed, summary_ms, teardown_django, write_result)
+from bench.common import (
+    RESULTS_DIR,
+    TOKEN,
+    child_args,
+    print_table,
+    py_spy,
+    run_children,
+    server,
+    setup_django,
+    summarise_collapsed,
+    summary_ms,
+    teardown_django,
+    write_result,
+)
 
 PROFILE = RESULTS_DIR / "profiles" / "x"
 
@@ -73,10 +86,13 @@ async def _round(srv, subscribers: int, events: int) -> dict:
     ready, counter = asyncio.Event(), [0, subscribers]
     received = [[] for _ in range(subscribers)]
     deadline = time.monotonic() + 30 + events * 0.2
-    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, limits=limits,
-                                 timeout=httpx.Timeout(60, connect=30)) as client:
-        tasks = [asyncio.create_task(_subscriber(client, url, ready, counter, received[i], deadline))
-                 for i in range(subscribers)]
+    async with httpx.AsyncClient(
+        headers={"Authorization": f"Bearer {TOKEN}"}, limits=limits, timeout=httpx.Timeout(60, connect=30)
+    ) as client:
+        tasks = [
+            asyncio.create_task(_subscriber(client, url, ready, counter, received[i], deadline))
+            for i in range(subscribers)
+        ]
         await asyncio.wait_for(ready.wait(), 60)
         await asyncio.sleep(0.3)  # the last subscriber's first read of the rows
         started, errors = threading.Event(), []
@@ -90,9 +106,16 @@ async def _round(srv, subscribers: int, events: int) -> dict:
     lost = sum(len(set(expected) - {seq for seq, _ in got}) for got in received)
     duplicated = sum(len(got) - len({seq for seq, _ in got}) for got in received)
     out_of_order = sum(1 for got in received if [s for s, _ in got] != sorted(s for s, _ in got))
-    return {"subscribers": subscribers, "events": events, "deliveries": len(latencies),
-            **summary_ms(latencies, scale=1000), "lost": lost, "duplicated": duplicated,
-            "out_of_order_streams": out_of_order, "writer_errors": errors}
+    return {
+        "subscribers": subscribers,
+        "events": events,
+        "deliveries": len(latencies),
+        **summary_ms(latencies, scale=1000),
+        "lost": lost,
+        "duplicated": duplicated,
+        "out_of_order_streams": out_of_order,
+        "writer_errors": errors,
+    }
 
 
 def child(args) -> None:
@@ -120,9 +143,13 @@ def child(args) -> None:
     finally:
         srv.stop()
         teardown_django(args.mode, data_dir)
-    payload = {"mode": args.mode, "poll_interval_s": settings.EVENT_POLL_INTERVAL,
-               "redis_wakeups": bool(settings.REDIS_URL), "database": settings.DATABASES["default"]["ENGINE"],
-               "rows": rows}
+    payload = {
+        "mode": args.mode,
+        "poll_interval_s": settings.EVENT_POLL_INTERVAL,
+        "redis_wakeups": bool(settings.REDIS_URL),
+        "database": settings.DATABASES["default"]["ENGINE"],
+        "rows": rows,
+    }
     with open(args.out, "w") as handle:
         json.dump(payload, handle)
 
@@ -136,15 +163,35 @@ def run(quick: bool = False, modes=("embedded", "scaled")) -> dict:
                 rows.append([mode, r["subscribers"], "error: " + r["error"][:60]] + [""] * 7)
                 continue
             target = 100 if mode == "embedded" else 50
-            rows.append([mode, r["subscribers"], r["deliveries"], r["p50_ms"], r["p95_ms"], r["p99_ms"], r["max_ms"],
-                         r["lost"], r["duplicated"], "yes" if r["p95_ms"] < target and not r["lost"] else "NO"])
+            rows.append(
+                [
+                    mode,
+                    r["subscribers"],
+                    r["deliveries"],
+                    r["p50_ms"],
+                    r["p95_ms"],
+                    r["p99_ms"],
+                    r["max_ms"],
+                    r["lost"],
+                    r["duplicated"],
+                    "yes" if r["p95_ms"] < target and not r["lost"] else "NO",
+                ]
+            )
         if "error" in res:
             rows.append([mode, "error: " + res["error"]] + [""] * 8)
-    print_table("Event delivery: event_append -> SSE client (ms)",
-                ["mode", "subs", "deliveries", "p50", "p95", "p99", "max", "lost", "dup", "target met"], rows)
-    path = write_result("event_delivery", {
-        "what": "latency from event_append (writer in the bench process) to receipt by each SSE client via Daphne",
-        "targets": {"embedded_p95_ms": 100, "scaled_p95_ms": 50}, "modes": results})
+    print_table(
+        "Event delivery: event_append -> SSE client (ms)",
+        ["mode", "subs", "deliveries", "p50", "p95", "p99", "max", "lost", "dup", "target met"],
+        rows,
+    )
+    path = write_result(
+        "event_delivery",
+        {
+            "what": "latency from event_append (writer in the bench process) to receipt by each SSE client via Daphne",
+            "targets": {"embedded_p95_ms": 100, "scaled_p95_ms": 50},
+            "modes": results,
+        },
+    )
     print(f"wrote {path}")
     return results
 

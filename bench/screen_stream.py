@@ -8,6 +8,7 @@ the changing one. 1920x1080 desktop, `DESKHAND_SCREEN_STREAM_FPS=10` (the target
 
     .venv/bin/python -m bench.screen_stream [--quick]
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -15,8 +16,23 @@ import json
 import sys
 import time
 
-from bench.common import (RESULTS_DIR, TOKEN, CpuMeter, busy_desktop, child_args, print_table, py_spy, run_children,
-                          setup_django, server, summarise_collapsed, summary_ms, teardown_django, ticker, write_result)
+from bench.common import (
+    RESULTS_DIR,
+    TOKEN,
+    CpuMeter,
+    busy_desktop,
+    child_args,
+    print_table,
+    py_spy,
+    run_children,
+    server,
+    setup_django,
+    summarise_collapsed,
+    summary_ms,
+    teardown_django,
+    ticker,
+    write_result,
+)
 
 VIEWERS = (1, 5, 20)
 FPS = 10
@@ -36,7 +52,7 @@ async def _viewer(client, url: str, seconds: float, out: dict) -> None:
                 message, _, buffer = buffer.partition(b"\n\n")
                 at = message.find(b'"timestamp":')
                 if message.startswith(b"event: frame") and at >= 0:
-                    stamp = int(message[at + 12:message.index(b",", at)])
+                    stamp = int(message[at + 12 : message.index(b",", at)])
                     out["latencies"].append(now_ms - stamp)
             if time.monotonic() > deadline:
                 break
@@ -49,8 +65,9 @@ async def _watch(srv, session_id: str, viewers: int, seconds: float) -> list[dic
     url = f"{srv.url}/api/live-sessions/{session_id}/screen-stream"
     outs = [{"bytes": 0, "latencies": []} for _ in range(viewers)]
     limits = httpx.Limits(max_connections=viewers + 2, max_keepalive_connections=0)
-    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, limits=limits,
-                                 timeout=httpx.Timeout(30)) as client:
+    async with httpx.AsyncClient(
+        headers={"Authorization": f"Bearer {TOKEN}"}, limits=limits, timeout=httpx.Timeout(30)
+    ) as client:
         await asyncio.wait_for(asyncio.gather(*(_viewer(client, url, seconds, o) for o in outs)), seconds + 30)
     return outs
 
@@ -73,10 +90,17 @@ def _phase(srv, session_id, viewers, seconds, *, changing: bool, desktop, profil
     latencies = [lat for o in outs for lat in o["latencies"][1:]]  # the first frame may predate the reader
     fps = [max(0, len(o["latencies"]) - 1) / o["seconds"] for o in outs]
     per_min = [o["bytes"] / o["seconds"] * 60 for o in outs]
-    row = {"viewers": viewers, "screen": "changing" if changing else "static", "seconds": seconds,
-           "fps_per_viewer_min": round(min(fps), 2), "fps_per_viewer_mean": round(sum(fps) / len(fps), 2),
-           "latency": summary_ms(latencies), "server_cpu_pct_of_one_core": cpu,
-           "bytes_per_min_per_viewer": round(sum(per_min) / len(per_min)), "statuses": sorted({o["status"] for o in outs})}
+    row = {
+        "viewers": viewers,
+        "screen": "changing" if changing else "static",
+        "seconds": seconds,
+        "fps_per_viewer_min": round(min(fps), 2),
+        "fps_per_viewer_mean": round(sum(fps) / len(fps), 2),
+        "latency": summary_ms(latencies),
+        "server_cpu_pct_of_one_core": cpu,
+        "bytes_per_min_per_viewer": round(sum(per_min) / len(per_min)),
+        "statuses": sorted({o["status"] for o in outs}),
+    }
     if spy:
         spy.wait(seconds + 30)
         row["profile"] = summarise_collapsed(RESULTS_DIR / "profiles" / f"{profile}.txt")
@@ -102,8 +126,17 @@ def child(args) -> None:
         time.sleep(2)
         idle = meter.stop()
         for n in VIEWERS:
-            rows.append(_phase(srv, session.id, n, seconds, changing=True, desktop=desktop,
-                               profile=f"screen_stream-{n}" if args.profile and n in (1, VIEWERS[-1]) else None))
+            rows.append(
+                _phase(
+                    srv,
+                    session.id,
+                    n,
+                    seconds,
+                    changing=True,
+                    desktop=desktop,
+                    profile=f"screen_stream-{n}" if args.profile and n in (1, VIEWERS[-1]) else None,
+                )
+            )
             print(f"  screen_stream {n} viewers changing: {rows[-1]}", file=sys.stderr)
         time.sleep(1)
         rows.append(_phase(srv, session.id, 1, seconds * 2, changing=False, desktop=desktop))
@@ -114,25 +147,50 @@ def child(args) -> None:
         desktop.stop()
         teardown_django(args.mode, data_dir)
     with open(args.out, "w") as handle:
-        json.dump({"mode": args.mode, "fps_setting": FPS, "screen": "1920x1080, mousepad with ~20 KB of source",
-                   "idle_server_cpu_pct": idle, "rows": rows}, handle)
+        json.dump(
+            {
+                "mode": args.mode,
+                "fps_setting": FPS,
+                "screen": "1920x1080, mousepad with ~20 KB of source",
+                "idle_server_cpu_pct": idle,
+                "rows": rows,
+            },
+            handle,
+        )
 
 
 def run(quick: bool = False, modes=("embedded",)) -> dict:
     results = run_children("screen_stream", modes, quick=quick)
     table = []
-    for mode, res in results.items():
+    for res in results.values():
         for r in res.get("rows", []):
-            table.append([r["screen"], r["viewers"], r["fps_per_viewer_mean"], r["fps_per_viewer_min"],
-                          r["latency"].get("p50_ms"), r["latency"].get("p95_ms"), r["server_cpu_pct_of_one_core"],
-                          round(r["bytes_per_min_per_viewer"] / 1e6, 2)])
+            table.append(
+                [
+                    r["screen"],
+                    r["viewers"],
+                    r["fps_per_viewer_mean"],
+                    r["fps_per_viewer_min"],
+                    r["latency"].get("p50_ms"),
+                    r["latency"].get("p95_ms"),
+                    r["server_cpu_pct_of_one_core"],
+                    round(r["bytes_per_min_per_viewer"] / 1e6, 2),
+                ]
+            )
         if "error" in res:
             table.append(["error: " + res["error"]] + [""] * 7)
-    print_table(f"Screen stream ({FPS} fps setting, 1920x1080 -> 960x540 JPEG, through Daphne)",
-                ["screen", "viewers", "fps mean", "fps min", "lat p50 ms", "lat p95 ms", "server cpu %", "MB/min/viewer"],
-                table)
-    path = write_result("screen_stream", {"what": "live-session screen stream through Daphne on Xvfb",
-                                          "targets": {"fps": 10, "cpu_one_viewer_pct": 25}, "modes": results})
+    print_table(
+        f"Screen stream ({FPS} fps setting, 1920x1080 -> 960x540 JPEG, through Daphne)",
+        ["screen", "viewers", "fps mean", "fps min", "lat p50 ms", "lat p95 ms", "server cpu %", "MB/min/viewer"],
+        table,
+    )
+    path = write_result(
+        "screen_stream",
+        {
+            "what": "live-session screen stream through Daphne on Xvfb",
+            "targets": {"fps": 10, "cpu_one_viewer_pct": 25},
+            "modes": results,
+        },
+    )
     print(f"wrote {path}")
     return results
 

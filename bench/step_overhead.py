@@ -9,6 +9,7 @@ pipeline (PAUSE 0.1, pyautogui.write, ImageGrab, full-size PNG).
 
 Prints a table and writes bench/results/step_overhead.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.fakes.openai_server import FakeOpenAI  # noqa: E402
-from tests.fixtures.desktop import start_desktop  # noqa: E402
+from tests.fakes.openai_server import FakeOpenAI
+from tests.fixtures.desktop import start_desktop
 
 RESULTS = Path(__file__).resolve().parent / "results" / "step_overhead.json"
 
@@ -75,10 +76,19 @@ def run_engine(fake, desktop, steps: int, screen) -> list[float]:
         computer = get_computer()
         win = next(w for w in computer.windows() if editor.title_hint in w["title"])
         _script(fake, steps, win["x"] + win["width"] // 2, win["y"] + win["height"] // 2)
-        client = TimedClient(build_client("api-key", TransportConfig(openai_api_key="sk-bench-0123456789abcdef",
-                                                                     openai_base_url=fake.api_base_url)))
-        outcome = run_task(Task(instruction="bench", model="gpt-5.4", route="desktop", max_turns=steps + 5),
-                           sink=RecordingSink(), client=client, computer=computer, screen=screen)
+        client = TimedClient(
+            build_client(
+                "api-key",
+                TransportConfig(openai_api_key="sk-bench-0123456789abcdef", openai_base_url=fake.api_base_url),
+            )
+        )
+        outcome = run_task(
+            Task(instruction="bench", model="gpt-5.4", route="desktop", max_turns=steps + 5),
+            sink=RecordingSink(),
+            client=client,
+            computer=computer,
+            screen=screen,
+        )
         assert outcome.status == "succeeded", outcome.summary
         return client.overheads_ms()[1:]  # the first gap follows the screenshot-only turn
     finally:
@@ -96,6 +106,7 @@ def run_naive(fake, desktop, steps: int) -> list[float]:
     pyautogui.PAUSE = 0.1
     try:
         from agent.computer import get_computer
+
         win = next(w for w in get_computer().windows() if editor.title_hint in w["title"])
         _script(fake, steps, win["x"] + win["width"] // 2, win["y"] + win["height"] // 2)
         client = openai.OpenAI(api_key="sk-bench-0123456789abcdef", base_url=fake.api_base_url, max_retries=0)
@@ -120,8 +131,13 @@ def run_naive(fake, desktop, steps: int) -> list[float]:
                 buf = io.BytesIO()
                 ImageGrab.grab().save(buf, "PNG")
                 url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
-                items = [{"type": "computer_call_output", "call_id": call.call_id,
-                          "output": {"type": "computer_screenshot", "image_url": url}}]
+                items = [
+                    {
+                        "type": "computer_call_output",
+                        "call_id": call.call_id,
+                        "output": {"type": "computer_screenshot", "image_url": url},
+                    }
+                ]
         return gaps[1:]
     finally:
         pyautogui.PAUSE = saved_pause
@@ -131,8 +147,13 @@ def run_naive(fake, desktop, steps: int) -> list[float]:
 def _stats(values: list[float]) -> dict:
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {"n": len(values), "p50_ms": round(statistics.median(ordered), 1), "p95_ms": round(p95, 1),
-            "min_ms": round(ordered[0], 1), "max_ms": round(ordered[-1], 1)}
+    return {
+        "n": len(values),
+        "p50_ms": round(statistics.median(ordered), 1),
+        "p95_ms": round(p95, 1),
+        "min_ms": round(ordered[0], 1),
+        "max_ms": round(ordered[-1], 1),
+    }
 
 
 def main() -> None:
@@ -147,12 +168,14 @@ def main() -> None:
     from agent.screen import ScreenConfig
 
     def fixed(seconds):  # nothing counts as a change: settle waits exactly `seconds`, then captures
-        return ScreenConfig(settle_quiet_s=seconds, settle_max_s=seconds, settle_ignore_pixels=10 ** 9)
+        return ScreenConfig(settle_quiet_s=seconds, settle_max_s=seconds, settle_ignore_pixels=10**9)
 
     variants = [
         ("deskhand engine (settle, PNG)", lambda: run_engine(fake, desktop, args.steps, ScreenConfig())),
-        ("deskhand engine (settle, JPEG)",
-         lambda: run_engine(fake, desktop, args.steps, ScreenConfig(image_format="jpeg"))),
+        (
+            "deskhand engine (settle, JPEG)",
+            lambda: run_engine(fake, desktop, args.steps, ScreenConfig(image_format="jpeg")),
+        ),
         ("fixed wait 500 ms (cua)", lambda: run_engine(fake, desktop, max(5, args.steps // 2), fixed(0.5))),
         ("fixed wait 750 ms (Bytebot)", lambda: run_engine(fake, desktop, max(5, args.steps // 2), fixed(0.75))),
         ("fixed wait 2 s (Anthropic demo)", lambda: run_engine(fake, desktop, 5, fixed(2.0))),
@@ -171,11 +194,20 @@ def main() -> None:
     for name, stats in results.items():
         print(f"{name:<{width}}  {stats['n']:>3}  {stats['p50_ms']:>8.1f}  {stats['p95_ms']:>8.1f}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({
-        "what": "model answer received -> next request sent, click + type batch, mousepad under Xvfb 1280x800",
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
-        "results": results,
-    }, indent=2))
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "what": "model answer received -> next request sent, click + type batch, mousepad under Xvfb 1280x800",
+                "machine": {
+                    "python": platform.python_version(),
+                    "cpus": os.cpu_count(),
+                    "platform": platform.platform(),
+                },
+                "results": results,
+            },
+            indent=2,
+        )
+    )
     print(f"wrote {RESULTS}")
 
 

@@ -1,4 +1,5 @@
 """System endpoints that read across every app: health."""
+
 from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer

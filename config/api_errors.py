@@ -1,4 +1,5 @@
 """One error shape for the whole API: {"code", "message", "details"}."""
+
 import logging
 
 from django.http import Http404, JsonResponse
@@ -62,7 +63,9 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
         logger.exception("Unhandled API error")
-        return Response({"code": "server_error", "message": "Internal error; see the server log.", "details": {}}, status=500)
+        return Response(
+            {"code": "server_error", "message": "Internal error; see the server log.", "details": {}}, status=500
+        )
     code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "error")
     detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
     response.data = {"code": code, "message": redact(str(detail)), "details": {}}
@@ -70,8 +73,12 @@ def exception_handler(exc, context):
 
 
 def json_not_found(request, exception=None):
-    return JsonResponse({"code": "not_found", "message": f"No such endpoint: {request.path}", "details": {}}, status=404)
+    return JsonResponse(
+        {"code": "not_found", "message": f"No such endpoint: {request.path}", "details": {}}, status=404
+    )
 
 
 def json_server_error(request):
-    return JsonResponse({"code": "server_error", "message": "Internal error; see the server log.", "details": {}}, status=500)
+    return JsonResponse(
+        {"code": "server_error", "message": "Internal error; see the server log.", "details": {}}, status=500
+    )

@@ -1,4 +1,5 @@
 """The Celery app. Tasks take ids and call one service (see runs/tasks.py, sessions/tasks.py)."""
+
 import os
 
 from celery import Celery

@@ -3,6 +3,7 @@
 Bound to loopback is not a boundary on its own: a web page can reach 127.0.0.1 through the
 browser (cross-site requests) or through DNS rebinding (its own name pointing at 127.0.0.1).
 """
+
 from urllib.parse import urlsplit
 
 from django.conf import settings

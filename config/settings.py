@@ -3,6 +3,7 @@
 Every variable is listed in `.env.example` and the README. A malformed value stops start-up with
 a message that names the variable.
 """
+
 import os
 import secrets
 import socket

@@ -4,6 +4,7 @@ One secret to keep instead of two: whoever holds the API token can already do ev
 pages can, so the pages ask for it once and then use an ordinary session cookie (the token never
 travels in a URL or lives in the page).
 """
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model, login, logout
@@ -46,7 +47,12 @@ def login_view(request):
         login(request, _operator(), backend="django.contrib.auth.backends.ModelBackend")
         return redirect(next_url)
     token_hint = str(settings.API_TOKEN_FILE) if settings.API_TOKEN_FILE else "the DESKHAND_API_TOKEN variable"
-    return render(request, "login.html", {"form": form, "next": next_url, "token_hint": token_hint}, status=401 if form.errors else 200)
+    return render(
+        request,
+        "login.html",
+        {"form": form, "next": next_url, "token_hint": token_hint},
+        status=401 if form.errors else 200,
+    )
 
 
 @require_http_methods(["POST"])

@@ -4,6 +4,7 @@
 request; DRF views and the plain async SSE views both read it from there, so every `/api/` path
 (streams, screenshots and log files included) is guarded by the same code.
 """
+
 import hmac
 
 from django.conf import settings

@@ -1,4 +1,5 @@
 """Private files (tokens, credentials): written atomically with mode 0600, refused when others can read them."""
+
 import os
 import stat
 import tempfile
@@ -39,7 +40,6 @@ def read_private_file(path: Path) -> str | None:
         return None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise InsecureFileError(
-            f"{path} is readable by other users (mode {stat.S_IMODE(mode):o}); "
-            f"run `chmod 600 {path}` or delete it"
+            f"{path} is readable by other users (mode {stat.S_IMODE(mode):o}); run `chmod 600 {path}` or delete it"
         )
     return path.read_text(encoding="utf-8")

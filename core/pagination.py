@@ -1,4 +1,5 @@
 """Query parameters shared by every list of the API."""
+
 from core.errors import InvalidInput
 
 DEFAULT_LIMIT = 50

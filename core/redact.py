@@ -4,6 +4,7 @@ Two nets: the exact values this process knows to be secret (API token, API key, 
 they are loaded), and patterns for secrets it has never seen (an `sk-…` key pasted into an
 instruction, a JWT in a provider's error message).
 """
+
 import logging
 import re
 
@@ -15,7 +16,9 @@ _PATTERNS = [
     re.compile(r"sk-[A-Za-z0-9_\-]{16,}"),  # OpenAI keys
     re.compile(r"eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*"),  # JWTs (OAuth tokens)
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-~+/=]{8,}"),
-    re.compile(r"(?i)(\"?(?:access_token|refresh_token|id_token|api_key|password|client_secret)\"?\s*[:=]\s*\"?)[^\s\",}]{4,}"),
+    re.compile(
+        r"(?i)(\"?(?:access_token|refresh_token|id_token|api_key|password|client_secret)\"?\s*[:=]\s*\"?)[^\s\",}]{4,}"
+    ),
 ]
 
 

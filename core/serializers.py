@@ -1,4 +1,5 @@
 """Serializer helpers shared by every app's API."""
+
 from rest_framework import serializers
 
 

@@ -1,4 +1,5 @@
 """Read-only admin for the event log, and the event table the run and session pages show."""
+
 import json
 
 from django.contrib import admin

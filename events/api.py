@@ -1,4 +1,5 @@
 """Screenshots that events refer to, served only to authenticated callers."""
+
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema

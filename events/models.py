@@ -3,6 +3,7 @@
 An owner is a run or a live session, named by its id (`run_…` / `ses_…`, unique across both), so
 one table and one stream mechanism serve both kinds.
 """
+
 from django.db import models
 from django.utils import timezone
 

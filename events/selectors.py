@@ -1,4 +1,5 @@
 """Reads from the event log."""
+
 from events.models import Event, Screenshot
 
 

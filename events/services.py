@@ -1,4 +1,5 @@
 """Writes to the event log. Each event is a row first, and only then a wake-up for readers."""
+
 import logging
 import uuid
 

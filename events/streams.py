@@ -3,6 +3,7 @@
 Plain `async def` views returning a StreamingHttpResponse over an async generator: a DRF view
 would buffer the response, and Django would buffer a sync generator to a list under ASGI.
 """
+
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable

@@ -9,6 +9,7 @@ Either way, the new rows of an owner are then read once per process (`OwnerFeed`
 all of its readers: a hundred viewers of one run cost one query per wake-up, not a hundred, and
 one database connection, not a hundred.
 """
+
 import asyncio
 import contextvars
 import logging
@@ -42,7 +43,7 @@ def notify(owner_id: str) -> None:
         return
     try:
         async_to_sync(layer.group_send)(GROUP, {"type": "event.appended", "owner": owner_id})
-    except Exception:  # noqa: BLE001 - readers fall back to their periodic re-check
+    except Exception:
         logger.warning("Could not publish an event wake-up through Redis", exc_info=True)
 
 
@@ -65,7 +66,7 @@ class Subscription:
         try:
             await asyncio.wait_for(self.flag.wait(), timeout)
             return True
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
 
     async def events_after(self, cursor: int) -> list:
@@ -101,7 +102,12 @@ class OwnerFeed:
         from events.selectors import event_list_async
 
         if self.read_up_to is None:
-            last = await Event.objects.filter(owner_id=self.owner_id).order_by("-seq").values_list("seq", flat=True).afirst()
+            last = (
+                await Event.objects.filter(owner_id=self.owner_id)
+                .order_by("-seq")
+                .values_list("seq", flat=True)
+                .afirst()
+            )
             self.read_up_to = last or 0
             return
         new = await event_list_async(owner_id=self.owner_id, after_seq=self.read_up_to)
@@ -158,7 +164,7 @@ class Hub:
                 await self._poll()
         except asyncio.CancelledError:
             raise
-        except Exception:  # noqa: BLE001 - readers still re-check on their own timeout
+        except Exception:
             logger.warning("Event wake-up loop failed; readers fall back to periodic checks", exc_info=True)
 
     async def _poll(self) -> None:
@@ -168,8 +174,8 @@ class Hub:
         while self.feeds:
             await asyncio.sleep(settings.EVENT_POLL_INTERVAL)
             rows = [row async for row in Event.objects.filter(id__gt=last).order_by("id").values_list("id", "owner_id")]
-            for event_id, owner_id in rows:
-                last = event_id
+            if rows:
+                last = rows[-1][0]
             for owner_id in {owner for _, owner in rows}:
                 self.wake(owner_id)
 
@@ -181,7 +187,7 @@ class Hub:
             while self.feeds:
                 try:
                     message = await asyncio.wait_for(layer.receive(channel), timeout=5)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     continue
                 self.wake(message.get("owner", ""))
         finally:

@@ -1,4 +1,5 @@
 """HTTP interface of the unified history: runs and live sessions in one list."""
+
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response

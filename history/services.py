@@ -1,4 +1,5 @@
 """Deleting from the history: a run or a live session, with its events, screenshots and confirmations."""
+
 from django.db import transaction
 
 from core.errors import Conflict, NotFound

@@ -1,4 +1,5 @@
 """Included by config/urls.py under /api/."""
+
 from django.urls import path
 
 from . import api

@@ -1,4 +1,5 @@
 """HTTP interface of the log folder: the listing and one file as plain text."""
+
 from django.http import FileResponse, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -31,8 +32,12 @@ def _plain_text(response):
 
 
 class LogFileListView(APIView):
-    @extend_schema(tags=["logs"], operation_id="logs_files_list", summary="Log files in $DESKHAND_DATA_DIR/logs (one per process, rotated copies .log.N)",
-                   responses=LogFileListSerializer)
+    @extend_schema(
+        tags=["logs"],
+        operation_id="logs_files_list",
+        summary="Log files in $DESKHAND_DATA_DIR/logs (one per process, rotated copies .log.N)",
+        responses=LogFileListSerializer,
+    )
     def get(self, request):
         files = selectors.log_file_list()
         return Response({"items": files, "total": len(files)})

@@ -5,11 +5,12 @@ one of the names the folder's own listing returns as a regular file (not a symli
 and it is opened with O_NOFOLLOW. Prefix checks on joined paths are the classic way to get this
 wrong (a sibling folder `logsx/` starts with `logs`), so there are none.
 """
+
 import json
 import os
 import re
 import stat
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -52,7 +53,7 @@ def log_file_list() -> list[dict]:
         {
             "name": name,
             "size": info.st_size,
-            "modified": datetime.fromtimestamp(info.st_mtime, tz=timezone.utc).isoformat(),
+            "modified": datetime.fromtimestamp(info.st_mtime, tz=UTC).isoformat(),
         }
         for name, info in sorted(files.items())
     ]
@@ -117,6 +118,4 @@ def parse_line(line: str) -> dict | None:
 def entry_matches(entry: dict, *, min_level: str | None, owner_id: str | None) -> bool:
     if min_level and (entry.get("level") not in LEVELS or LEVELS.index(entry["level"]) < LEVELS.index(min_level)):
         return False
-    if owner_id and entry.get("ownerId") != owner_id:
-        return False
-    return True
+    return not owner_id or entry.get("ownerId") == owner_id

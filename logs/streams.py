@@ -6,6 +6,7 @@ stream follows all of them. The log files are the store: a reader that reconnect
 Rotation renames a file to `.log.1` and starts a new one; the follower keeps reading the renamed
 file to its end before it switches, so no line written around a rotation is lost.
 """
+
 import asyncio
 import os
 import re
@@ -229,8 +230,11 @@ class _LogStreamSchema(APIView):
         parameters=[
             OpenApiParameter("level", str, enum=list(LEVELS), description="This level and above."),
             OpenApiParameter("ownerId", str, description="Only entries of this run or live session."),
-            OpenApiParameter("catchUp", int, description=f"Recent entries sent first (0 to {MAX_CATCH_UP}, "
-                             f"default {DEFAULT_CATCH_UP})."),
+            OpenApiParameter(
+                "catchUp",
+                int,
+                description=f"Recent entries sent first (0 to {MAX_CATCH_UP}, default {DEFAULT_CATCH_UP}).",
+            ),
         ],
         responses={(200, "text/event-stream"): OpenApiTypes.STR},
     )

@@ -1,4 +1,5 @@
 """Curating memory: search, filter, edit confidence, bulk delete, merge app profiles."""
+
 from django.contrib import admin, messages
 from django.db.models import Count
 from django.template.response import TemplateResponse
@@ -66,8 +67,16 @@ class AppProfileAdmin(admin.ModelAdmin):
 
 @admin.register(MemoryEntry)
 class MemoryEntryAdmin(admin.ModelAdmin):
-    list_display = ("short_content", "category", "app", "confidence", "source", "source_owner_id", "use_count",
-                    "updated_at")
+    list_display = (
+        "short_content",
+        "category",
+        "app",
+        "confidence",
+        "source",
+        "source_owner_id",
+        "use_count",
+        "updated_at",
+    )
     list_editable = ("confidence",)
     list_filter = ("category", "source", "app")
     list_select_related = ("app",)

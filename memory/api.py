@@ -1,4 +1,5 @@
 """HTTP interface of memory: global entries, app profiles, create (or merge) and delete entries."""
+
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -35,7 +36,9 @@ class MemoryEntrySerializer(serializers.Serializer):
     tags = serializers.ListField(child=serializers.CharField())
     confidence = serializers.FloatField()
     source = serializers.ChoiceField(choices=MemoryEntry.Source.values, help_text="person (API, admin) or agent.")
-    sourceOwnerId = serializers.CharField(allow_null=True, help_text="The run or live session an agent entry came from.")
+    sourceOwnerId = serializers.CharField(
+        allow_null=True, help_text="The run or live session an agent entry came from."
+    )
     useCount = serializers.IntegerField(help_text="How many tasks this entry was given to.")
     lastUsedAt = serializers.DateTimeField(allow_null=True)
     createdAt = serializers.DateTimeField()
@@ -67,16 +70,24 @@ class AppProfileListSerializer(serializers.Serializer):
 
 
 class GlobalMemoryView(APIView):
-    @extend_schema(tags=["memory"], operation_id="memory_global_list", summary="Global memory entries (not tied to an app), newest first",
-                   responses=MemoryEntryListSerializer)
+    @extend_schema(
+        tags=["memory"],
+        operation_id="memory_global_list",
+        summary="Global memory entries (not tied to an app), newest first",
+        responses=MemoryEntryListSerializer,
+    )
     def get(self, request):
         entries = selectors.memory_entry_list_global()
         return Response({"items": [selectors.memory_entry_as_dict(e) for e in entries], "total": len(entries)})
 
 
 class AppProfileListView(APIView):
-    @extend_schema(tags=["memory"], operation_id="memory_apps_list", summary="App profiles with their aliases and entry counts",
-                   responses=AppProfileListSerializer)
+    @extend_schema(
+        tags=["memory"],
+        operation_id="memory_apps_list",
+        summary="App profiles with their aliases and entry counts",
+        responses=AppProfileListSerializer,
+    )
     def get(self, request):
         profiles = selectors.app_profile_list()
         return Response({"items": [selectors.app_profile_as_dict(p) for p in profiles], "total": len(profiles)})

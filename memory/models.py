@@ -1,4 +1,5 @@
 """What the agent remembers: global entries and per-app profiles."""
+
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone

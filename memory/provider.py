@@ -3,6 +3,7 @@
 One provider per execution: `owner_id` (the run or live session) is recorded as the source of
 what the agent saves with its `remember` tool.
 """
+
 import logging
 
 from memory.models import MemoryEntry
@@ -22,8 +23,16 @@ class DjangoMemoryProvider:
     def mark_used(self, ids: list) -> None:
         memory_entries_mark_used(ids=ids)
 
-    def remember(self, *, content: str, category: str, app_context: str | None, tags: list[str],
-                 confidence: float, source_owner_id: str | None = None) -> MemoryEntry:
+    def remember(
+        self,
+        *,
+        content: str,
+        category: str,
+        app_context: str | None,
+        tags: list[str],
+        confidence: float,
+        source_owner_id: str | None = None,
+    ) -> MemoryEntry:
         """What a sink's `remember` calls (`DjangoSink` passes its owner as `source_owner_id`). The
         model's category may be one we do not know: it is kept as "other" rather than lost; the
         content itself is validated like any other entry."""

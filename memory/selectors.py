@@ -1,4 +1,5 @@
 """Reads from memory: lists for the API and admin, and the entries the agent gets before a task."""
+
 import re
 
 from django.db.models import Count
@@ -25,13 +26,63 @@ APP_BONUS = 0.5
 
 _WORD = re.compile(r"[\w']+", re.UNICODE)
 _STOPWORDS = frozenset(
-    "a an and are as at be by do for from has have how i in into is it its me my of on or our please "
-    "so than that the then this to up use was we what when where which will with you your".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "do",
+        "for",
+        "from",
+        "has",
+        "have",
+        "how",
+        "i",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "our",
+        "please",
+        "so",
+        "than",
+        "that",
+        "the",
+        "then",
+        "this",
+        "to",
+        "up",
+        "use",
+        "was",
+        "we",
+        "what",
+        "when",
+        "where",
+        "which",
+        "will",
+        "with",
+        "you",
+        "your",
+    ]
 )
 
 
 def _words(text: str) -> set[str]:
-    return {w for w in (m.group(0).casefold().strip("'") for m in _WORD.finditer(text)) if len(w) > 1 and w not in _STOPWORDS}
+    return {
+        w
+        for w in (m.group(0).casefold().strip("'") for m in _WORD.finditer(text))
+        if len(w) > 1 and w not in _STOPWORDS
+    }
 
 
 def _names(profile: AppProfile) -> list[str]:

@@ -3,6 +3,7 @@ tool) and app profiles.
 
 Every entry point validates through here, so the agent cannot store what the API would refuse.
 """
+
 import hashlib
 import re
 import unicodedata

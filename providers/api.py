@@ -1,4 +1,5 @@
 """HTTP interface of the providers app: sign-in status, sign in with ChatGPT, sign out."""
+
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response

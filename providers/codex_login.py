@@ -13,6 +13,7 @@ Import: copies the tokens of a `codex login` from `$CODEX_HOME/auth.json` into D
 A login is held in this process's memory (the web process owns the listener); it ends as
 succeeded, failed, expired (after LOGIN_TTL_SECONDS) or cancelled (by logout or another method).
 """
+
 from __future__ import annotations
 
 import base64
@@ -155,7 +156,11 @@ def current_login() -> LoginState | None:
     """The latest login of this process (pending or finished), expiring it when its time is up."""
     with _lock:
         if _current and _current.pending and time.time() >= _current.expires_at:
-            _finish(_current, "expired", error={"code": "login_expired", "message": "The sign-in was not completed in time. Start it again."})
+            _finish(
+                _current,
+                "expired",
+                error={"code": "login_expired", "message": "The sign-in was not completed in time. Start it again."},
+            )
         return _current
 
 
@@ -257,8 +262,15 @@ def exchange_code(config: LoginConfig, *, code: str, redirect_uri: str, verifier
 def store_signed_in(config: LoginConfig, tokens: CodexTokens, *, method: str, last_refresh: str | None = None) -> None:
     store = CodexTokenStore(config.data_dir)
     with store.lock():  # never interleave with a refresh in another process
-        store.save(StoredAuth(tokens=tokens, last_refresh=last_refresh or now_iso(), signed_in_at=now_iso(), method=method))
-    logger.info("Signed in with ChatGPT via %s (account %s, plan %s)", method, tokens.account_id or "unknown", tokens.plan or "unknown")
+        store.save(
+            StoredAuth(tokens=tokens, last_refresh=last_refresh or now_iso(), signed_in_at=now_iso(), method=method)
+        )
+    logger.info(
+        "Signed in with ChatGPT via %s (account %s, plan %s)",
+        method,
+        tokens.account_id or "unknown",
+        tokens.plan or "unknown",
+    )
 
 
 # --- Browser ----------------------------------------------------------------------------------
@@ -339,7 +351,11 @@ class _CallbackHandler(BaseHTTPRequestHandler):
             return
         if not secrets.compare_digest(query.get("state", ""), login._state):
             # Not ours (a stale tab or a forged link): refuse it and keep waiting for the real one.
-            self._page(400, "State mismatch", "This callback does not belong to the pending Deskhand sign-in, so it was refused. The sign-in is still pending: finish it in the tab Deskhand opened.")
+            self._page(
+                400,
+                "State mismatch",
+                "This callback does not belong to the pending Deskhand sign-in, so it was refused. The sign-in is still pending: finish it in the tab Deskhand opened.",
+            )
             return
         if "error" in query:
             code = query["error"]
@@ -375,10 +391,15 @@ def _start_device(config: LoginConfig) -> LoginState:
     except httpx.HTTPError as exc:
         raise Unavailable(f"Could not reach the ChatGPT sign-in service: {exc}", code="issuer_unreachable") from None
     if response.status_code == 404:
-        raise Unavailable("The sign-in service does not offer device-code sign-in; use {\"method\": \"browser\"}", code="device_login_unavailable")
+        raise Unavailable(
+            'The sign-in service does not offer device-code sign-in; use {"method": "browser"}',
+            code="device_login_unavailable",
+        )
     if response.status_code != 200:
         err_code, message = issuer_error(response)
-        raise Unavailable(f"The sign-in service refused a device code ({err_code}: {message})", code="device_login_unavailable")
+        raise Unavailable(
+            f"The sign-in service refused a device code ({err_code}: {message})", code="device_login_unavailable"
+        )
     data = response.json()
     user_code = data.get("user_code") or data.get("usercode")
     device_auth_id = data.get("device_auth_id")
@@ -395,7 +416,10 @@ def _start_device(config: LoginConfig) -> LoginState:
         user_code=user_code,
     )
     threading.Thread(
-        target=_poll_device, args=(login, config, device_auth_id, user_code, interval), name="codex-device-poll", daemon=True
+        target=_poll_device,
+        args=(login, config, device_auth_id, user_code, interval),
+        name="codex-device-poll",
+        daemon=True,
     ).start()
     _arm_expiry(login)
     logger.info("ChatGPT sign-in (device code) started")
@@ -453,12 +477,14 @@ def read_codex_cli_tokens(codex_home: Path) -> tuple[CodexTokens, str | None]:
             details={"path": str(path), "problem": "missing"},
         ) from None
     except (OSError, ValueError) as exc:
-        raise ImportUnavailable(f"Cannot read {path}: {exc}", details={"path": str(path), "problem": "unreadable"}) from None
+        raise ImportUnavailable(
+            f"Cannot read {path}: {exc}", details={"path": str(path), "problem": "unreadable"}
+        ) from None
     tokens = data.get("tokens") if isinstance(data, dict) else None
     if not isinstance(tokens, dict) or not tokens.get("access_token") or not tokens.get("refresh_token"):
         raise ImportUnavailable(
             f"{path} holds no ChatGPT tokens (the Codex CLI may be using an API key). Run `codex login` with "
-            "ChatGPT first, or sign in here with {\"method\": \"browser\"}.",
+            'ChatGPT first, or sign in here with {"method": "browser"}.',
             details={"path": str(path), "problem": "no_tokens"},
         )
     try:

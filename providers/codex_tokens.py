@@ -13,6 +13,7 @@ refreshing again.
 This module imports no Django (the engine and a plain subprocess use it); `from_settings()` is the
 one place that reads Django settings.
 """
+
 from __future__ import annotations
 
 import base64
@@ -22,11 +23,12 @@ import json
 import logging
 import os
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -52,7 +54,12 @@ REFRESH_INTERVAL_WITHOUT_EXP = 8 * 24 * 3600
 HTTP_TIMEOUT = 20.0
 
 # What the issuer answers when a refresh token can never work again: a new sign-in is needed.
-PERMANENT_REFRESH_ERRORS = {"refresh_token_reused", "refresh_token_expired", "refresh_token_invalidated", "invalid_grant"}
+PERMANENT_REFRESH_ERRORS = {
+    "refresh_token_reused",
+    "refresh_token_expired",
+    "refresh_token_invalidated",
+    "invalid_grant",
+}
 
 SIGN_IN_HINT = "Sign in with ChatGPT: POST /api/auth/codex/login"
 
@@ -127,7 +134,7 @@ def _auth_claim(token: str | None) -> dict:
 def _iso(timestamp: float | None) -> str | None:
     if timestamp is None:
         return None
-    return datetime.fromtimestamp(timestamp, tz=timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(timestamp, tz=UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _parse_iso(value: str | None) -> float | None:
@@ -163,11 +170,15 @@ class CodexTokens:
             or data.get("account_id")
             or (previous.account_id if previous else "")
         )
-        return cls(id_token=id_token, access_token=access_token, refresh_token=refresh_token, account_id=account_id or "")
+        return cls(
+            id_token=id_token, access_token=access_token, refresh_token=refresh_token, account_id=account_id or ""
+        )
 
     @property
     def plan(self) -> str | None:
-        return _auth_claim(self.id_token).get("chatgpt_plan_type") or _auth_claim(self.access_token).get("chatgpt_plan_type")
+        return _auth_claim(self.id_token).get("chatgpt_plan_type") or _auth_claim(self.access_token).get(
+            "chatgpt_plan_type"
+        )
 
     @property
     def email(self) -> str | None:
@@ -384,8 +395,12 @@ class CodexTokenSource:
             with http_client(url, proxy=self.proxy) as client:
                 response = client.post(url, json=body, headers={"Accept": "application/json"})
         except httpx.HTTPError as exc:
-            self.store.save(replace(state, last_error=error_record("refresh_unreachable", f"{type(exc).__name__}: {exc}")))
-            raise CodexRefreshFailed(f"Could not reach the ChatGPT sign-in service to refresh the token: {exc}") from None
+            self.store.save(
+                replace(state, last_error=error_record("refresh_unreachable", f"{type(exc).__name__}: {exc}"))
+            )
+            raise CodexRefreshFailed(
+                f"Could not reach the ChatGPT sign-in service to refresh the token: {exc}"
+            ) from None
 
         if response.status_code == 200:
             try:

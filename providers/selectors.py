@@ -2,6 +2,7 @@
 
 Nothing here returns a token or key, not even a prefix: `configured: true` says enough.
 """
+
 from __future__ import annotations
 
 import socket
@@ -74,7 +75,9 @@ def codex_status() -> dict:
         lastError=state.last_error,
     )
     if tokens is not None:
-        status.update(accountId=tokens.account_id or None, email=tokens.email, plan=tokens.plan, expiresAt=_iso(tokens.expires_at))
+        status.update(
+            accountId=tokens.account_id or None, email=tokens.email, plan=tokens.plan, expiresAt=_iso(tokens.expires_at)
+        )
     return status
 
 
@@ -122,7 +125,10 @@ def _codex_health(timeout: float) -> dict:
         return {"status": "down", "reason": exc.reason}
     except CodexSignedOut as exc:
         if exc.reason:
-            return {"status": "down", "reason": f"signed out: {exc.reason}; sign in again with POST /api/auth/codex/login"}
+            return {
+                "status": "down",
+                "reason": f"signed out: {exc.reason}; sign in again with POST /api/auth/codex/login",
+            }
         return {"status": "not_configured", "reason": "not signed in with ChatGPT (POST /api/auth/codex/login)"}
     except CodexRefreshFailed as exc:
         return {"status": "down", "reason": redact(exc.message)}
@@ -138,9 +144,21 @@ def _probe(url: str, headers: dict, timeout: float, credential: str) -> dict:
         with http_client(url, proxy=settings.HTTPS_PROXY, timeout=timeout) as client:
             response = client.get(url, headers={"Accept": "application/json", **headers})
     except httpx.TimeoutException:
-        return {"status": "down", "reason": f"no answer from {shown_url} within {timeout:g}s", "url": shown_url, "reachable": False, "authAccepted": None}
+        return {
+            "status": "down",
+            "reason": f"no answer from {shown_url} within {timeout:g}s",
+            "url": shown_url,
+            "reachable": False,
+            "authAccepted": None,
+        }
     except httpx.HTTPError as exc:
-        return {"status": "down", "reason": redact(f"unreachable: {type(exc).__name__}: {exc}"), "url": shown_url, "reachable": False, "authAccepted": None}
+        return {
+            "status": "down",
+            "reason": redact(f"unreachable: {type(exc).__name__}: {exc}"),
+            "url": shown_url,
+            "reachable": False,
+            "authAccepted": None,
+        }
     result = {
         "url": shown_url,
         "reachable": True,
@@ -154,9 +172,7 @@ def _probe(url: str, headers: dict, timeout: float, credential: str) -> dict:
         status, reason = "down", f"the {credential} was rejected (HTTP {code})"
     elif code == 429:
         status, reason = "degraded", "rate limited or out of quota (HTTP 429)"
-    elif code >= 500:
-        status, reason = "degraded", f"the endpoint answers HTTP {code}"
-    elif code >= 400:
+    elif code >= 500 or code >= 400:
         status, reason = "degraded", f"the endpoint answers HTTP {code}"
     else:
         status, reason = "ok", "reachable and the credential is accepted"

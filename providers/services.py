@@ -1,4 +1,5 @@
 """Sign in with ChatGPT and sign out: the writes of the providers app."""
+
 from __future__ import annotations
 
 import logging
@@ -34,7 +35,11 @@ def codex_logout() -> dict:
     revoked = None
     if state and state.tokens:
         revoked = _revoke(state.tokens.refresh_token)
-        logger.info("Signed out of ChatGPT (account %s; revoked at the issuer: %s)", state.tokens.account_id or "unknown", revoked)
+        logger.info(
+            "Signed out of ChatGPT (account %s; revoked at the issuer: %s)",
+            state.tokens.account_id or "unknown",
+            revoked,
+        )
     return {"signedIn": False, "revoked": revoked, "loginCancelled": cancelled}
 
 

@@ -1,4 +1,5 @@
 """Browse runs (read-only) with their events; machines too."""
+
 from django.contrib import admin
 
 from events.admin import ReadOnlyAdmin, events_table
@@ -14,8 +15,22 @@ class RunAdmin(ReadOnlyAdmin):
     list_select_related = ("machine",)
     readonly_fields = ("events",)
     fieldsets = (
-        (None, {"fields": ("id", "title", "scenario_id", "status", "status_reason", "auth_provider", "model",
-                           "machine", "retry_of")}),
+        (
+            None,
+            {
+                "fields": (
+                    "id",
+                    "title",
+                    "scenario_id",
+                    "status",
+                    "status_reason",
+                    "auth_provider",
+                    "model",
+                    "machine",
+                    "retry_of",
+                )
+            },
+        ),
         ("Task", {"fields": ("instruction", "input", "route", "summary", "error", "usage")}),
         ("Times", {"fields": ("created_at", "started_at", "finished_at", "heartbeat_at", "stop_requested_at")}),
         ("Events", {"fields": ("events",)}),

@@ -1,4 +1,5 @@
 """The runs API: start, list, read, stop, retry, confirm, replay. Views parse, call one service, render."""
+
 from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -132,8 +133,10 @@ class RunListView(APIView):
     def post(self, request):
         data = _valid(RunCreateInput, request.data)
         run = services.run_create(
-            scenario_id=data["scenarioId"], auth_provider=data["authProvider"],
-            model=data.get("model") or settings.DEFAULT_MODEL, input=data["input"],
+            scenario_id=data["scenarioId"],
+            auth_provider=data["authProvider"],
+            model=data.get("model") or settings.DEFAULT_MODEL,
+            input=data["input"],
         )
         # The record as created: re-reading it would race with a worker that already took it.
         return Response(run_record(run, retries=[]), status=202)
@@ -209,4 +212,3 @@ def _valid(serializer_class, data):
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
-

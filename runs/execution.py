@@ -6,6 +6,7 @@ sink never decides an owner's final status: it writes events, answers "should I 
 database, blocks on confirmations, and keeps the heartbeat. The caller (runs.services.run_execute,
 or the sessions service) claims the owner, calls the engine, and writes the outcome.
 """
+
 from __future__ import annotations
 
 import logging
@@ -88,9 +89,9 @@ def desktop_sweep(*, machine_id: int | None = None, claimed_before=None) -> list
             claimed__lt=claimed_before
         )
     else:
-        machines = machines.annotate(
-            beat=Coalesce("desktop_heartbeat_at", "desktop_claimed_at", "created_at")
-        ).filter(beat__lt=stale_before())
+        machines = machines.annotate(beat=Coalesce("desktop_heartbeat_at", "desktop_claimed_at", "created_at")).filter(
+            beat__lt=stale_before()
+        )
     freed = []
     for machine in machines:
         if desktop_release(machine_id=machine.pk, holder=machine.desktop_holder):
@@ -138,8 +139,14 @@ class DjangoSink:
     database connection (Django's connections are per thread).
     """
 
-    def __init__(self, owner: ExecutionOwner, *, memory_writer=None, usage_before: dict | None = None,
-                 confirmation_timeout_s: float = CONFIRMATION_TIMEOUT_SECONDS):
+    def __init__(
+        self,
+        owner: ExecutionOwner,
+        *,
+        memory_writer=None,
+        usage_before: dict | None = None,
+        confirmation_timeout_s: float = CONFIRMATION_TIMEOUT_SECONDS,
+    ):
         self.owner = owner
         self.memory_writer = memory_writer
         self.confirmation_timeout_s = confirmation_timeout_s
@@ -205,13 +212,18 @@ class DjangoSink:
         """Block until a person answers, the stop flag is set or the wait times out. Fail closed."""
         owner = self.owner
         pending = Confirmation.objects.create(
-            owner_id=owner.pk, fingerprint=request.fingerprint, kind=request.kind,
-            action=_json_safe(request.action), reason=redact(request.reason)[:2000],
+            owner_id=owner.pk,
+            fingerprint=request.fingerprint,
+            kind=request.kind,
+            action=_json_safe(request.action),
+            reason=redact(request.reason)[:2000],
         )
         if owner.model.objects.filter(pk=owner.pk, status=owner.running_status, **owner.claim).update(
             status=owner.waiting_status
         ):
-            self.emit("status", {"status": owner.waiting_status, "reason": "Waiting for a person to confirm an action."})
+            self.emit(
+                "status", {"status": owner.waiting_status, "reason": "Waiting for a person to confirm an action."}
+            )
         self.emit("confirmation_required", {**request.as_event(), "confirmationId": pending.pk})
         deadline = time.monotonic() + self.confirmation_timeout_s
         next_beat = 0.0
@@ -240,21 +252,30 @@ class DjangoSink:
             status=owner.running_status
         ):
             self.emit("status", {"status": owner.running_status})
-        self.emit("confirmation_resolved", {"fingerprint": request.fingerprint, "decision": decision,
-                                            "confirmationId": pending.pk})
+        self.emit(
+            "confirmation_resolved",
+            {"fingerprint": request.fingerprint, "decision": decision, "confirmationId": pending.pk},
+        )
         return decision
 
     # -- storage --
     def store_screenshot(self, data: bytes, *, mime: str, width: int, height: int) -> str:
         return screenshot_store(owner_id=self.owner.pk, data=data, mime=mime, width=width, height=height).id
 
-    def remember(self, *, content: str, category: str, app_context: str | None, tags: list[str],
-                 confidence: float) -> None:
+    def remember(
+        self, *, content: str, category: str, app_context: str | None, tags: list[str], confidence: float
+    ) -> None:
         if self.memory_writer is None:
             self.emit("log", {"level": "warning", "message": "Memory is not available here; the note was not saved."})
             return
-        self.memory_writer(content=content, category=category, app_context=app_context, tags=list(tags),
-                           confidence=confidence, source_owner_id=self.owner.pk)
+        self.memory_writer(
+            content=content,
+            category=category,
+            app_context=app_context,
+            tags=list(tags),
+            confidence=confidence,
+            source_owner_id=self.owner.pk,
+        )
 
 
 def confirmation_resolve(*, owner_id: str, choice: str, fingerprint: str | None = None) -> Confirmation | None:
@@ -271,9 +292,12 @@ def confirmation_resolve(*, owner_id: str, choice: str, fingerprint: str | None 
     target = pending.order_by("-created_at").first()
     if target is None:
         return None
-    if Confirmation.objects.filter(pk=target.pk, status=Confirmation.Status.PENDING).update(
-        status=choice, resolved_at=timezone.now()
-    ) != 1:
+    if (
+        Confirmation.objects.filter(pk=target.pk, status=Confirmation.Status.PENDING).update(
+            status=choice, resolved_at=timezone.now()
+        )
+        != 1
+    ):
         return None
     target.refresh_from_db()
     return target
@@ -288,7 +312,7 @@ class Heartbeat:
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"heartbeat-{sink.owner.pk}", daemon=True)
 
-    def __enter__(self) -> "Heartbeat":
+    def __enter__(self) -> Heartbeat:
         self._thread.start()
         return self
 
@@ -301,7 +325,7 @@ class Heartbeat:
             while not self._done.wait(self.interval):
                 try:
                     self.sink.heartbeat()
-                except Exception:  # noqa: BLE001 - a failed beat is retried next interval
+                except Exception:
                     logger.warning("Heartbeat for %s failed", self.sink.owner.pk, exc_info=True)
         finally:
             connection.close()
@@ -331,8 +355,10 @@ def model_client_build(*, provider: str):
 def missing_credentials(*, provider: str) -> str | None:
     """What is missing for `provider`, as a message that says what to do; None when it looks usable."""
     if provider == "api-key" and not settings.OPENAI_API_KEY:
-        return ("No OpenAI API key is configured. Set OPENAI_API_KEY in the environment (or .env) of the "
-                "worker and restart it, or sign in with ChatGPT and use authProvider \"codex-oauth\".")
+        return (
+            "No OpenAI API key is configured. Set OPENAI_API_KEY in the environment (or .env) of the "
+            'worker and restart it, or sign in with ChatGPT and use authProvider "codex-oauth".'
+        )
     return None
 
 
@@ -423,7 +449,21 @@ def _json_safe(value):
 
 
 __all__ = [
-    "DjangoSink", "ExecutionOwner", "Heartbeat", "NoDesktop", "computer_get", "confirmation_resolve",
-    "browser_config_build", "desktop_claim", "desktop_release", "desktop_sweep", "memory_provider_build",
-    "missing_credentials", "model_client_build", "protected_paths", "screen_config_build", "stale_before", "heartbeat_interval",
+    "DjangoSink",
+    "ExecutionOwner",
+    "Heartbeat",
+    "NoDesktop",
+    "computer_get",
+    "confirmation_resolve",
+    "browser_config_build",
+    "desktop_claim",
+    "desktop_release",
+    "desktop_sweep",
+    "memory_provider_build",
+    "missing_credentials",
+    "model_client_build",
+    "protected_paths",
+    "screen_config_build",
+    "stale_before",
+    "heartbeat_interval",
 ]

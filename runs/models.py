@@ -1,4 +1,5 @@
 """Runs (scenario executions) and the machines whose desktops execute them."""
+
 import uuid
 
 from django.db import models

@@ -7,6 +7,7 @@
 
 Secrets are masked again on the way out (events are masked when written; this is the second net).
 """
+
 from __future__ import annotations
 
 import io
@@ -33,30 +34,36 @@ def replay_manifest(*, run: Run, screenshots: list[dict], event_count: int) -> d
     from runs.api import run_record
 
     machine = run.machine if run.machine_id else None
-    return redact_data({
-        "format": "deskhand-replay",
-        "formatVersion": FORMAT_VERSION,
-        "generatedAt": timezone.now().isoformat(),
-        "run": run_record(run),
-        "scenario": run.scenario or {"id": run.scenario_id},
-        "model": run.model,
-        "authProvider": run.auth_provider,
-        "timings": {
-            "createdAt": run.created_at.isoformat() if run.created_at else None,
-            "startedAt": run.started_at.isoformat() if run.started_at else None,
-            "finishedAt": run.finished_at.isoformat() if run.finished_at else None,
-            "queuedSeconds": _seconds(run.created_at, run.started_at),
-            "durationSeconds": _seconds(run.started_at, run.finished_at),
-        },
-        "usage": run.usage or {},
-        "machine": {
-            "name": machine.name,
-            "platform": machine.platform,
-            "screen": {"width": machine.screen_width, "height": machine.screen_height} if machine.screen_width else None,
-        } if machine else None,
-        "eventCount": event_count,
-        "screenshots": screenshots,
-    })
+    return redact_data(
+        {
+            "format": "deskhand-replay",
+            "formatVersion": FORMAT_VERSION,
+            "generatedAt": timezone.now().isoformat(),
+            "run": run_record(run),
+            "scenario": run.scenario or {"id": run.scenario_id},
+            "model": run.model,
+            "authProvider": run.auth_provider,
+            "timings": {
+                "createdAt": run.created_at.isoformat() if run.created_at else None,
+                "startedAt": run.started_at.isoformat() if run.started_at else None,
+                "finishedAt": run.finished_at.isoformat() if run.finished_at else None,
+                "queuedSeconds": _seconds(run.created_at, run.started_at),
+                "durationSeconds": _seconds(run.started_at, run.finished_at),
+            },
+            "usage": run.usage or {},
+            "machine": {
+                "name": machine.name,
+                "platform": machine.platform,
+                "screen": {"width": machine.screen_width, "height": machine.screen_height}
+                if machine.screen_width
+                else None,
+            }
+            if machine
+            else None,
+            "eventCount": event_count,
+            "screenshots": screenshots,
+        }
+    )
 
 
 def replay_build(*, run: Run) -> bytes:
@@ -71,8 +78,11 @@ def replay_build(*, run: Run) -> bytes:
             try:
                 with shot.file.open("rb") as handle:
                     # Images are already compressed: store them as they are.
-                    archive.writestr(zipfile.ZipInfo(name, _zip_time(shot.created_at)), handle.read(),
-                                     compress_type=zipfile.ZIP_STORED)
+                    archive.writestr(
+                        zipfile.ZipInfo(name, _zip_time(shot.created_at)),
+                        handle.read(),
+                        compress_type=zipfile.ZIP_STORED,
+                    )
             except (OSError, ValueError):
                 continue  # a missing file leaves a gap in the replay, not a broken archive
             listed.append({"ref": shot.id, "file": name, "width": shot.width, "height": shot.height, "mime": shot.mime})
@@ -98,8 +108,11 @@ def _viewer(manifest: dict, lines: list[str]) -> str:
     # Inside <script type="application/json">, "</script" or "<!--" would change how the page
     # parses; JSON may spell "<" as \u003c, which JSON.parse reads back as the same character.
     embedded = json.dumps(payload, ensure_ascii=False).replace("<", "\\u003c")
-    return redact(render_to_string("runs/replay_index.html", {"title": manifest["run"]["title"] or manifest["run"]["id"],
-                                                              "payload": embedded}))
+    return redact(
+        render_to_string(
+            "runs/replay_index.html", {"title": manifest["run"]["title"] or manifest["run"]["id"], "payload": embedded}
+        )
+    )
 
 
 def _zip_time(moment) -> tuple:

@@ -1,4 +1,5 @@
 """Reads about runs and the machines that execute them."""
+
 import os
 import platform
 import socket
@@ -18,7 +19,11 @@ def display_facts() -> dict:
 
         with mss.MSS() as grabber:
             monitor = grabber.monitors[0]
-        return {"displayReachable": True, "screen": {"width": monitor["width"], "height": monitor["height"]}, "reason": ""}
+        return {
+            "displayReachable": True,
+            "screen": {"width": monitor["width"], "height": monitor["height"]},
+            "reason": "",
+        }
     except Exception as exc:  # noqa: BLE001 - any failure means "no desktop here"
         return {"displayReachable": False, "screen": None, "reason": f"cannot open the display: {exc}"[:200]}
 
@@ -53,7 +58,7 @@ def run_list(*, status: str | None = None, limit: int = 50, offset: int = 0):
     queryset = Run.objects.select_related("machine").order_by("-created_at", "-pk")
     if status:
         queryset = queryset.filter(status=status)
-    return list(queryset[offset:offset + limit]), queryset.count()
+    return list(queryset[offset : offset + limit]), queryset.count()
 
 
 def run_retry_ids(*, run_id: str) -> list[str]:

@@ -1,6 +1,7 @@
 """Writes and state changes of runs and machines. Every status change is a conditional UPDATE
 (claimed, not checked-then-written) followed by a `status` event.
 """
+
 from __future__ import annotations
 
 import logging
@@ -58,8 +59,12 @@ def run_create(*, scenario_id: str, auth_provider: str, model: str | None = None
             message,
             details={"errors": [{"field": "input" + (f".{p}" if p else ""), "message": m} for p, m in problems]},
         )
-    return _enqueue(scenario=scenario, auth_provider=auth_provider, model=model or settings.DEFAULT_MODEL,
-                    values=scenario.with_defaults(values))
+    return _enqueue(
+        scenario=scenario,
+        auth_provider=auth_provider,
+        model=model or settings.DEFAULT_MODEL,
+        values=scenario.with_defaults(values),
+    )
 
 
 def _enqueue(*, scenario: Scenario, auth_provider: str, model: str, values: dict, retry_of: Run | None = None) -> Run:
@@ -85,15 +90,26 @@ def run_retry(*, run_id: str) -> Run:
     """A new run with the original's scenario (as it was then), provider, model and input."""
     original = _get(run_id)
     if original.status not in Run.TERMINAL:
-        raise Conflict(f"Run {run_id} is still {original.status}; stop it or wait for it to finish before retrying.",
-                       code="run_active", details={"status": original.status})
-    scenario = Scenario.from_dict(original.scenario) if original.scenario else scenario_get(scenario_id=original.scenario_id)
+        raise Conflict(
+            f"Run {run_id} is still {original.status}; stop it or wait for it to finish before retrying.",
+            code="run_active",
+            details={"status": original.status},
+        )
+    scenario = (
+        Scenario.from_dict(original.scenario) if original.scenario else scenario_get(scenario_id=original.scenario_id)
+    )
     if scenario is None:
         raise Conflict(f"The scenario {original.scenario_id!r} of run {run_id} no longer exists.", code="scenario_gone")
-    run = _enqueue(scenario=scenario, auth_provider=original.auth_provider, model=original.model,
-                   values=original.input, retry_of=original)
-    event_append(owner_id=original.id, type="log", data={"level": "info", "message": f"Retried as {run.id}.",
-                                                         "retry": run.id})
+    run = _enqueue(
+        scenario=scenario,
+        auth_provider=original.auth_provider,
+        model=original.model,
+        values=original.input,
+        retry_of=original,
+    )
+    event_append(
+        owner_id=original.id, type="log", data={"level": "info", "message": f"Retried as {run.id}.", "retry": run.id}
+    )
     return run
 
 
@@ -122,19 +138,25 @@ def run_stop(*, run_id: str) -> Run:
     run.refresh_from_db()
     if run.status in active:
         return run  # already asked: stopping twice is the same request
-    raise Conflict(f"Run {run_id} has already finished ({run.status}); there is nothing to stop.",
-                   code="run_finished", details={"status": run.status})
+    raise Conflict(
+        f"Run {run_id} has already finished ({run.status}); there is nothing to stop.",
+        code="run_finished",
+        details={"status": run.status},
+    )
 
 
 def run_confirm(*, run_id: str, choice: str, fingerprint: str | None = None) -> Confirmation:
     run = _get(run_id)
     if run.status != Run.Status.WAITING_CONFIRMATION:
-        raise Conflict(f"Run {run_id} is not waiting for a confirmation (it is {run.status}).",
-                       code="no_pending_confirmation")
+        raise Conflict(
+            f"Run {run_id} is not waiting for a confirmation (it is {run.status}).", code="no_pending_confirmation"
+        )
     answered = execution.confirmation_resolve(owner_id=run_id, choice=choice, fingerprint=fingerprint)
     if answered is None:
-        raise Conflict("No pending confirmation matches (it was answered, expired, or is for another action).",
-                       code="no_pending_confirmation")
+        raise Conflict(
+            "No pending confirmation matches (it was answered, expired, or is for another action).",
+            code="no_pending_confirmation",
+        )
     return answered
 
 
@@ -184,10 +206,14 @@ def run_execute(*, run_id: str, worker: str = "") -> str | None:
     token = uuid.uuid4().hex
     machine = _local_machine()
     now = timezone.now()
-    picked = Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).filter(
-        # A run whose previous holder died before it started may be picked up again.
-        Q(claim_token="") | Q(heartbeat_at__lt=execution.stale_before())
-    ).update(claim_token=token, machine=machine, worker=worker[:200], heartbeat_at=now)
+    picked = (
+        Run.objects.filter(pk=run_id, status=Run.Status.QUEUED)
+        .filter(
+            # A run whose previous holder died before it started may be picked up again.
+            Q(claim_token="") | Q(heartbeat_at__lt=execution.stale_before())
+        )
+        .update(claim_token=token, machine=machine, worker=worker[:200], heartbeat_at=now)
+    )
     if not picked:
         logger.info("Run %s: nothing to do (already picked up, started or finished)", run_id)
         return None
@@ -238,8 +264,12 @@ def _execute_claimed(run_id: str, token: str, machine: Machine) -> str | None:
 
     run = Run.objects.get(pk=run_id)
     owner = execution.ExecutionOwner(
-        model=Run, pk=run_id, running_status=Run.Status.RUNNING, waiting_status=Run.Status.WAITING_CONFIRMATION,
-        claim={"claim_token": token}, machine_id=machine.pk,
+        model=Run,
+        pk=run_id,
+        running_status=Run.Status.RUNNING,
+        waiting_status=Run.Status.WAITING_CONFIRMATION,
+        claim={"claim_token": token},
+        machine_id=machine.pk,
     )
     memory, writer = execution.memory_provider_build(owner_id=run_id)
     sink = execution.DjangoSink(owner, memory_writer=writer)
@@ -256,13 +286,24 @@ def _execute_claimed(run_id: str, token: str, machine: Machine) -> str | None:
             sink.emit("error", {"code": "auth_missing", "message": error})
         else:
             computer = execution.computer_get()
-            task = Task(instruction=run.instruction, model=run.model, route=scenario.route,
-                        max_turns=scenario.max_turns, timeout_s=float(scenario.timeout_seconds))
+            task = Task(
+                instruction=run.instruction,
+                model=run.model,
+                route=scenario.route,
+                max_turns=scenario.max_turns,
+                timeout_s=float(scenario.timeout_seconds),
+            )
             with execution.Heartbeat(sink):
-                outcome = run_task(task, sink=sink, client=execution.model_client_build(provider=run.auth_provider),
-                                   computer=computer, memory=memory, protected_paths=execution.protected_paths(),
-                                   browser=execution.browser_config_build(),
-                                   screen=execution.screen_config_build())
+                outcome = run_task(
+                    task,
+                    sink=sink,
+                    client=execution.model_client_build(provider=run.auth_provider),
+                    computer=computer,
+                    memory=memory,
+                    protected_paths=execution.protected_paths(),
+                    browser=execution.browser_config_build(),
+                    screen=execution.screen_config_build(),
+                )
             status, summary = outcome.status, outcome.summary
             if status == Run.Status.FAILED:
                 error = summary
@@ -272,14 +313,28 @@ def _execute_claimed(run_id: str, token: str, machine: Machine) -> str | None:
                 failures = checks_evaluate(checks=scenario.render_checks(run.input), computer=computer)
                 if failures:
                     status, error = Run.Status.FAILED, "A success check failed: " + "; ".join(failures)
-                    sink.emit("error", {"code": "check_failed", "message": error + ". The model reported success "
-                                        "but the screen does not show it; look at the last screenshot."})
+                    sink.emit(
+                        "error",
+                        {
+                            "code": "check_failed",
+                            "message": error + ". The model reported success "
+                            "but the screen does not show it; look at the last screenshot.",
+                        },
+                    )
                 else:
-                    sink.emit("log", {"level": "info", "message": "Success checks passed."
-                                      if scenario.checks else "No success checks defined."})
-    except Exception as exc:  # noqa: BLE001 - a run must always end with a status
+                    sink.emit(
+                        "log",
+                        {
+                            "level": "info",
+                            "message": "Success checks passed." if scenario.checks else "No success checks defined.",
+                        },
+                    )
+    except Exception as exc:
         logger.exception("Run %s failed outside the engine", run_id)
-        status, error = Run.Status.FAILED, redact(f"Internal error while executing the run: {type(exc).__name__}: {exc}")
+        status, error = (
+            Run.Status.FAILED,
+            redact(f"Internal error while executing the run: {type(exc).__name__}: {exc}"),
+        )
         sink.emit("error", {"code": "internal_error", "message": error + " This is a bug; the worker log has details."})
     finally:
         if computer is not None:
@@ -287,8 +342,7 @@ def _execute_claimed(run_id: str, token: str, machine: Machine) -> str | None:
                 computer.release_all()  # also done by the engine; harmless twice, fatal if never
             except Exception:  # noqa: BLE001
                 pass
-    return _finish(run_id, token, status=status, summary=summary, error=error, reason=reason or error,
-                   usage=sink.usage)
+    return _finish(run_id, token, status=status, summary=summary, error=error, reason=reason or error, usage=sink.usage)
 
 
 def _finish(run_id: str, token: str, *, status: str, summary: str, error: str, reason: str, usage: dict) -> str | None:
@@ -298,8 +352,15 @@ def _finish(run_id: str, token: str, *, status: str, summary: str, error: str, r
     with transaction.atomic():
         updated = Run.objects.filter(
             pk=run_id, claim_token=token, status__in=(Run.Status.RUNNING, Run.Status.WAITING_CONFIRMATION)
-        ).update(status=status, finished_at=now, heartbeat_at=now, summary=redact(summary)[:20000],
-                 error=redact(error)[:5000], status_reason=redact(reason)[:2000], usage=usage)
+        ).update(
+            status=status,
+            finished_at=now,
+            heartbeat_at=now,
+            summary=redact(summary)[:20000],
+            error=redact(error)[:5000],
+            status_reason=redact(reason)[:2000],
+            usage=usage,
+        )
         if not updated:
             logger.warning("Run %s was finished by someone else (swept?) before it could record %s", run_id, status)
             return None
@@ -357,7 +418,7 @@ def _focused_window_text(computer) -> str | None:
         if previous is not None:
             clipboard.write_clipboard(previous)
         return text
-    except Exception:  # noqa: BLE001 - an unreadable window fails the check, it does not crash the run
+    except Exception:
         logger.warning("Could not read the focused window's text", exc_info=True)
         return None
 
@@ -378,7 +439,9 @@ def runs_sweep(*, stale_seconds: float | None = None) -> dict:
         | Q(status=Run.Status.QUEUED) & ~Q(claim_token=""),
         beat__lt=limit,
     )
-    interrupted = [run_id for run_id in stale.values_list("pk", flat=True) if _interrupt(run_id, INTERRUPTED_REASON, limit)]
+    interrupted = [
+        run_id for run_id in stale.values_list("pk", flat=True) if _interrupt(run_id, INTERRUPTED_REASON, limit)
+    ]
     freed = execution.desktop_sweep()
     return {"interrupted": interrupted, "desktopsFreed": freed}
 
@@ -392,8 +455,11 @@ def runs_sweep_machine_start(*, machine_id: int, started_at) -> dict:
         Q(status__in=(Run.Status.RUNNING, Run.Status.WAITING_CONFIRMATION))
         | Q(status=Run.Status.QUEUED) & ~Q(claim_token="")
     )
-    interrupted = [run_id for run_id in orphans.values_list("pk", flat=True)
-                   if _interrupt(run_id, INTERRUPTED_AT_START_REASON, started_at)]
+    interrupted = [
+        run_id
+        for run_id in orphans.values_list("pk", flat=True)
+        if _interrupt(run_id, INTERRUPTED_AT_START_REASON, started_at)
+    ]
     freed = execution.desktop_sweep(machine_id=machine_id, claimed_before=started_at)
     return {"interrupted": interrupted, "desktopsFreed": freed}
 

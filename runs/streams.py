@@ -1,4 +1,5 @@
 """`GET /api/runs/:id/events`: the run's events as Server-Sent Events (the one SSE mechanism)."""
+
 from django.http import JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -20,8 +21,10 @@ async def run_events_stream(request, run_id: str):
     """Replays the events after `Last-Event-ID` (or `?lastEventId=`), then tails them; the stream
     ends after the run's terminal status event. Authentication happened in the API middleware."""
     if request.method != "GET":
-        response = JsonResponse({"code": "method_not_allowed", "message": f"Method {request.method} not allowed.",
-                                 "details": {}}, status=405)
+        response = JsonResponse(
+            {"code": "method_not_allowed", "message": f"Method {request.method} not allowed.", "details": {}},
+            status=405,
+        )
         response["Allow"] = "GET"
         return response
     try:

@@ -4,6 +4,7 @@ The run task keeps Celery's early acknowledgement and is never retried: a run cl
 so a second copy would repeat actions. The service's pick-up makes a duplicate message a no-op,
 and the sweeper deals with runs whose worker died.
 """
+
 from celery import shared_task
 
 

@@ -1,4 +1,5 @@
 """Included by config.urls under `api/`: `path("api/", include("runs.urls"))`."""
+
 from django.urls import path
 
 from runs import api, streams

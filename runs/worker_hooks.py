@@ -3,6 +3,7 @@ and keep sweeping and heartbeating in a background thread while it lives.
 
 Connected to Celery's worker signals in RunsConfig.ready(); in a web process they never fire.
 """
+
 from __future__ import annotations
 
 import logging
@@ -46,10 +47,11 @@ def on_worker_ready(sender=None, **kwargs) -> None:
         machine = machine_register()
         result = runs_sweep_machine_start(machine_id=machine.pk, started_at=_process_started)
         if result["interrupted"]:
-            logger.warning("Worker start: marked %d unfinished run(s) of %s interrupted",
-                           len(result["interrupted"]), machine.name)
+            logger.warning(
+                "Worker start: marked %d unfinished run(s) of %s interrupted", len(result["interrupted"]), machine.name
+            )
         sweep_once()
-    except Exception:  # noqa: BLE001 - a failed first sweep is retried by the periodic one
+    except Exception:
         logger.exception("Worker start-up sweep failed")
     finally:
         connection.close()
@@ -72,7 +74,7 @@ def _loop() -> None:
                 machine_id = machine_register().pk
             machine_heartbeat(machine_id=machine_id)
             sweep_once()
-        except Exception:  # noqa: BLE001 - keep sweeping; the database may be back next time
+        except Exception:
             logger.warning("Periodic sweep failed", exc_info=True)
             machine_id = None
         finally:

@@ -1,4 +1,5 @@
 """`GET /api/scenarios`: the catalog as files on disk describe it, broken files included."""
+
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response

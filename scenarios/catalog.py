@@ -3,6 +3,7 @@
 A file that does not parse or does not match the schema below is reported (in the listing and in
 health) and left out; it never takes the rest of the catalog down.
 """
+
 import functools
 import logging
 import re
@@ -181,7 +182,9 @@ def load_catalog(directory: Path | None = None) -> Catalog:
             logger.warning("Scenario file %s is broken: %s", path.name, message.splitlines()[0])
             continue
         if scenario.id in scenarios:
-            errors.append({"file": path.name, "error": f"duplicate id {scenario.id!r} (also in {scenarios[scenario.id].source})"})
+            errors.append(
+                {"file": path.name, "error": f"duplicate id {scenario.id!r} (also in {scenarios[scenario.id].source})"}
+            )
             continue
         scenarios[scenario.id] = scenario
     return Catalog(scenarios=scenarios, errors=errors)

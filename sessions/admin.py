@@ -1,4 +1,5 @@
 """Browse live sessions (read-only) with their events."""
+
 from django.contrib import admin
 
 from events.admin import ReadOnlyAdmin, events_table

@@ -5,11 +5,11 @@ an action's fingerprint, heartbeat), the model client and memory. What differs f
 usage accumulates across commands, the conversation is carried from one command to the next, and
 the session goes back to `idle` (not to a terminal status) when a command ends.
 """
+
 from __future__ import annotations
 
 import logging
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -31,6 +31,7 @@ from sessions.models import LiveSession
 
 logger = logging.getLogger("deskhand.sessions")
 
+
 def command_run(*, session_id: str, command_id: str) -> None:
     from agent.engine import Task, run_task
 
@@ -38,20 +39,27 @@ def command_run(*, session_id: str, command_id: str) -> None:
     # The start claim: conditional on "not started" (no heartbeat yet), the column a stop before the
     # start also claims. A redelivered message, or a command stopped or closed meanwhile, does nothing.
     started = LiveSession.objects.filter(
-        pk=session_id, command_id=command_id, status__in=LiveSession.BUSY, heartbeat_at__isnull=True,
+        pk=session_id,
+        command_id=command_id,
+        status__in=LiveSession.BUSY,
+        heartbeat_at__isnull=True,
         stop_requested_at__isnull=True,
     ).update(heartbeat_at=now)
     if not started:
-        logger.info("Live command %s of %s was not started (stopped, closed or already running)",
-                    command_id, session_id)
+        logger.info(
+            "Live command %s of %s was not started (stopped, closed or already running)", command_id, session_id
+        )
         return
     session = LiveSession.objects.get(pk=session_id)
     command = dict(session.command)
     command.update(status="running", startedAt=now.isoformat())
     LiveSession.objects.filter(pk=session_id, command_id=command_id).update(command=command)
     owner = ExecutionOwner(
-        model=LiveSession, pk=session_id, running_status=LiveSession.Status.EXECUTING,
-        waiting_status=LiveSession.Status.WAITING_CONFIRMATION, claim={"command_id": command_id},
+        model=LiveSession,
+        pk=session_id,
+        running_status=LiveSession.Status.EXECUTING,
+        waiting_status=LiveSession.Status.WAITING_CONFIRMATION,
+        claim={"command_id": command_id},
         machine_id=session.machine_id,
     )
     memory, writer = memory_provider_build(owner_id=session_id)
@@ -68,12 +76,16 @@ def command_run(*, session_id: str, command_id: str) -> None:
                 client = model_client_build(provider=command["authProvider"])
                 outcome = run_task(
                     Task(instruction=command["instruction"], model=command["model"], history=list(session.history)),
-                    sink=sink, client=client, computer=computer_get(), memory=memory,
+                    sink=sink,
+                    client=client,
+                    computer=computer_get(),
+                    memory=memory,
                     protected_paths=protected_paths(),
-                    browser=browser_config_build(), screen=screen_config_build(),
+                    browser=browser_config_build(),
+                    screen=screen_config_build(),
                 )
             status, summary, history = outcome.status, outcome.summary, outcome.history
-    except Exception as exc:  # noqa: BLE001 - the session must go back to idle whatever happened
+    except Exception as exc:
         logger.exception("Live command %s of %s failed outside the engine", command_id, session_id)
         summary = f"Internal error: {type(exc).__name__}. The worker log has the details."
         try:
@@ -82,15 +94,32 @@ def command_run(*, session_id: str, command_id: str) -> None:
             pass
     finally:
         try:
-            command_finish(session_id=session_id, command_id=command_id, command=command, status=status,
-                           summary=summary, history=history, route=sink.route, usage=sink.owner_usage)
+            command_finish(
+                session_id=session_id,
+                command_id=command_id,
+                command=command,
+                status=status,
+                summary=summary,
+                history=history,
+                route=sink.route,
+                usage=sink.owner_usage,
+            )
         finally:
             if session.machine_id:
                 desktop_release(machine_id=session.machine_id, holder=session_id)
 
 
-def command_finish(*, session_id: str, command_id: str, command: dict, status: str, summary: str,
-                   history: list | None, route: str, usage: dict) -> bool:
+def command_finish(
+    *,
+    session_id: str,
+    command_id: str,
+    command: dict,
+    status: str,
+    summary: str,
+    history: list | None,
+    route: str,
+    usage: dict,
+) -> bool:
     """Back to idle with the command's outcome, only if the command is still this session's (not
     closed or swept meanwhile). The conversation is kept either way, for the next instruction."""
     now = timezone.now()
@@ -99,13 +128,21 @@ def command_finish(*, session_id: str, command_id: str, command: dict, status: s
     if history is not None:
         changes["history"] = history
     with transaction.atomic():
-        finished = LiveSession.objects.filter(pk=session_id, command_id=command_id,
-                                              status__in=LiveSession.BUSY).update(
-            status=LiveSession.Status.IDLE, command_id="", stop_requested_at=None, status_reason="", **changes)
+        finished = LiveSession.objects.filter(pk=session_id, command_id=command_id, status__in=LiveSession.BUSY).update(
+            status=LiveSession.Status.IDLE, command_id="", stop_requested_at=None, status_reason="", **changes
+        )
         if finished:
-            event_append(owner_id=session_id, type="status",
-                         data={"status": LiveSession.Status.IDLE, "commandId": command_id, "outcome": status,
-                               "summary": summary, "route": route})
+            event_append(
+                owner_id=session_id,
+                type="status",
+                data={
+                    "status": LiveSession.Status.IDLE,
+                    "commandId": command_id,
+                    "outcome": status,
+                    "summary": summary,
+                    "route": route,
+                },
+            )
         else:
             # Closed (or swept) while it ran: keep what was learnt, leave the status to whoever changed it.
             LiveSession.objects.filter(pk=session_id, status=LiveSession.Status.CLOSED).update(**changes)

@@ -1,4 +1,5 @@
 """Live sessions: a conversation with the agent, one instruction at a time."""
+
 import uuid
 
 from django.db import models

@@ -10,6 +10,7 @@ Measured on this kind of box (research notes §6–§8): mss + frombytes(BGRX) +
 base64 of a 1920×1080 screen is ~7 ms with Pillow's block cache on, ~20 ms without; 1280 px wide
 with a resize is ~20 ms. Hence reduce() by an integer factor rather than a resample.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -40,6 +41,7 @@ DEFAULT_MAX_WIDTH = 1280
 try:
     from xxhash import xxh3_64_intdigest as _digest
 except ImportError:  # pragma: no cover - xxhash is in requirements; equality is the (slower) fallback
+
     def _digest(data) -> bytes:
         return bytes(data)
 
@@ -55,16 +57,16 @@ def stream_max_width() -> int:
 @dataclass(frozen=True)
 class Frame:
     seq: int
-    timestamp: int     # ms since the epoch, when it was captured
+    timestamp: int  # ms since the epoch, when it was captured
     width: int
     height: int
-    message: str       # the whole SSE message, encoded once for every viewer
+    message: str  # the whole SSE message, encoded once for every viewer
 
 
 class Viewer:
     """One SSE reader, woken (on its own event loop) when a new frame or an error is published."""
 
-    def __init__(self, source: "FrameSource"):
+    def __init__(self, source: FrameSource):
         self.source = source
         self.loop = asyncio.get_running_loop()
         self.flag = asyncio.Event()
@@ -78,7 +80,7 @@ class Viewer:
     async def wait(self, timeout: float) -> None:
         try:
             await asyncio.wait_for(self.flag.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
     def close(self) -> None:
@@ -90,8 +92,8 @@ class FrameSource:
         self.display = display
         self.latest: Frame | None = None
         self.error: str | None = None
-        self.captures = 0          # grabs made (changed or not), for tests and measurements
-        self.encoded = 0           # frames encoded and published
+        self.captures = 0  # grabs made (changed or not), for tests and measurements
+        self.encoded = 0  # frames encoded and published
         self._viewers: set[Viewer] = set()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -134,7 +136,7 @@ class FrameSource:
 
             with mss.MSS(display=self.display or None) as grabber:
                 self._loop(grabber)
-        except Exception as exc:  # noqa: BLE001 - any capture failure ends the stream with a reason
+        except Exception as exc:
             logger.warning("Screen stream capture failed on display %r", self.display, exc_info=True)
             with self._lock:
                 self.error = f"Cannot capture the screen of display {self.display!r}: {exc}"
@@ -179,10 +181,19 @@ def encode_frame(shot, *, seq: int, max_width: int) -> Frame:
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=JPEG_QUALITY)
     timestamp = int(time.time() * 1000)
-    payload = {"timestamp": timestamp, "width": image.width, "height": image.height,
-               "image": base64.b64encode(buffer.getvalue()).decode("ascii")}
-    return Frame(seq=seq, timestamp=timestamp, width=image.width, height=image.height,
-                 message=sse_message(event="frame", data=payload))
+    payload = {
+        "timestamp": timestamp,
+        "width": image.width,
+        "height": image.height,
+        "image": base64.b64encode(buffer.getvalue()).decode("ascii"),
+    }
+    return Frame(
+        seq=seq,
+        timestamp=timestamp,
+        width=image.width,
+        height=image.height,
+        message=sse_message(event="frame", data=payload),
+    )
 
 
 _sources: dict[str, FrameSource] = {}

@@ -1,4 +1,5 @@
 """Reads about live sessions, and their JSON shapes (camelCase, as the API returns them)."""
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -17,12 +18,15 @@ def session_list(*, limit: int = 50, offset: int = 0, status: str | None = None)
     queryset = LiveSession.objects.select_related("machine")
     if status:
         queryset = queryset.filter(status=status)
-    return list(queryset.order_by("-created_at")[offset:offset + limit]), queryset.count()
+    return list(queryset.order_by("-created_at")[offset : offset + limit]), queryset.count()
 
 
 def pending_confirmation(*, session_id: str) -> Confirmation | None:
-    return (Confirmation.objects.filter(owner_id=session_id, status=Confirmation.Status.PENDING)
-            .order_by("-created_at").first())
+    return (
+        Confirmation.objects.filter(owner_id=session_id, status=Confirmation.Status.PENDING)
+        .order_by("-created_at")
+        .first()
+    )
 
 
 def _iso(value) -> str | None:
@@ -56,9 +60,15 @@ def session_as_dict(session: LiveSession, *, with_pending: bool = True) -> dict:
 
 
 def confirmation_as_dict(confirmation: Confirmation) -> dict:
-    return {"id": confirmation.pk, "kind": confirmation.kind, "action": confirmation.action,
-            "reason": confirmation.reason, "fingerprint": confirmation.fingerprint,
-            "status": confirmation.status, "createdAt": _iso(confirmation.created_at)}
+    return {
+        "id": confirmation.pk,
+        "kind": confirmation.kind,
+        "action": confirmation.action,
+        "reason": confirmation.reason,
+        "fingerprint": confirmation.fingerprint,
+        "status": confirmation.status,
+        "createdAt": _iso(confirmation.created_at),
+    }
 
 
 def session_events(*, session_id: str) -> list[dict]:
@@ -73,12 +83,16 @@ def machine_as_dict(machine: Machine) -> dict:
         "lastHeartbeat": _iso(machine.last_heartbeat),
         "online": age is not None and age < settings.HEARTBEAT_STALE_SECONDS,
         "displayReachable": machine.display_reachable,
-        "screen": ({"width": machine.screen_width, "height": machine.screen_height}
-                   if machine.screen_width else None),
+        "screen": ({"width": machine.screen_width, "height": machine.screen_height} if machine.screen_width else None),
         "desktopHolder": machine.desktop_holder or None,
     }
 
 
 def screenshot_as_dict(shot) -> dict:
-    return {"id": shot.pk, "url": screenshot_url(shot.pk), "width": shot.width, "height": shot.height,
-            "mime": shot.mime}
+    return {
+        "id": shot.pk,
+        "url": screenshot_url(shot.pk),
+        "width": shot.width,
+        "height": shot.height,
+        "mime": shot.mime,
+    }

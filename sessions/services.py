@@ -5,6 +5,7 @@ request and the worker) can never both believe they moved the session. The web s
 session *and* the machine's desktop in one transaction when a command is submitted: a second
 command, or a command while a run drives the desktop, is refused with 409 there and then.
 """
+
 from __future__ import annotations
 
 import io
@@ -48,7 +49,7 @@ def _check_provider(value: str, field: str = "authProvider") -> str:
 def _check_model(value: str, field: str = "model") -> str:
     value = (value or "").strip()
     if not value or len(value) > 100:
-        raise InvalidInput(field, "must be a model name of 1 to 100 characters, e.g. \"gpt-5.4\"")
+        raise InvalidInput(field, 'must be a model name of 1 to 100 characters, e.g. "gpt-5.4"')
     return value
 
 
@@ -83,9 +84,16 @@ def session_close(*, session_id: str) -> LiveSession:
     session = _session(session_id)
     now = timezone.now()
     with transaction.atomic():
-        closed = LiveSession.objects.filter(pk=session_id).exclude(status=LiveSession.Status.CLOSED).update(
-            status=LiveSession.Status.CLOSED, closed_at=now, updated_at=now, stop_requested_at=now,
-            status_reason="Closed on request.",
+        closed = (
+            LiveSession.objects.filter(pk=session_id)
+            .exclude(status=LiveSession.Status.CLOSED)
+            .update(
+                status=LiveSession.Status.CLOSED,
+                closed_at=now,
+                updated_at=now,
+                stop_requested_at=now,
+                status_reason="Closed on request.",
+            )
         )
         if closed:
             _confirmations_expire(session_id)
@@ -106,8 +114,9 @@ def _desktop_release(machine_id: int, holder: str) -> None:
 # --- commands -------------------------------------------------------------------------------
 
 
-def session_command_submit(*, session_id: str, instruction: str, model: str | None = None,
-                           auth_provider: str | None = None) -> LiveSession:
+def session_command_submit(
+    *, session_id: str, instruction: str, model: str | None = None, auth_provider: str | None = None
+) -> LiveSession:
     """Claim the session and the desktop for one instruction, then enqueue it (202), or refuse (409).
 
     The claim is one conditional UPDATE inside an IMMEDIATE transaction (SQLite) / row lock
@@ -130,14 +139,29 @@ def session_command_submit(*, session_id: str, instruction: str, model: str | No
     machine = machine_local()
     now = timezone.now()
     command_id = new_command_id()
-    command = {"id": command_id, "instruction": instruction, "model": model, "authProvider": auth_provider,
-               "status": "queued", "route": "", "summary": "", "createdAt": now.isoformat(),
-               "startedAt": None, "finishedAt": None}
+    command = {
+        "id": command_id,
+        "instruction": instruction,
+        "model": model,
+        "authProvider": auth_provider,
+        "status": "queued",
+        "route": "",
+        "summary": "",
+        "createdAt": now.isoformat(),
+        "startedAt": None,
+        "finishedAt": None,
+    }
     with transaction.atomic():
         claimed = LiveSession.objects.filter(pk=session_id, status__in=LiveSession.READY).update(
-            status=LiveSession.Status.EXECUTING, command_id=command_id, command=command, machine=machine,
-            command_count=F("command_count") + 1, stop_requested_at=None, heartbeat_at=None,
-            status_reason="", updated_at=now,
+            status=LiveSession.Status.EXECUTING,
+            command_id=command_id,
+            command=command,
+            machine=machine,
+            command_count=F("command_count") + 1,
+            stop_requested_at=None,
+            heartbeat_at=None,
+            status_reason="",
+            updated_at=now,
         )
         if not claimed:
             raise _busy(session_id)
@@ -148,14 +172,24 @@ def session_command_submit(*, session_id: str, instruction: str, model: str | No
             raise Conflict(
                 f"The desktop of {machine.name} is in use by {holder or 'another execution'}; wait for it to "
                 "finish or stop it, then send the instruction again.",
-                code="desktop_busy", details={"holder": holder or ""},
+                code="desktop_busy",
+                details={"holder": holder or ""},
             )
         if not session.title:
             LiveSession.objects.filter(pk=session_id, title="").update(title=instruction[:120])
         _emit_status(session_id, LiveSession.Status.EXECUTING, commandId=command_id)
-        event_append(owner_id=session_id, type="message",
-                     data={"role": "user", "kind": "instruction", "text": instruction, "commandId": command_id,
-                           "model": model, "authProvider": auth_provider})
+        event_append(
+            owner_id=session_id,
+            type="message",
+            data={
+                "role": "user",
+                "kind": "instruction",
+                "text": instruction,
+                "commandId": command_id,
+                "model": model,
+                "authProvider": auth_provider,
+            },
+        )
         session_command_execute_task.delay_on_commit(session_id, command_id)
     return _session(session_id)
 
@@ -163,13 +197,18 @@ def session_command_submit(*, session_id: str, instruction: str, model: str | No
 def _busy(session_id: str) -> Conflict:
     status = LiveSession.objects.filter(pk=session_id).values_list("status", flat=True).first()
     if status == LiveSession.Status.WAITING_CONFIRMATION:
-        return Conflict("The session is waiting for a confirmation: answer it with POST "
-                        f"/api/live-sessions/{session_id}/confirm, or stop the command.",
-                        code="waiting_confirmation")
+        return Conflict(
+            "The session is waiting for a confirmation: answer it with POST "
+            f"/api/live-sessions/{session_id}/confirm, or stop the command.",
+            code="waiting_confirmation",
+        )
     if status == LiveSession.Status.CLOSED:
         return Conflict(f"Live session {session_id} is closed; create a new one.", code="session_closed")
-    return Conflict("Another instruction is executing in this session; wait for it to finish or stop it "
-                    f"with POST /api/live-sessions/{session_id}/stop.", code="session_busy")
+    return Conflict(
+        "Another instruction is executing in this session; wait for it to finish or stop it "
+        f"with POST /api/live-sessions/{session_id}/stop.",
+        code="session_busy",
+    )
 
 
 def session_command_execute(*, session_id: str, command_id: str) -> None:
@@ -193,10 +232,19 @@ def session_confirm(*, session_id: str, choice: str, fingerprint: str | None = N
     _session(session_id)
     resolved = confirmation_resolve(owner_id=session_id, choice=choice, fingerprint=fingerprint or None)
     if resolved is None:
-        raise Conflict("Nothing is waiting for a confirmation in this session"
-                       + (" with that fingerprint." if fingerprint else "."), code="no_pending_confirmation")
-    return {"id": resolved.pk, "kind": resolved.kind, "fingerprint": resolved.fingerprint,
-            "choice": resolved.status, "action": resolved.action, "reason": resolved.reason}
+        raise Conflict(
+            "Nothing is waiting for a confirmation in this session"
+            + (" with that fingerprint." if fingerprint else "."),
+            code="no_pending_confirmation",
+        )
+    return {
+        "id": resolved.pk,
+        "kind": resolved.kind,
+        "fingerprint": resolved.fingerprint,
+        "choice": resolved.status,
+        "action": resolved.action,
+        "reason": resolved.reason,
+    }
 
 
 def session_stop(*, session_id: str) -> LiveSession:
@@ -213,20 +261,30 @@ def session_stop(*, session_id: str) -> LiveSession:
         # so exactly one of "stop before start" and "start" wins.
         ended = LiveSession.objects.filter(
             pk=session_id, status__in=LiveSession.BUSY, heartbeat_at__isnull=True, command_id=session.command_id
-        ).update(status=LiveSession.Status.IDLE, command_id="", stop_requested_at=None, updated_at=now,
-                 status_reason=reason,
-                 command={**session.command, "status": "stopped", "summary": reason, "finishedAt": now.isoformat()})
+        ).update(
+            status=LiveSession.Status.IDLE,
+            command_id="",
+            stop_requested_at=None,
+            updated_at=now,
+            status_reason=reason,
+            command={**session.command, "status": "stopped", "summary": reason, "finishedAt": now.isoformat()},
+        )
         if ended:
             _confirmations_expire(session_id)
-            _emit_status(session_id, LiveSession.Status.IDLE, reason=reason, commandId=session.command_id,
-                         outcome="stopped")
+            _emit_status(
+                session_id, LiveSession.Status.IDLE, reason=reason, commandId=session.command_id, outcome="stopped"
+            )
         else:
             requested = LiveSession.objects.filter(pk=session_id, status__in=LiveSession.BUSY).update(
-                stop_requested_at=now, updated_at=now)
+                stop_requested_at=now, updated_at=now
+            )
             if not requested:
                 raise Conflict("Nothing is executing in this session any more.", code="not_executing")
-            event_append(owner_id=session_id, type="log",
-                         data={"level": "info", "message": "Stop requested.", "commandId": session.command_id})
+            event_append(
+                owner_id=session_id,
+                type="log",
+                data={"level": "info", "message": "Stop requested.", "commandId": session.command_id},
+            )
     if ended and session.machine_id:
         _desktop_release(session.machine_id, session_id)
     return _session(session_id)
@@ -253,23 +311,36 @@ def session_observe(*, session_id: str) -> dict:
     except Exception as exc:  # noqa: BLE001 - mss/Xlib raise their own types for a missing display
         raise Unavailable(
             f"No desktop to observe: cannot capture the screen of display {_display_name()} ({exc}). "
-            "Run the server inside a desktop session or set DISPLAY.", code="display_unavailable") from None
+            "Run the server inside a desktop session or set DISPLAY.",
+            code="display_unavailable",
+        ) from None
     image = capture.image
     buffer = io.BytesIO()
     # Lossless (a person reads text in it), with the fastest zlib level: ~4x cheaper than the default.
     image.save(buffer, format="PNG", compress_level=1)
-    shot = screenshot_store(owner_id=session_id, data=buffer.getvalue(), mime="image/png",
-                            width=image.width, height=image.height)
+    shot = screenshot_store(
+        owner_id=session_id, data=buffer.getvalue(), mime="image/png", width=image.width, height=image.height
+    )
     now = timezone.now()
     machine = machine_local()
     Machine.objects.filter(pk=machine.pk).update(
-        display_reachable=True, screen_width=image.width, screen_height=image.height, last_heartbeat=now)
+        display_reachable=True, screen_width=image.width, screen_height=image.height, last_heartbeat=now
+    )
     LiveSession.objects.filter(pk=session_id).update(updated_at=now, machine=machine)
     focused = next((w for w in windows if w.get("focused")), None)
-    event_append(owner_id=session_id, type="screenshot",
-                 data={"ref": shot.pk, "width": image.width, "height": image.height, "mime": "image/png",
-                       "source": "observe", "windowCount": len(windows),
-                       "focusedWindow": focused.get("title") if focused else None})
+    event_append(
+        owner_id=session_id,
+        type="screenshot",
+        data={
+            "ref": shot.pk,
+            "width": image.width,
+            "height": image.height,
+            "mime": "image/png",
+            "source": "observe",
+            "windowCount": len(windows),
+            "focusedWindow": focused.get("title") if focused else None,
+        },
+    )
     machine.refresh_from_db()
     return {"session": _session(session_id), "machine": machine, "windows": windows, "screenshot": shot}
 
@@ -301,17 +372,27 @@ def session_sweep_stale(*, session_id: str | None = None) -> list[str]:
         beat = session.heartbeat_at or session.updated_at
         if beat >= limit:
             continue
-        reason = ("The worker executing this command stopped responding (no heartbeat for "
-                  f"{settings.HEARTBEAT_STALE_SECONDS} s); the command was interrupted. Send it again if needed.")
+        reason = (
+            "The worker executing this command stopped responding (no heartbeat for "
+            f"{settings.HEARTBEAT_STALE_SECONDS} s); the command was interrupted. Send it again if needed."
+        )
         now = timezone.now()
         with transaction.atomic():
-            stale = LiveSession.objects.filter(pk=session.pk, command_id=session.command_id,
-                                               status__in=LiveSession.BUSY)
-            stale = stale.filter(heartbeat_at__lt=limit) if session.heartbeat_at else stale.filter(
-                heartbeat_at__isnull=True, updated_at__lt=limit)
-            if not stale.update(status=LiveSession.Status.INTERRUPTED, command_id="", status_reason=reason,
-                                updated_at=now, command={**session.command, "status": "interrupted",
-                                                         "summary": reason, "finishedAt": now.isoformat()}):
+            stale = LiveSession.objects.filter(
+                pk=session.pk, command_id=session.command_id, status__in=LiveSession.BUSY
+            )
+            stale = (
+                stale.filter(heartbeat_at__lt=limit)
+                if session.heartbeat_at
+                else stale.filter(heartbeat_at__isnull=True, updated_at__lt=limit)
+            )
+            if not stale.update(
+                status=LiveSession.Status.INTERRUPTED,
+                command_id="",
+                status_reason=reason,
+                updated_at=now,
+                command={**session.command, "status": "interrupted", "summary": reason, "finishedAt": now.isoformat()},
+            ):
                 continue
             _confirmations_expire(session.pk)
             _emit_status(session.pk, LiveSession.Status.INTERRUPTED, reason=reason, commandId=session.command_id)

@@ -3,6 +3,7 @@
 Plain `async def` views (DRF would buffer a stream); each validates before the first byte and
 answers errors in the API's one shape. The `_…Schema` classes only document them for the schema.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -33,8 +34,9 @@ def _error(exc: AppError) -> JsonResponse:
 def _only_get(request) -> JsonResponse | None:
     if request.method == "GET":
         return None
-    response = JsonResponse({"code": "method_not_allowed", "message": f'Method "{request.method}" not allowed.',
-                             "details": {}}, status=405)
+    response = JsonResponse(
+        {"code": "method_not_allowed", "message": f'Method "{request.method}" not allowed.', "details": {}}, status=405
+    )
     response["Allow"] = "GET"
     return response
 
@@ -65,8 +67,9 @@ async def session_event_stream(request, session_id: str):
     async def is_finished() -> bool:
         return await _session_status(session_id) == LiveSession.Status.CLOSED
 
-    return await owner_event_stream(owner_id=session_id, after_seq=after, is_terminal=_is_closing,
-                                    is_finished=is_finished)
+    return await owner_event_stream(
+        owner_id=session_id, after_seq=after, is_terminal=_is_closing, is_finished=is_finished
+    )
 
 
 @csrf_exempt
@@ -128,7 +131,8 @@ class _EventStreamSchema(APIView):
     """Documentation only (see logs.streams): found through `session_event_stream.cls`."""
 
     @extend_schema(
-        tags=["live sessions"], summary="The session's events, as Server-Sent Events",
+        tags=["live sessions"],
+        summary="The session's events, as Server-Sent Events",
         description="Replays the events after `Last-Event-ID` (header or `?lastEventId=`), then follows new "
         "ones. Each message: `id: <seq>`, `event: <type>`, `data: {seq, type, data, createdAt}`. The stream "
         "stays open across commands (the session returns to `idle`) and ends after the `status: closed` "
@@ -142,7 +146,8 @@ class _EventStreamSchema(APIView):
 
 class _ScreenStreamSchema(APIView):
     @extend_schema(
-        tags=["live sessions"], summary="Near-live frames of the desktop, as Server-Sent Events",
+        tags=["live sessions"],
+        summary="Near-live frames of the desktop, as Server-Sent Events",
         description="`event: frame`, `data: {timestamp (ms), width, height, image (base64 JPEG)}`. At most "
         "DESKHAND_SCREEN_STREAM_FPS frames per second (default 8), at most DESKHAND_SCREEN_STREAM_MAX_WIDTH "
         "pixels wide (default 1280; scaled down by an integer factor). An unchanged screen sends no frame, only "

@@ -1,4 +1,5 @@
 """Celery tasks of live sessions: ids in, one service call, nothing else."""
+
 from celery import shared_task
 
 

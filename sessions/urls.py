@@ -1,4 +1,5 @@
 """Included by config/urls.py under /api/."""
+
 from django.urls import path
 
 from . import api, streams
@@ -7,8 +8,9 @@ urlpatterns = [
     path("live-sessions", api.SessionListView.as_view(), name="live-sessions"),
     path("live-sessions/<str:session_id>", api.SessionDetailView.as_view(), name="live-session"),
     path("live-sessions/<str:session_id>/events", streams.session_event_stream, name="live-session-events"),
-    path("live-sessions/<str:session_id>/screen-stream", streams.session_screen_stream,
-         name="live-session-screen-stream"),
+    path(
+        "live-sessions/<str:session_id>/screen-stream", streams.session_screen_stream, name="live-session-screen-stream"
+    ),
     path("live-sessions/<str:session_id>/commands", api.CommandView.as_view(), name="live-session-commands"),
     path("live-sessions/<str:session_id>/confirm", api.ConfirmView.as_view(), name="live-session-confirm"),
     path("live-sessions/<str:session_id>/stop", api.StopView.as_view(), name="live-session-stop"),

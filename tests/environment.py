@@ -1,4 +1,5 @@
 """Loaded with `-p` before pytest-django configures Django: test runs get their own data dir."""
+
 import os
 import tempfile
 

@@ -1,4 +1,5 @@
 """Reads only the pages need: the newest screenshot of each record on a history page."""
+
 from django.db.models import Max, Q
 
 from events.models import Event
@@ -10,9 +11,7 @@ def last_screenshot_urls(*, owner_ids: list[str]) -> dict[str, str]:
     if not owner_ids:
         return {}
     newest = (
-        Event.objects.filter(owner_id__in=owner_ids, type="screenshot")
-        .values("owner_id")
-        .annotate(last_seq=Max("seq"))
+        Event.objects.filter(owner_id__in=owner_ids, type="screenshot").values("owner_id").annotate(last_seq=Max("seq"))
     )
     wanted = Q()
     for row in newest:

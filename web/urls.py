@@ -1,4 +1,5 @@
 """The pages. Included by config/urls.py at the root: `path("", include("web.urls"))`."""
+
 from django.urls import path
 
 from web import views

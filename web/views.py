@@ -4,6 +4,7 @@ Everything that changes a thing (start, stop, retry, confirm, sign in with ChatG
 page's script through the JSON API with the session cookie and the CSRF token, so each action has
 one implementation: the API's service. The API token never reaches a page.
 """
+
 from datetime import datetime
 from urllib.parse import urlencode
 
@@ -77,11 +78,21 @@ def history_page(request):
     ]
     pages = max(1, -(-result["total"] // PAGE_SIZE))
     statuses = sorted(set(Run.Status.values) | set(LiveSession.Status.values))
-    return render(request, "web/history.html", {
-        "items": items, "total": result["total"], "page": page, "pages": pages,
-        "kind": filters.get("kind", ""), "status": filters.get("status", ""), "statuses": statuses,
-        "problem": problem, "filter_query": urlencode(filters),
-    })
+    return render(
+        request,
+        "web/history.html",
+        {
+            "items": items,
+            "total": result["total"],
+            "page": page,
+            "pages": pages,
+            "kind": filters.get("kind", ""),
+            "status": filters.get("status", ""),
+            "statuses": statuses,
+            "problem": problem,
+            "filter_query": urlencode(filters),
+        },
+    )
 
 
 @require_GET
@@ -108,19 +119,34 @@ def run_new_page(request):
     catalog = load_catalog()
     scenarios = [s.as_dict() for s in sorted(catalog.scenarios.values(), key=lambda s: s.id)]
     chosen = request.GET.get("scenario") or ("notepad-hello" if "notepad-hello" in catalog.scenarios else "")
-    return render(request, "web/run_new.html", {
-        "scenarios": scenarios, "scenario_errors": catalog.errors, "chosen": chosen,
-        "providers": _providers(auth_status()["providers"]), "default_model": settings.DEFAULT_MODEL,
-    })
+    return render(
+        request,
+        "web/run_new.html",
+        {
+            "scenarios": scenarios,
+            "scenario_errors": catalog.errors,
+            "chosen": chosen,
+            "providers": _providers(auth_status()["providers"]),
+            "default_model": settings.DEFAULT_MODEL,
+        },
+    )
 
 
 def _providers(status: dict) -> list[dict]:
     codex = status.get("codex-oauth") or {}
     return [
-        {"value": "api-key", "label": "API key", "ready": bool((status.get("api-key") or {}).get("configured")),
-         "hint": "OPENAI_API_KEY is not set"},
-        {"value": "codex-oauth", "label": "ChatGPT account (Codex OAuth)", "ready": bool(codex.get("signedIn")),
-         "hint": "not signed in with ChatGPT (see Status)"},
+        {
+            "value": "api-key",
+            "label": "API key",
+            "ready": bool((status.get("api-key") or {}).get("configured")),
+            "hint": "OPENAI_API_KEY is not set",
+        },
+        {
+            "value": "codex-oauth",
+            "label": "ChatGPT account (Codex OAuth)",
+            "ready": bool(codex.get("signedIn")),
+            "hint": "not signed in with ChatGPT (see Status)",
+        },
     ]
 
 

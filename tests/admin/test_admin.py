@@ -1,5 +1,6 @@
 """Django admin: curating memory (search, filters, confidence, bulk delete, merge) and browsing
 runs and live sessions with their events, read-only."""
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
@@ -22,8 +23,15 @@ def staff():
 
 
 def entry(content, app=None, category="fact", source="person", owner=""):
-    return memory_entry_create(content=content, category=category, app_context=app, tags=["t"], confidence=0.5,
-                               source=source, source_owner_id=owner)
+    return memory_entry_create(
+        content=content,
+        category=category,
+        app_context=app,
+        tags=["t"],
+        confidence=0.5,
+        source=source,
+        source_owner_id=owner,
+    )
 
 
 def test_admin_redirects_an_anonymous_visitor_to_the_token_login():
@@ -35,8 +43,11 @@ def test_admin_redirects_an_anonymous_visitor_to_the_token_login():
 
 
 def test_an_entry_created_through_the_api_is_visible_in_admin(api, staff):
-    api.post("/api/memory", {"content": "Chrome hides the bookmarks bar", "category": "fact", "appContext": "Chrome"},
-             format="json")
+    api.post(
+        "/api/memory",
+        {"content": "Chrome hides the bookmarks bar", "category": "fact", "appContext": "Chrome"},
+        format="json",
+    )
     page = staff.get("/admin/memory/memoryentry/").content.decode()
     assert "Chrome hides the bookmarks bar" in page
 
@@ -62,8 +73,13 @@ def test_confidence_is_editable_in_the_list(staff):
     response = staff.post(
         "/admin/memory/memoryentry/",
         {
-            "form-TOTAL_FORMS": "1", "form-INITIAL_FORMS": "1", "form-MIN_NUM_FORMS": "0", "form-MAX_NUM_FORMS": "1000",
-            "form-0-id": str(item.pk), "form-0-confidence": "0.25", "_save": "Save",
+            "form-TOTAL_FORMS": "1",
+            "form-INITIAL_FORMS": "1",
+            "form-MIN_NUM_FORMS": "0",
+            "form-MAX_NUM_FORMS": "1000",
+            "form-0-id": str(item.pk),
+            "form-0-confidence": "0.25",
+            "_save": "Save",
         },
     )
     assert response.status_code == 302
@@ -129,15 +145,21 @@ def test_merging_profiles_asks_which_one_stays_then_merges(staff):
 def test_merging_a_single_profile_is_refused_with_a_message(staff):
     entry("x", app="Solo")
     solo = AppProfile.objects.get()
-    response = staff.post("/admin/memory/appprofile/", {"action": "merge_profiles", "_selected_action": [solo.pk]},
-                          follow=True)
+    response = staff.post(
+        "/admin/memory/appprofile/", {"action": "merge_profiles", "_selected_action": [solo.pk]}, follow=True
+    )
     assert "Select at least two profiles" in response.content.decode()
     assert AppProfile.objects.count() == 1
 
 
 def test_runs_are_browsable_read_only_with_their_events(staff):
-    run = Run.objects.create(scenario_id="notepad-hello", title="Say hello", auth_provider="api-key", model="gpt-5.4",
-                             status=Run.Status.SUCCEEDED)
+    run = Run.objects.create(
+        scenario_id="notepad-hello",
+        title="Say hello",
+        auth_provider="api-key",
+        model="gpt-5.4",
+        status=Run.Status.SUCCEEDED,
+    )
     event_append(owner_id=run.id, type="message", data={"text": "<b>typed</b> hello"})
     shot = screenshot_store(owner_id=run.id, data=b"png", mime="image/png", width=1, height=1)
     event_append(owner_id=run.id, type="screenshot", data={"ref": shot.id})
@@ -155,8 +177,12 @@ def test_runs_are_browsable_read_only_with_their_events(staff):
 
 
 def test_live_sessions_are_browsable_read_only_with_their_events(staff):
-    session = LiveSession.objects.create(title="Weather check", auth_provider="codex-oauth", model="gpt-5.4",
-                                         history=[{"role": "user", "content": "SECRET-HISTORY"}])
+    session = LiveSession.objects.create(
+        title="Weather check",
+        auth_provider="codex-oauth",
+        model="gpt-5.4",
+        history=[{"role": "user", "content": "SECRET-HISTORY"}],
+    )
     event_append(owner_id=session.id, type="agent_route", data={"route": "desktop"})
     assert "Weather check" in staff.get("/admin/live_sessions/livesession/").content.decode()
     page = staff.get(f"/admin/live_sessions/livesession/{session.id}/change/").content.decode()

@@ -1,4 +1,5 @@
 """The real computer on a real X display, with a real editor: what arrives is what was meant."""
+
 import time
 
 import pytest

@@ -1,6 +1,5 @@
 """The engine through `run_task`, against the fake Responses server and a screenless computer."""
-import json
-import os
+
 import time
 
 import pytest
@@ -17,18 +16,29 @@ pytestmark = pytest.mark.timeout(60)
 
 
 def _client(fake, provider="api-key", tokens=None):
-    return build_client(provider, TransportConfig(openai_api_key="sk-test-0123456789abcdefgh",
-                                                  openai_base_url=fake.api_base_url,
-                                                  codex_base_url=fake.codex_base_url, retry_base_delay_s=0.01),
-                        tokens)
+    return build_client(
+        provider,
+        TransportConfig(
+            openai_api_key="sk-test-0123456789abcdefgh",
+            openai_base_url=fake.api_base_url,
+            codex_base_url=fake.codex_base_url,
+            retry_base_delay_s=0.01,
+        ),
+        tokens,
+    )
 
 
 def _run(fake, instruction="do it", route="desktop", sink=None, computer=None, **task):
     sink = sink or RecordingSink()
     computer = computer or FakeComputer()
-    outcome = run_task(Task(instruction=instruction, model="gpt-5.4", route=route, **task), sink=sink,
-                       client=_client(fake), computer=computer, screen=FAST,
-                       protected_paths=task.pop("protected_paths", ()) if False else ())
+    outcome = run_task(
+        Task(instruction=instruction, model="gpt-5.4", route=route, **task),
+        sink=sink,
+        client=_client(fake),
+        computer=computer,
+        screen=FAST,
+        protected_paths=task.pop("protected_paths", ()) if False else (),
+    )
     return outcome, sink, computer
 
 
@@ -58,8 +68,11 @@ def test_a_declined_safety_check_does_not_run_the_action_and_tells_the_model(fak
 
 
 def test_stop_mid_batch_ends_promptly_and_releases_keys(fake_openai):
-    fake_openai.add_turn(fake_openai.computer_call({"type": "click", "x": 1, "y": 2}, {"type": "type", "text": "a"},
-                                                   {"type": "keypress", "keys": ["ENTER"]}))
+    fake_openai.add_turn(
+        fake_openai.computer_call(
+            {"type": "click", "x": 1, "y": 2}, {"type": "type", "text": "a"}, {"type": "keypress", "keys": ["ENTER"]}
+        )
+    )
     fake_openai.add_turn(fake_openai.message("never reached"))
     sink = RecordingSink()
     computer = FakeComputer()
@@ -82,7 +95,9 @@ def test_stop_during_a_wait_is_prompt(fake_openai):
 
 
 def test_it_fails_with_a_clear_error_when_the_model_cannot_be_reached(fake_openai):
-    fake_openai.add_error(400, {"error": {"message": "The model 'gpt-x' does not exist", "type": "invalid_request_error"}})
+    fake_openai.add_error(
+        400, {"error": {"message": "The model 'gpt-x' does not exist", "type": "invalid_request_error"}}
+    )
     outcome, sink, computer = _run(fake_openai)
     assert outcome.status == "failed"
     assert sink.of_type("error")[0]["code"] == "model_not_supported"
@@ -122,14 +137,24 @@ def test_the_router_uses_the_models_classification(fake_openai):
 
 
 def test_memory_goes_into_the_instructions_and_remember_saves_through_the_sink(fake_openai):
-    memory = StaticMemory([{"id": 7, "content": "Mousepad saves with ctrl+s.", "category": "app_behavior",
-                            "appContext": "mousepad"}])
-    fake_openai.add_turn(fake_openai.function_call("remember", {"content": "The notes file is in ~/notes.",
-                                                                "category": "location", "confidence": 0.9}))
+    memory = StaticMemory(
+        [{"id": 7, "content": "Mousepad saves with ctrl+s.", "category": "app_behavior", "appContext": "mousepad"}]
+    )
+    fake_openai.add_turn(
+        fake_openai.function_call(
+            "remember", {"content": "The notes file is in ~/notes.", "category": "location", "confidence": 0.9}
+        )
+    )
     fake_openai.add_turn(fake_openai.message("ok"))
     sink = RecordingSink()
-    outcome = run_task(Task(instruction="note", model="gpt-5.4", route="desktop"), sink=sink,
-                       client=_client(fake_openai), computer=FakeComputer(), memory=memory, screen=FAST)
+    outcome = run_task(
+        Task(instruction="note", model="gpt-5.4", route="desktop"),
+        sink=sink,
+        client=_client(fake_openai),
+        computer=FakeComputer(),
+        memory=memory,
+        screen=FAST,
+    )
     assert outcome.status == "succeeded"
     assert "Mousepad saves with ctrl+s." in fake_openai.model_requests()[0].body["instructions"]
     assert memory.asked == [("note", "mousepad")] and memory.used == [7]
@@ -148,10 +173,17 @@ def test_old_screenshots_are_pruned_from_the_resent_history(fake_openai):
 
 
 def test_the_planner_runs_steps_and_stops_at_the_first_failure(fake_openai, tmp_path):
-    fake_openai.add_turn(fake_openai.json_message({"steps": [
-        {"instruction": "make a file", "agent": "cli"},
-        {"instruction": "break", "agent": "cli"},
-        {"instruction": "never", "agent": "desktop"}]}))
+    fake_openai.add_turn(
+        fake_openai.json_message(
+            {
+                "steps": [
+                    {"instruction": "make a file", "agent": "cli"},
+                    {"instruction": "break", "agent": "cli"},
+                    {"instruction": "never", "agent": "desktop"},
+                ]
+            }
+        )
+    )
     fake_openai.add_turn(fake_openai.function_call("shell", {"command": "echo hi > made.txt"}))
     fake_openai.add_turn(fake_openai.message("made it"))
     fake_openai.add_error(400, {"error": {"message": "boom", "type": "invalid_request_error"}})

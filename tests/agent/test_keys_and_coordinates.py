@@ -5,13 +5,34 @@ from agent.keys import UnknownKey, map_key, map_keys
 from agent.screen import Geometry, ScreenConfig, changed_pixels, prepare, target_size
 
 
-@pytest.mark.parametrize("model_name, expected", [
-    ("CTRL", "ctrl"), ("CONTROL", "ctrl"), ("ENTER", "enter"), ("Return", "enter"), ("ArrowLeft", "left"),
-    ("ARROWDOWN", "down"), ("Super", "win"), ("META", "win"), ("CMD", "win"), ("ESC", "esc"),
-    ("Escape", "esc"), ("BACKSPACE", "backspace"), ("Page_Up", "pageup"), ("PageDown", "pagedown"),
-    ("SPACE", "space"), ("TAB", "tab"), ("F5", "f5"), ("A", "a"), ("z", "z"), ("/", "/"), ("KeyQ", "q"),
-    ("OPTION", "alt"), ("DELETE", "delete"),
-])
+@pytest.mark.parametrize(
+    "model_name, expected",
+    [
+        ("CTRL", "ctrl"),
+        ("CONTROL", "ctrl"),
+        ("ENTER", "enter"),
+        ("Return", "enter"),
+        ("ArrowLeft", "left"),
+        ("ARROWDOWN", "down"),
+        ("Super", "win"),
+        ("META", "win"),
+        ("CMD", "win"),
+        ("ESC", "esc"),
+        ("Escape", "esc"),
+        ("BACKSPACE", "backspace"),
+        ("Page_Up", "pageup"),
+        ("PageDown", "pagedown"),
+        ("SPACE", "space"),
+        ("TAB", "tab"),
+        ("F5", "f5"),
+        ("A", "a"),
+        ("z", "z"),
+        ("/", "/"),
+        ("KeyQ", "q"),
+        ("OPTION", "alt"),
+        ("DELETE", "delete"),
+    ],
+)
 def test_it_maps_model_key_names_to_platform_names(model_name, expected):
     assert map_key(model_name) == expected
 
@@ -35,9 +56,9 @@ def test_it_scales_the_long_edge_down_keeping_the_aspect_ratio():
     assert target_size(1080, 1920, 1600) == (900, 1600)
 
 
-def _shot(width, height, config=ScreenConfig(), geometry=None):
+def _shot(width, height, config=None, geometry=None):
     geometry = geometry or Geometry(0, 0, width, height)
-    return prepare(Image.new("RGB", (width, height), "white"), geometry, config)
+    return prepare(Image.new("RGB", (width, height), "white"), geometry, config or ScreenConfig())
 
 
 def test_it_maps_model_coordinates_back_through_the_screenshots_own_scale():

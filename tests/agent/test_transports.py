@@ -6,8 +6,13 @@ from tests.agent.conftest import StaticTokens
 
 
 def _config(fake, **kw):
-    return TransportConfig(openai_api_key="sk-test-key-0123456789abcdef", openai_base_url=fake.api_base_url,
-                           codex_base_url=fake.codex_base_url, retry_base_delay_s=0.01, **kw)
+    return TransportConfig(
+        openai_api_key="sk-test-key-0123456789abcdef",
+        openai_base_url=fake.api_base_url,
+        codex_base_url=fake.codex_base_url,
+        retry_base_delay_s=0.01,
+        **kw,
+    )
 
 
 def _request(**kw):
@@ -87,8 +92,16 @@ def test_it_gives_up_after_max_retries(fake_openai):
 
 
 def test_quota_exhausted_is_reported_and_not_retried(fake_openai, tokens):
-    fake_openai.add_error(429, {"error": {"type": "usage_limit_reached", "message": "The usage limit has been reached",
-                                          "resets_in_seconds": 3600}})
+    fake_openai.add_error(
+        429,
+        {
+            "error": {
+                "type": "usage_limit_reached",
+                "message": "The usage limit has been reached",
+                "resets_in_seconds": 3600,
+            }
+        },
+    )
     with pytest.raises(QuotaExhausted) as info:
         build_client("codex-oauth", _config(fake_openai), tokens).create(_request())
     assert info.value.details == {"resets_in_seconds": 3600}
@@ -96,7 +109,9 @@ def test_quota_exhausted_is_reported_and_not_retried(fake_openai, tokens):
 
 
 def test_an_unsupported_model_gets_its_own_error(fake_openai, tokens):
-    fake_openai.add_error(400, {"detail": "The 'gpt-9' model is not supported when using Codex with a ChatGPT account."})
+    fake_openai.add_error(
+        400, {"detail": "The 'gpt-9' model is not supported when using Codex with a ChatGPT account."}
+    )
     with pytest.raises(ModelNotSupported, match="Choose another model"):
         build_client("codex-oauth", _config(fake_openai), tokens).create(_request())
 
@@ -109,8 +124,15 @@ def test_missing_credentials_say_what_to_do(fake_openai):
 
 
 def test_error_messages_never_contain_the_key(fake_openai):
-    fake_openai.add_error(401, {"error": {"message": "Incorrect API key provided: sk-test-key-0123456789abcdef",
-                                          "type": "invalid_request_error"}})
+    fake_openai.add_error(
+        401,
+        {
+            "error": {
+                "message": "Incorrect API key provided: sk-test-key-0123456789abcdef",
+                "type": "invalid_request_error",
+            }
+        },
+    )
     with pytest.raises(AuthFailed) as info:
         build_client("api-key", _config(fake_openai)).create(_request())
     assert "sk-test-key-0123456789abcdef" not in info.value.message

@@ -1,4 +1,5 @@
 """/api/schema/ and /api/docs/ describe every endpoint of the API reference, streams included."""
+
 import re
 
 import pytest
@@ -40,7 +41,12 @@ REFERENCE = [
     ("get", "/api/history/{}"),
     ("delete", "/api/history/{}"),
 ]
-STREAMS = ["/api/runs/{}/events", "/api/live-sessions/{}/events", "/api/live-sessions/{}/screen-stream", "/api/logs/stream"]
+STREAMS = [
+    "/api/runs/{}/events",
+    "/api/live-sessions/{}/events",
+    "/api/live-sessions/{}/screen-stream",
+    "/api/logs/stream",
+]
 
 
 @pytest.fixture(scope="module")

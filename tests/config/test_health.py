@@ -1,4 +1,5 @@
 """GET /api/system/health: machine, workers, auth, scenarios and proxy, never a secret."""
+
 import json
 
 import pytest

@@ -1,4 +1,5 @@
 """`manage.py serve` starts the web server and the embedded worker, and Ctrl-C stops both."""
+
 import os
 import signal
 import subprocess
@@ -98,7 +99,11 @@ def test_serve_refuses_a_port_in_use(served, tmp_path):
     env = {**os.environ, "DESKHAND_DATA_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}"}
     second = subprocess.run(
         [sys.executable, "manage.py", "serve", "--port", str(port), "--no-worker"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert second.returncode != 0
     assert "already running" in second.stderr

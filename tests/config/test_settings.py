@@ -1,4 +1,5 @@
 """Start-up refuses a malformed configuration, naming the variable."""
+
 import os
 import subprocess
 import sys
@@ -12,7 +13,11 @@ ROOT = Path(__file__).resolve().parents[2]
 def start_django(tmp_path, **env):
     environment = {**os.environ, "DESKHAND_DATA_DIR": str(tmp_path), **env}
     return subprocess.run(
-        [sys.executable, "-c", "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings'); django.setup()"],
+        [
+            sys.executable,
+            "-c",
+            "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings'); django.setup()",
+        ],
         cwd=ROOT,
         env=environment,
         capture_output=True,

@@ -1,9 +1,11 @@
 """Each defence of the API has a test here that fails when the defence is removed."""
+
 import hmac
 import json
 import logging
 import os
 import stat
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -147,7 +149,7 @@ def test_a_log_line_never_carries_a_secret(caplog):
         logger.info("calling with key %s and bearer %s", settings.OPENAI_API_KEY, f"Bearer {settings.API_TOKEN}")
     handler = next(h for h in logging.getLogger().handlers if h.__class__.__name__ == "ProcessFileHandler")
     handler.flush()
-    written = open(handler.baseFilename, encoding="utf-8").read()
+    written = Path(handler.baseFilename).read_text(encoding="utf-8")
     assert settings.OPENAI_API_KEY not in written and settings.API_TOKEN not in written
     assert "calling with key ***" in written
 

@@ -1,4 +1,5 @@
 """The project's URLs plus one state-changing API endpoint, so the defences can be tested on a write."""
+
 from django.urls import path
 from rest_framework.response import Response
 from rest_framework.views import APIView

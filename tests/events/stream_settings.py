@@ -1,4 +1,5 @@
 """Settings for the Daphne subprocess of the stream tests: the project's, plus a test stream URL."""
+
 from config.settings import *  # noqa: F403
 
 ROOT_URLCONF = "tests.events.urls"

@@ -1,4 +1,5 @@
 """The one SSE mechanism, through the real ASGI app (Daphne) and a real socket."""
+
 import threading
 
 import httpx
@@ -60,9 +61,10 @@ def test_a_reader_that_reconnects_loses_and_duplicates_nothing(server):
 
 def test_it_sends_the_headers_a_stream_needs_and_never_compresses(server):
     finish("run_c")
-    with server.client() as client, client.stream(
-        "GET", "/api/test/streams/run_c", headers={"Accept-Encoding": "gzip"}
-    ) as response:
+    with (
+        server.client() as client,
+        client.stream("GET", "/api/test/streams/run_c", headers={"Accept-Encoding": "gzip"}) as response,
+    ):
         assert response.headers["content-type"].startswith("text/event-stream")
         assert response.headers["cache-control"] == "no-cache"
         assert response.headers["x-accel-buffering"] == "no"

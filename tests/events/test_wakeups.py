@@ -1,4 +1,5 @@
 """A reader waiting on an owner is woken by a new event: by the poller, or through Redis when configured."""
+
 import asyncio
 
 import pytest

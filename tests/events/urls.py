@@ -1,12 +1,13 @@
 """A generic owner stream on top of the project's URLs: the mechanism tested without a run behind it."""
+
 from django.urls import path
 
+from config.api_errors import exception_handler  # noqa: F401
 from config.urls import handler404, handler500  # noqa: F401
 from config.urls import urlpatterns as project_urlpatterns
 from core.errors import AppError
 from events.models import Event
 from events.streams import last_event_id, owner_event_stream
-from config.api_errors import exception_handler  # noqa: F401
 
 TERMINAL = {"succeeded", "failed", "stopped", "interrupted"}
 
@@ -26,7 +27,9 @@ async def owner_stream(request, owner_id: str):
     async def is_finished() -> bool:
         return await Event.objects.filter(owner_id=owner_id, type="status", data__status__in=list(TERMINAL)).aexists()
 
-    return await owner_event_stream(owner_id=owner_id, after_seq=after, is_terminal=is_terminal, is_finished=is_finished)
+    return await owner_event_stream(
+        owner_id=owner_id, after_seq=after, is_terminal=is_terminal, is_finished=is_finished
+    )
 
 
 urlpatterns = [path("api/test/streams/<str:owner_id>", owner_stream), *project_urlpatterns]

@@ -1,4 +1,5 @@
 """A computer with no screen: records what it was asked to do (for engine tests that need no X)."""
+
 from PIL import Image
 
 from agent.computer import Capture
@@ -10,7 +11,7 @@ class FakeComputer:
         self.width, self.height = width, height
         self.actions: list[tuple] = []
         self.released = 0
-        self.on_action = None   # optional hook(action_tuple), e.g. to request a stop mid-batch
+        self.on_action = None  # optional hook(action_tuple), e.g. to request a stop mid-batch
 
     def _record(self, *action):
         self.actions.append(action)
@@ -18,7 +19,9 @@ class FakeComputer:
             self.on_action(action)
 
     def screenshot(self) -> Capture:
-        return Capture(Geometry(0, 0, self.width, self.height), image=Image.new("RGB", (self.width, self.height), "white"))
+        return Capture(
+            Geometry(0, 0, self.width, self.height), image=Image.new("RGB", (self.width, self.height), "white")
+        )
 
     def click(self, x, y, button="left", keys=()):
         self._record("click", x, y, button, tuple(keys))
@@ -45,8 +48,17 @@ class FakeComputer:
         self._record("wait", seconds)
 
     def windows(self):
-        return [{"title": "notes.txt - Mousepad", "app": "mousepad", "x": 0, "y": 0, "width": 800, "height": 600,
-                 "focused": True}]
+        return [
+            {
+                "title": "notes.txt - Mousepad",
+                "app": "mousepad",
+                "x": 0,
+                "y": 0,
+                "width": 800,
+                "height": 600,
+                "focused": True,
+            }
+        ]
 
     def screen_size(self):
         return self.width, self.height

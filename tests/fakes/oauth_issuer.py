@@ -16,6 +16,7 @@ Tokens are JWT-shaped (unsigned) with `exp` and the `https://api.openai.com/auth
     with FakeOAuthIssuer() as issuer:
         settings.CODEX_ISSUER = issuer.url
 """
+
 from __future__ import annotations
 
 import base64
@@ -73,7 +74,9 @@ class FakeOAuthIssuer:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-oauth-issuer", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="fake-oauth-issuer", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -107,7 +110,13 @@ class FakeOAuthIssuer:
             self._refresh_tokens[refresh] = "live"
             self.issued_access_tokens.append(access)
             self.issued_tokens += [id_token, access, refresh]
-        return {"id_token": id_token, "access_token": access, "refresh_token": refresh, "token_type": "Bearer", "expires_in": int(ttl)}
+        return {
+            "id_token": id_token,
+            "access_token": access,
+            "refresh_token": refresh,
+            "token_type": "Bearer",
+            "expires_in": int(ttl),
+        }
 
     def approve_device(self, user_code: str) -> None:
         with self._lock:
@@ -139,7 +148,11 @@ class FakeOAuthIssuer:
         if query.get("code_challenge_method") != "S256" or not query.get("code_challenge"):
             return 400, {}, {"error": "invalid_request", "error_description": "PKCE S256 required"}
         if self.authorize_error:
-            params = {"error": self.authorize_error, "error_description": f"{self.authorize_error} (fake)", "state": query.get("state", "")}
+            params = {
+                "error": self.authorize_error,
+                "error_description": f"{self.authorize_error} (fake)",
+                "state": query.get("state", ""),
+            }
             return 302, {"Location": f"{redirect_uri}?{urlencode(params)}"}, None
         code = "ac_" + secrets.token_urlsafe(16)
         with self._lock:
@@ -161,7 +174,10 @@ class FakeOAuthIssuer:
             with self._lock:
                 entry = self._codes.get(body.get("code", ""))
                 if entry is None or entry["used"]:
-                    return 400, {"error": "invalid_grant", "error_description": "authorization code unknown or already used"}
+                    return 400, {
+                        "error": "invalid_grant",
+                        "error_description": "authorization code unknown or already used",
+                    }
                 entry["used"] = True
                 if entry["expires_at"] < time.time():
                     return 400, {"error": "invalid_grant", "error_description": "authorization code expired"}
@@ -181,9 +197,21 @@ class FakeOAuthIssuer:
                 if state == "live":
                     self._refresh_tokens[token] = "used"
             if state == "used":
-                return 401, {"error": {"code": "refresh_token_reused", "message": "Your refresh token has already been used to generate a new access token. Please try signing in again.", "type": "invalid_request_error"}}
+                return 401, {
+                    "error": {
+                        "code": "refresh_token_reused",
+                        "message": "Your refresh token has already been used to generate a new access token. Please try signing in again.",
+                        "type": "invalid_request_error",
+                    }
+                }
             if state != "live":
-                return 401, {"error": {"code": "refresh_token_invalidated", "message": "Your refresh token has been invalidated. Please try signing in again.", "type": "invalid_request_error"}}
+                return 401, {
+                    "error": {
+                        "code": "refresh_token_invalidated",
+                        "message": "Your refresh token has been invalidated. Please try signing in again.",
+                        "type": "invalid_request_error",
+                    }
+                }
             tokens = self.issue_tokens()
             return 200, {k: tokens[k] for k in ("id_token", "access_token", "refresh_token")}
         return 400, {"error": "unsupported_grant_type"}

@@ -15,6 +15,7 @@ POST /backend-api/codex/responses (Codex; always SSE, and strict like the real b
 Router calls (text.format.name == "route") are answered from `routes` (or `default_route`), so a
 test scripts only the turns it cares about.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -40,8 +41,13 @@ class ErrorTurn:
     headers: dict
 
 
-DEFAULT_USAGE = {"input_tokens": 100, "output_tokens": 20, "total_tokens": 120,
-                 "input_tokens_details": {"cached_tokens": 0}, "output_tokens_details": {"reasoning_tokens": 0}}
+DEFAULT_USAGE = {
+    "input_tokens": 100,
+    "output_tokens": 20,
+    "total_tokens": 120,
+    "input_tokens_details": {"cached_tokens": 0},
+    "output_tokens_details": {"reasoning_tokens": 0},
+}
 
 
 class FakeOpenAI:
@@ -54,15 +60,15 @@ class FakeOpenAI:
         self.default_route = {"route": "desktop", "reason": "fake: default route"}
         self.route_failure: ErrorTurn | None = None
         self.requests: list[Recorded] = []
-        self.codex_valid_tokens: set[str] | None = None   # None: any bearer token is accepted
-        self.codex_rejects_builtin_computer = False       # True: behave like a backend without the computer tool
-        self.codex_empty_completed_output = True          # the real backend's response.completed has output: []
+        self.codex_valid_tokens: set[str] | None = None  # None: any bearer token is accepted
+        self.codex_rejects_builtin_computer = False  # True: behave like a backend without the computer tool
+        self.codex_empty_completed_output = True  # the real backend's response.completed has output: []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
     # -- lifecycle --
-    def start(self) -> "FakeOpenAI":
+    def start(self) -> FakeOpenAI:
         fake = self
 
         class Handler(_Handler):
@@ -95,15 +101,18 @@ class FakeOpenAI:
         self.turns.append({"output": list(items), "usage": usage or DEFAULT_USAGE})
 
     def add_error(self, status: int, body: dict | None = None, headers: dict | None = None) -> None:
-        self.turns.append(ErrorTurn(status, body or {"error": {"message": f"fake error {status}", "type": "fake"}},
-                                    headers or {}))
+        self.turns.append(
+            ErrorTurn(status, body or {"error": {"message": f"fake error {status}", "type": "fake"}}, headers or {})
+        )
 
     def add_route(self, route: str, reason: str = "scripted") -> None:
         self.routes.append({"route": route, "reason": reason})
 
     def fail_route(self, status: int = 500) -> None:
         """Every router call fails from now on (retries included)."""
-        self.route_failure = ErrorTurn(status, {"error": {"message": "fake router failure", "type": "server_error"}}, {})
+        self.route_failure = ErrorTurn(
+            status, {"error": {"message": "fake router failure", "type": "server_error"}}, {}
+        )
 
     def model_requests(self) -> list[Recorded]:
         """Requests other than router calls."""
@@ -114,16 +123,33 @@ class FakeOpenAI:
         return f"{prefix}_{next(self._ids)}"
 
     def computer_call(self, *actions: dict, call_id: str | None = None, safety_checks=()) -> dict:
-        return {"type": "computer_call", "id": self._id("cu"), "call_id": call_id or self._id("call"),
-                "status": "completed", "actions": list(actions), "pending_safety_checks": list(safety_checks)}
+        return {
+            "type": "computer_call",
+            "id": self._id("cu"),
+            "call_id": call_id or self._id("call"),
+            "status": "completed",
+            "actions": list(actions),
+            "pending_safety_checks": list(safety_checks),
+        }
 
     def function_call(self, name: str, arguments: dict, call_id: str | None = None) -> dict:
-        return {"type": "function_call", "id": self._id("fc"), "call_id": call_id or self._id("call"),
-                "name": name, "arguments": json.dumps(arguments), "status": "completed"}
+        return {
+            "type": "function_call",
+            "id": self._id("fc"),
+            "call_id": call_id or self._id("call"),
+            "name": name,
+            "arguments": json.dumps(arguments),
+            "status": "completed",
+        }
 
     def message(self, text: str, phase: str | None = "final_answer") -> dict:
-        item = {"type": "message", "id": self._id("msg"), "role": "assistant", "status": "completed",
-                "content": [{"type": "output_text", "text": text, "annotations": []}]}
+        item = {
+            "type": "message",
+            "id": self._id("msg"),
+            "role": "assistant",
+            "status": "completed",
+            "content": [{"type": "output_text", "text": text, "annotations": []}],
+        }
         if phase:
             item["phase"] = phase
         return item
@@ -145,8 +171,11 @@ class FakeOpenAI:
                     return answer
                 return {"output": [self.json_message(answer)], "usage": DEFAULT_USAGE}
             if not self.turns:
-                return ErrorTurn(400, {"error": {"message": "fake server: no scripted turn left", "type": "fake"}},
-                                 {"x-should-retry": "false"})
+                return ErrorTurn(
+                    400,
+                    {"error": {"message": "fake server: no scripted turn left", "type": "fake"}},
+                    {"x-should-retry": "false"},
+                )
             return self.turns.popleft()
 
 
@@ -173,7 +202,9 @@ class _Handler(BaseHTTPRequestHandler):
         fake.requests.append(Recorded(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
         if self.path == fake.API_PATH:
             if not self.headers.get("Authorization", "").startswith("Bearer "):
-                return self._json(401, {"error": {"message": "You didn't provide an API key.", "type": "invalid_request_error"}})
+                return self._json(
+                    401, {"error": {"message": "You didn't provide an API key.", "type": "invalid_request_error"}}
+                )
             problem = None
         elif self.path == fake.CODEX_PATH:
             problem = self._codex_problem(body)
@@ -207,8 +238,9 @@ class _Handler(BaseHTTPRequestHandler):
         for param in ("previous_response_id", "max_output_tokens"):
             if param in body:
                 return ErrorTurn(400, {"detail": f"Unsupported parameter: {param}"}, {})
-        if fake.codex_rejects_builtin_computer and any(t.get("type") in ("computer", "computer_use_preview")
-                                                       for t in body.get("tools") or []):
+        if fake.codex_rejects_builtin_computer and any(
+            t.get("type") in ("computer", "computer_use_preview") for t in body.get("tools") or []
+        ):
             return ErrorTurn(400, {"detail": "Unsupported tool type: computer"}, {})
         return None
 
@@ -220,16 +252,27 @@ class _Handler(BaseHTTPRequestHandler):
             if item["type"] == "reasoning" and "reasoning.encrypted_content" in include:
                 item["encrypted_content"] = f"enc:{item['id']}"
             items.append(item)
-        return {"id": self.owner._id("resp"), "object": "response", "created_at": int(time.time()),
-                "model": body.get("model"), "status": "completed", "output": items, "usage": usage,
-                "parallel_tool_calls": True, "tool_choice": "auto", "tools": []}
+        return {
+            "id": self.owner._id("resp"),
+            "object": "response",
+            "created_at": int(time.time()),
+            "model": body.get("model"),
+            "status": "completed",
+            "output": items,
+            "usage": usage,
+            "parallel_tool_calls": True,
+            "tool_choice": "auto",
+            "tools": [],
+        }
 
     def _sse(self, body: dict, turn: dict) -> None:
         response = self._response(body, turn["output"], turn["usage"])
         seq = itertools.count()
         events = [("response.created", {"response": {**response, "status": "in_progress", "output": []}})]
         for index, item in enumerate(response["output"]):
-            events.append(("response.output_item.added", {"output_index": index, "item": {**item, "status": "in_progress"}}))
+            events.append(
+                ("response.output_item.added", {"output_index": index, "item": {**item, "status": "in_progress"}})
+            )
             events.append(("response.output_item.done", {"output_index": index, "item": item}))
         completed = dict(response)
         if self.path == self.owner.CODEX_PATH and self.owner.codex_empty_completed_output:

@@ -1,5 +1,6 @@
 """The unified history: runs and live sessions in one list, one record, deletion."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.files.storage import default_storage
@@ -11,41 +12,66 @@ from sessions.models import LiveSession
 
 pytestmark = [pytest.mark.django_db, pytest.mark.scaled]
 
-T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def run(minutes, **fields):
-    values = {"scenario_id": "notepad-hello", "auth_provider": "api-key", "model": "gpt-5.4",
-              "status": Run.Status.SUCCEEDED, "created_at": T0 + timedelta(minutes=minutes)}
+    values = {
+        "scenario_id": "notepad-hello",
+        "auth_provider": "api-key",
+        "model": "gpt-5.4",
+        "status": Run.Status.SUCCEEDED,
+        "created_at": T0 + timedelta(minutes=minutes),
+    }
     return Run.objects.create(**{**values, **fields})
 
 
 def session(minutes, **fields):
-    values = {"auth_provider": "codex-oauth", "model": "gpt-5.4", "status": LiveSession.Status.IDLE,
-              "created_at": T0 + timedelta(minutes=minutes)}
+    values = {
+        "auth_provider": "codex-oauth",
+        "model": "gpt-5.4",
+        "status": LiveSession.Status.IDLE,
+        "created_at": T0 + timedelta(minutes=minutes),
+    }
     return LiveSession.objects.create(**{**values, **fields})
 
 
 def test_it_merges_runs_and_sessions_newest_first(api):
     oldest = run(0, title="Say hello", started_at=T0, finished_at=T0 + timedelta(minutes=1), event_count=4)
-    middle = session(1, title="Check the weather", command_count=2, event_count=7, closed_at=T0 + timedelta(minutes=9),
-                     status=LiveSession.Status.CLOSED)
+    middle = session(
+        1,
+        title="Check the weather",
+        command_count=2,
+        event_count=7,
+        closed_at=T0 + timedelta(minutes=9),
+        status=LiveSession.Status.CLOSED,
+    )
     newest = run(2, instruction="Open the calculator", status=Run.Status.QUEUED)
 
     body = api.get("/api/history").json()
 
     assert body["total"] == 3 and body["limit"] == 50 and body["offset"] == 0
     assert [(i["kind"], i["id"]) for i in body["items"]] == [
-        ("run", newest.id), ("session", middle.id), ("run", oldest.id)
+        ("run", newest.id),
+        ("session", middle.id),
+        ("run", oldest.id),
     ]
     first, second, third = body["items"]
     assert first["title"] == "Open the calculator" and first["status"] == "queued"
     assert first["startedAt"] is None and first["finishedAt"] is None and first["endedAt"] is None
     assert second == {
-        "kind": "session", "id": middle.id, "title": "Check the weather", "status": "closed",
-        "createdAt": middle.created_at.isoformat(), "startedAt": middle.created_at.isoformat(),
-        "endedAt": (T0 + timedelta(minutes=9)).isoformat(), "closedAt": (T0 + timedelta(minutes=9)).isoformat(),
-        "authProvider": "codex-oauth", "model": "gpt-5.4", "eventCount": 7, "commandCount": 2,
+        "kind": "session",
+        "id": middle.id,
+        "title": "Check the weather",
+        "status": "closed",
+        "createdAt": middle.created_at.isoformat(),
+        "startedAt": middle.created_at.isoformat(),
+        "endedAt": (T0 + timedelta(minutes=9)).isoformat(),
+        "closedAt": (T0 + timedelta(minutes=9)).isoformat(),
+        "authProvider": "codex-oauth",
+        "model": "gpt-5.4",
+        "eventCount": 7,
+        "commandCount": 2,
         "links": {"self": f"/api/history/{middle.id}", "events": f"/api/live-sessions/{middle.id}/events"},
     }
     assert third["title"] == "Say hello" and third["scenarioId"] == "notepad-hello"
@@ -145,8 +171,12 @@ def test_one_run_is_returned_with_its_events(api):
     assert body["kind"] == "run" and body["id"] == record.id and body["title"] == "Say hello"
     assert body["scenarioId"] == "notepad-hello" and body["input"] == {"text": "hi"}
     assert [e["seq"] for e in body["events"]] == [1, 2]
-    assert body["events"][0] == {"seq": 1, "type": "status", "data": {"status": "running"},
-                                 "createdAt": body["events"][0]["createdAt"]}
+    assert body["events"][0] == {
+        "seq": 1,
+        "type": "status",
+        "data": {"status": "running"},
+        "createdAt": body["events"][0]["createdAt"],
+    }
     assert body["events"][1]["data"]["url"] == f"/api/screenshots/{shot.id}"
 
 
@@ -215,8 +245,15 @@ def test_deleting_an_unknown_record_is_404(api):
     assert response.status_code == 404 and response.json()["code"] == "not_found"
 
 
-@pytest.mark.parametrize("method, path", [("post", "/api/history"), ("delete", "/api/history"),
-                                          ("put", "/api/history/run_x"), ("post", "/api/history/run_x")])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("post", "/api/history"),
+        ("delete", "/api/history"),
+        ("put", "/api/history/run_x"),
+        ("post", "/api/history/run_x"),
+    ],
+)
 def test_a_wrong_method_is_405(api, method, path):
     assert getattr(api, method)(path, {}, format="json").status_code == 405
 

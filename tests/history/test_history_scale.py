@@ -1,5 +1,6 @@
 """100,000 records: pages stay exact and cost a constant number of queries."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -12,7 +13,7 @@ from sessions.models import LiveSession
 pytestmark = [pytest.mark.django_db, pytest.mark.scaled]
 
 PER_KIND = 50_000
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 BATCH = 5_000
 
 
@@ -60,7 +61,7 @@ def insert_many(model, rows: list[dict], constants: dict) -> None:
         params.append(values)
     with connection.cursor() as cursor:
         for start in range(0, len(params), BATCH):
-            cursor.executemany(sql, params[start:start + BATCH])
+            cursor.executemany(sql, params[start : start + BATCH])
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """Log files: the listing, one file as text, and every way of asking for a file outside the folder."""
+
 import os
 
 import pytest

@@ -1,4 +1,5 @@
 """The live log stream: catch-up, following every process's file, filters, keep-alives, rotation."""
+
 import asyncio
 import json
 import logging
@@ -97,7 +98,9 @@ def test_it_sends_the_recent_entries_first_then_live_ones_from_every_process(log
         stream = Stream(response)
         assert (await stream.next())["comment"] == "stream open"
         first = await stream.messages(2)
-        append(log_dir / "deskhand-worker.log", line("worker new", process="worker", time="2026-01-01T00:00:03.000+00:00"))
+        append(
+            log_dir / "deskhand-worker.log", line("worker new", process="worker", time="2026-01-01T00:00:03.000+00:00")
+        )
         append(log_dir / "deskhand-web.log", line("web new", time="2026-01-01T00:00:04.000+00:00"))
         return first + await stream.messages(2)
 
@@ -109,7 +112,10 @@ def test_it_sends_the_recent_entries_first_then_live_ones_from_every_process(log
 
 
 def test_catch_up_is_limited_to_the_last_n_entries(log_dir):
-    append(log_dir / "deskhand-web.log", "".join(line(f"m{n}", time=f"2026-01-01T00:00:{n:02d}.000+00:00") for n in range(30)))
+    append(
+        log_dir / "deskhand-web.log",
+        "".join(line(f"m{n}", time=f"2026-01-01T00:00:{n:02d}.000+00:00") for n in range(30)),
+    )
 
     async def scenario():
         stream = Stream(await open_stream("?catchUp=3"))
@@ -119,7 +125,10 @@ def test_catch_up_is_limited_to_the_last_n_entries(log_dir):
 
 
 def test_the_level_filter_keeps_that_level_and_above(log_dir):
-    append(log_dir / "deskhand-web.log", line("debug", "DEBUG") + line("info") + line("warn", "WARNING") + line("boom", "ERROR"))
+    append(
+        log_dir / "deskhand-web.log",
+        line("debug", "DEBUG") + line("info") + line("warn", "WARNING") + line("boom", "ERROR"),
+    )
 
     async def scenario():
         stream = Stream(await open_stream("?level=warning"))
@@ -152,11 +161,16 @@ def test_it_follows_a_file_through_rotation_and_a_process_that_starts_later(log_
         append(web, line("last of the old file", time="2026-01-01T00:00:02.000+00:00"))
         web.rename(log_dir / "deskhand-web.log.1")
         append(web, line("first of the new file", time="2026-01-01T00:00:03.000+00:00"))
-        append(log_dir / "deskhand-worker.log", line("worker started", process="worker", time="2026-01-01T00:00:04.000+00:00"))
+        append(
+            log_dir / "deskhand-worker.log",
+            line("worker started", process="worker", time="2026-01-01T00:00:04.000+00:00"),
+        )
         return await stream.messages(3)
 
     assert [m["data"]["message"] for m in run(scenario())] == [
-        "last of the old file", "first of the new file", "worker started"
+        "last of the old file",
+        "first of the new file",
+        "worker started",
     ]
 
 
@@ -188,7 +202,9 @@ def test_a_line_that_is_not_json_is_passed_on_as_a_message(log_dir):
 
 
 def test_a_reconnect_with_last_event_id_resumes_after_that_entry(log_dir):
-    append(log_dir / "deskhand-web.log", "".join(line(f"m{n}", time=f"2026-01-01T00:00:0{n}.000+00:00") for n in range(5)))
+    append(
+        log_dir / "deskhand-web.log", "".join(line(f"m{n}", time=f"2026-01-01T00:00:0{n}.000+00:00") for n in range(5))
+    )
 
     async def scenario():
         stream = Stream(await open_stream(**{"Last-Event-ID": "2026-01-01T00:00:02.000+00:00"}))

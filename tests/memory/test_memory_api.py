@@ -1,4 +1,5 @@
 """The memory API: global entries, app profiles, create (with merging of duplicates), delete."""
+
 import pytest
 
 from memory.models import AppProfile, MemoryEntry
@@ -50,8 +51,13 @@ def test_omitted_optional_fields_take_their_defaults(api):
 
 def test_a_duplicate_is_merged_not_stored_twice(api):
     first = create(api, tags=["browser"], confidence=0.5).json()
-    again = create(api, content="  user prefers CHROME over edge for browser tasks ", appContext="chrome",
-                   tags=["Browser", "default"], confidence=0.8)
+    again = create(
+        api,
+        content="  user prefers CHROME over edge for browser tasks ",
+        appContext="chrome",
+        tags=["Browser", "default"],
+        confidence=0.8,
+    )
     assert again.status_code == 200
     body = again.json()
     assert body["id"] == first["id"]
@@ -213,7 +219,12 @@ def test_creating_needs_the_api_token(anonymous):
 
 def test_the_endpoints_are_documented(api):
     schema = api.get("/api/schema/", HTTP_ACCEPT="application/json").json()
-    for path in ("/api/memory", "/api/memory/global", "/api/memory/apps", "/api/memory/apps/{name}",
-                 "/api/memory/{entry_id}"):
+    for path in (
+        "/api/memory",
+        "/api/memory/global",
+        "/api/memory/apps",
+        "/api/memory/apps/{name}",
+        "/api/memory/{entry_id}",
+    ):
         assert path in schema["paths"], path
     assert "delete" in schema["paths"]["/api/memory/{entry_id}"]

@@ -2,6 +2,7 @@
 instructions in a live command run by a real Celery worker (the instruction names the app), is
 counted as used, and what the agent saves with its `remember` tool comes back through the API with
 the session as its source."""
+
 import json
 import time
 
@@ -9,8 +10,12 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.desktop, pytest.mark.scaled,
-              pytest.mark.timeout(120)]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.desktop,
+    pytest.mark.scaled,
+    pytest.mark.timeout(120),
+]
 
 
 def wait_for(fetch, predicate, timeout_s=60.0, what="condition"):
@@ -31,11 +36,18 @@ def create_entry(api, **body) -> dict:
 
 
 def test_an_api_entry_shows_in_admin_reaches_the_instructions_is_counted_and_remember_comes_back(
-        api, celery_worker_process, model):
-    mousepad = create_entry(api, content="Mousepad keeps unsaved tabs open; save each one before quitting.",
-                            category="procedure", appContext="Mousepad", tags=["save"])
-    firefox = create_entry(api, content="Firefox opens the downloads panel with ctrl+shift+y.",
-                           category="fact", appContext="Firefox")
+    api, celery_worker_process, model
+):
+    mousepad = create_entry(
+        api,
+        content="Mousepad keeps unsaved tabs open; save each one before quitting.",
+        category="procedure",
+        appContext="Mousepad",
+        tags=["save"],
+    )
+    firefox = create_entry(
+        api, content="Firefox opens the downloads panel with ctrl+shift+y.", category="fact", appContext="Firefox"
+    )
     assert mousepad["source"] == "person" and mousepad["useCount"] == 0
 
     # Visible (and curatable) in Django admin.
@@ -46,20 +58,34 @@ def test_an_api_entry_shows_in_admin_reaches_the_instructions_is_counted_and_rem
 
     # A live command that names the app, answered by the fake model: it saves a note, then finishes.
     model.add_route("cli")
-    model.add_turn(model.function_call("remember", {
-        "content": "Mousepad's Save As dialog opens in the home folder.", "category": "app_behavior",
-        "app_context": "Mousepad", "tags": ["dialog"], "confidence": 0.75}))
+    model.add_turn(
+        model.function_call(
+            "remember",
+            {
+                "content": "Mousepad's Save As dialog opens in the home folder.",
+                "category": "app_behavior",
+                "app_context": "Mousepad",
+                "tags": ["dialog"],
+                "confidence": 0.75,
+            },
+        )
+    )
     model.add_turn(model.message("Noted how Mousepad saves."))
     created = api.post("/api/live-sessions", {"model": "gpt-5.4", "authProvider": "api-key"}, format="json")
     assert created.status_code == 201, created.content
     sid = created.json()["id"]
-    accepted = api.post(f"/api/live-sessions/{sid}/commands",
-                        {"instruction": "Find out how Mousepad saves its files"}, format="json")
+    accepted = api.post(
+        f"/api/live-sessions/{sid}/commands", {"instruction": "Find out how Mousepad saves its files"}, format="json"
+    )
     assert accepted.status_code == 202, accepted.content
 
-    done = wait_for(lambda: api.get(f"/api/live-sessions/{sid}").json(), lambda s: s["status"] == "idle", 60,
-                    "the command to end")
-    assert done["command"]["status"] == "succeeded", (done["command"], [e for e in done["events"] if e["type"] == "error"])
+    done = wait_for(
+        lambda: api.get(f"/api/live-sessions/{sid}").json(), lambda s: s["status"] == "idle", 60, "the command to end"
+    )
+    assert done["command"]["status"] == "succeeded", (
+        done["command"],
+        [e for e in done["events"] if e["type"] == "error"],
+    )
     assert done["command"]["summary"] == "Noted how Mousepad saves."
 
     # The model received the app's entry (and not another app's) in its instructions, every turn.

@@ -1,4 +1,5 @@
 """Memory as the agent uses it: ranked relevant entries within a budget, use counts, `remember`."""
+
 import pytest
 
 from memory.models import AppProfile, MemoryEntry
@@ -9,8 +10,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.scaled]
 
 
 def entry(content, category="fact", app=None, tags=(), confidence=1.0):
-    return memory_entry_create(content=content, category=category, app_context=app, tags=list(tags),
-                               confidence=confidence, source="person")
+    return memory_entry_create(
+        content=content, category=category, app_context=app, tags=list(tags), confidence=confidence, source="person"
+    )
 
 
 def test_it_gives_the_focused_apps_entries_and_global_ones_but_not_other_apps():
@@ -24,8 +26,14 @@ def test_it_gives_the_focused_apps_entries_and_global_ones_but_not_other_apps():
     ids = [e["id"] for e in got]
     assert chrome.id in ids and name.id in ids and terminal.id not in ids
     first = next(e for e in got if e["id"] == chrome.id)
-    assert first == {"id": chrome.id, "content": chrome.content, "category": "fact",
-                     "appContext": "Google Chrome", "tags": [], "confidence": 1.0}
+    assert first == {
+        "id": chrome.id,
+        "content": chrome.content,
+        "category": "fact",
+        "appContext": "Google Chrome",
+        "tags": [],
+        "confidence": 1.0,
+    }
 
 
 def test_an_app_named_in_the_instruction_brings_its_profile():
@@ -86,8 +94,13 @@ def test_mark_used_counts_each_use():
 
 def test_what_the_agent_remembers_is_stored_with_its_source_and_shown_by_the_api(api, settings):
     provider = DjangoMemoryProvider(owner_id="run_abc")
-    saved = provider.remember(content="The save dialog needs two clicks", category="app_behavior",
-                              app_context="Gedit", tags=["dialog"], confidence=0.7)
+    saved = provider.remember(
+        content="The save dialog needs two clicks",
+        category="app_behavior",
+        app_context="Gedit",
+        tags=["dialog"],
+        confidence=0.7,
+    )
     assert saved.source == "agent" and saved.source_owner_id == "run_abc"
     body = api.get("/api/memory/apps/gedit").json()
     assert body["entries"][0]["source"] == "agent"
@@ -96,8 +109,9 @@ def test_what_the_agent_remembers_is_stored_with_its_source_and_shown_by_the_api
 
 
 def test_an_unknown_category_from_the_model_is_kept_as_other():
-    saved = DjangoMemoryProvider(owner_id="ses_1").remember(content="x marks the spot", category="trivia",
-                                                           app_context=None, tags=[], confidence=3)
+    saved = DjangoMemoryProvider(owner_id="ses_1").remember(
+        content="x marks the spot", category="trivia", app_context=None, tags=[], confidence=3
+    )
     assert saved.category == "other" and saved.confidence == 1.0
 
 

@@ -1,4 +1,5 @@
 """Fixtures for the providers app: the fake issuer, a scripted backend, and a private data dir."""
+
 import json
 import threading
 import time
@@ -35,7 +36,9 @@ def codex(settings, tmp_path, issuer):
 def seed_store(settings, issuer, *, access_ttl=3600.0) -> CodexTokens:
     """Deskhand signed in with tokens the fake issuer knows."""
     tokens = CodexTokens.from_response(issuer.issue_tokens(access_ttl=access_ttl))
-    CodexTokenStore(settings.DATA_DIR).save(StoredAuth(tokens=tokens, last_refresh=now_iso(), signed_in_at=now_iso(), method="browser"))
+    CodexTokenStore(settings.DATA_DIR).save(
+        StoredAuth(tokens=tokens, last_refresh=now_iso(), signed_in_at=now_iso(), method="browser")
+    )
     return tokens
 
 

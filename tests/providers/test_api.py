@@ -1,4 +1,5 @@
 """The auth endpoints' contract: shapes, bad input, wrong methods, logout, and no secret ever out."""
+
 import json
 import logging
 

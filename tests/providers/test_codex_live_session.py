@@ -7,9 +7,10 @@ discard port: this module restarts it pointed at its fake issuer, and restarts i
 (two restarts of ~5 s, once per module; a second worker would compete for the same queue). The worker inherits `DESKHAND_DATA_DIR`, so the token store the
 import writes here is the one it reads; `CODEX_HOME` is the test default, `$DESKHAND_DATA_DIR/codex-home`.
 """
+
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.conf import settings as django_settings
@@ -82,21 +83,29 @@ def wait_for(fetch, predicate, timeout_s=60.0, what="condition"):
 def write_codex_cli_auth(settings, tokens: dict, last_refresh: str) -> None:
     settings.CODEX_HOME.mkdir(parents=True, exist_ok=True)
     path = settings.CODEX_HOME / "auth.json"
-    path.write_text(json.dumps({
-        "auth_mode": "chatgpt",
-        "OPENAI_API_KEY": None,
-        "tokens": {**{k: tokens[k] for k in ("id_token", "access_token", "refresh_token")}, "account_id": ACCOUNT_ID},
-        "last_refresh": last_refresh,
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                "auth_mode": "chatgpt",
+                "OPENAI_API_KEY": None,
+                "tokens": {
+                    **{k: tokens[k] for k in ("id_token", "access_token", "refresh_token")},
+                    "account_id": ACCOUNT_ID,
+                },
+                "last_refresh": last_refresh,
+            }
+        )
+    )
     path.chmod(0o600)
 
 
 def test_a_codex_oauth_live_session_uses_the_imported_tokens_and_refreshes_once_on_a_401(
-        api, settings, issuer, codex_worker, model, signed_out_afterwards):
+    api, settings, issuer, codex_worker, model, signed_out_afterwards
+):
     # The Codex CLI's sign-in, minted by the fake issuer: valid for 30 minutes (no refresh before
     # expiry is due), last refreshed an hour ago.
     imported = issuer.issue_tokens(access_ttl=1800)
-    an_hour_ago = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    an_hour_ago = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     write_codex_cli_auth(settings, imported, an_hour_ago)
     login = api.post("/api/auth/codex/login", {"method": "import"}, format="json")
     assert login.status_code == 200, login.content
@@ -116,8 +125,9 @@ def test_a_codex_oauth_live_session_uses_the_imported_tokens_and_refreshes_once_
     accepted = api.post(f"/api/live-sessions/{sid}/commands", {"instruction": "say hello"}, format="json")
     assert accepted.status_code == 202, accepted.content
 
-    done = wait_for(lambda: api.get(f"/api/live-sessions/{sid}").json(), lambda s: s["status"] == "idle", 60,
-                    "the command to end")
+    done = wait_for(
+        lambda: api.get(f"/api/live-sessions/{sid}").json(), lambda s: s["status"] == "idle", 60, "the command to end"
+    )
     errors = [e for e in done["events"] if e["type"] == "error"]
     assert done["command"]["status"] == "succeeded", (done["command"], errors, codex_worker.tail())
     assert done["command"]["summary"] == "Hello from Codex." and not errors
@@ -134,7 +144,9 @@ def test_a_codex_oauth_live_session_uses_the_imported_tokens_and_refreshes_once_
     assert calls and all(c.path == model.CODEX_PATH for c in calls)
     assert all(c.headers.get("chatgpt-account-id") == ACCOUNT_ID for c in calls)
     tokens = [c.headers["authorization"].removeprefix("Bearer ") for c in calls]
-    agent_calls = [i for i, c in enumerate(calls) if ((c.body.get("text") or {}).get("format") or {}).get("name") != "route"]
+    agent_calls = [
+        i for i, c in enumerate(calls) if ((c.body.get("text") or {}).get("format") or {}).get("name") != "route"
+    ]
     assert len(agent_calls) == 2  # the refused call and its retry
     refused, retried = agent_calls
     assert tokens[: refused + 1] == [imported["access_token"]] * (refused + 1)
@@ -144,10 +156,12 @@ def test_a_codex_oauth_live_session_uses_the_imported_tokens_and_refreshes_once_
     after_response = api.get("/api/auth/status")
     after = after_response.json()["providers"]["codex-oauth"]
     assert after["signedIn"] is True and after["accountId"] == ACCOUNT_ID and after["lastError"] is None
-    new_exp = datetime.fromtimestamp(jwt_claims(stored.access_token)["exp"], timezone.utc)
+    new_exp = datetime.fromtimestamp(jwt_claims(stored.access_token)["exp"], UTC)
     assert after["expiresAt"] != before["expiresAt"]
     assert datetime.fromisoformat(after["expiresAt"].replace("Z", "+00:00")) == new_exp
-    assert datetime.fromisoformat(after["lastRefresh"].replace("Z", "+00:00")) > datetime.now(timezone.utc) - timedelta(minutes=2)
+    assert datetime.fromisoformat(after["lastRefresh"].replace("Z", "+00:00")) > datetime.now(UTC) - timedelta(
+        minutes=2
+    )
     session_text = api.get(f"/api/live-sessions/{sid}").content.decode()
     logs = "".join(p.read_text(errors="replace") for p in (settings.DATA_DIR / "logs").glob("*.log*"))
     assert "Signed in with ChatGPT via import" in logs

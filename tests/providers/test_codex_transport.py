@@ -1,4 +1,5 @@
 """The engine's codex-oauth transport on Deskhand's own tokens: imported, refreshed once on a 401."""
+
 import json
 
 import pytest
@@ -30,17 +31,24 @@ class _OnlyTokensFrom:
 def test_imported_tokens_drive_the_codex_backend_and_a_401_refreshes_exactly_once(codex, settings, backend_fake):
     imported = codex.issue_tokens()
     settings.CODEX_HOME.mkdir()
-    (settings.CODEX_HOME / "auth.json").write_text(json.dumps({"auth_mode": "chatgpt", "tokens": {
-        k: imported[k] for k in ("id_token", "access_token", "refresh_token")}}))
+    (settings.CODEX_HOME / "auth.json").write_text(
+        json.dumps(
+            {"auth_mode": "chatgpt", "tokens": {k: imported[k] for k in ("id_token", "access_token", "refresh_token")}}
+        )
+    )
     services.codex_login_start(method="import")
     # The backend no longer accepts the imported access token (revoked upstream, say).
     backend_fake.codex_valid_tokens = _OnlyTokensFrom(codex, {imported["access_token"]})
     backend_fake.add_turn(backend_fake.message("Hello from Codex."))
 
-    client = build_client("codex-oauth", TransportConfig(codex_base_url=backend_fake.codex_base_url, max_retries=0),
-                          CodexTokenSource.from_settings())
-    response = client.create(ModelRequest(model="gpt-5.4", instructions="Be brief.", input=[
-        {"role": "user", "content": "Say hello."}]))
+    client = build_client(
+        "codex-oauth",
+        TransportConfig(codex_base_url=backend_fake.codex_base_url, max_retries=0),
+        CodexTokenSource.from_settings(),
+    )
+    response = client.create(
+        ModelRequest(model="gpt-5.4", instructions="Be brief.", input=[{"role": "user", "content": "Say hello."}])
+    )
 
     assert response.output[0]["type"] == "message"
     assert codex.counts["refresh"] == 1
@@ -52,8 +60,11 @@ def test_imported_tokens_drive_the_codex_backend_and_a_401_refreshes_exactly_onc
 
 
 def test_a_signed_out_provider_is_an_engine_error_that_says_how_to_sign_in(codex, backend_fake):
-    client = build_client("codex-oauth", TransportConfig(codex_base_url=backend_fake.codex_base_url, max_retries=0),
-                          CodexTokenSource.from_settings())
+    client = build_client(
+        "codex-oauth",
+        TransportConfig(codex_base_url=backend_fake.codex_base_url, max_retries=0),
+        CodexTokenSource.from_settings(),
+    )
     with pytest.raises(EngineError) as raised:
         client.create(ModelRequest(model="gpt-5.4", instructions="x", input=[{"role": "user", "content": "hi"}]))
     assert raised.value.code == "codex_signed_out"

@@ -1,4 +1,5 @@
 """Proxy health: per provider, does the endpoint answer, is the credential accepted, quota left."""
+
 import socket
 
 from providers.selectors import proxy_health
@@ -15,7 +16,11 @@ def free_port():
 def test_a_signed_in_codex_backend_that_answers_is_ok_with_its_headroom(codex, settings, backend):
     tokens = seed_store(settings, codex)
     settings.CODEX_BASE_URL = backend.url
-    backend.headers = {"x-codex-primary-used-percent": "12.5", "x-codex-primary-window-minutes": "300", "x-codex-secondary-used-percent": "40"}
+    backend.headers = {
+        "x-codex-primary-used-percent": "12.5",
+        "x-codex-primary-window-minutes": "300",
+        "x-codex-secondary-used-percent": "40",
+    }
     health = proxy_health(timeout=2)["codex-oauth"]
     assert health["status"] == "ok" and health["authAccepted"] is True
     assert health["rateLimit"]["primary"]["usedPercent"] == 12.5

@@ -1,4 +1,5 @@
 """Signing in with ChatGPT through the API, against the fake issuer on loopback."""
+
 import json
 import logging
 import socket
@@ -44,7 +45,9 @@ def test_a_browser_sign_in_completes_through_the_local_callback(api, codex, sett
     assert login["authorizeUrl"].startswith(f"{codex.url}/oauth/authorize?")
     assert query["client_id"] == ["app_EMoamEEZ73f0CkXaXp7hrann"]
     assert query["code_challenge_method"] == ["S256"] and query["state"][0]
-    assert query["redirect_uri"][0].startswith("http://localhost:") and query["redirect_uri"][0].endswith("/auth/callback")
+    assert query["redirect_uri"][0].startswith("http://localhost:") and query["redirect_uri"][0].endswith(
+        "/auth/callback"
+    )
     assert codex_status(api)["login"]["status"] == "pending"
 
     # The browser: open the authorize URL, follow the redirect to the local callback.
@@ -72,7 +75,10 @@ def test_a_browser_sign_in_completes_through_the_local_callback(api, codex, sett
 
 def test_a_callback_with_the_wrong_state_is_refused_and_the_login_stays_pending(api, codex, settings):
     login = start(api).json()
-    forged = httpx.get(f"{redirect_uri(login['authorizeUrl'])}?{urlencode({'code': 'ac_forged', 'state': 'not-the-state'})}", timeout=10)
+    forged = httpx.get(
+        f"{redirect_uri(login['authorizeUrl'])}?{urlencode({'code': 'ac_forged', 'state': 'not-the-state'})}",
+        timeout=10,
+    )
     assert forged.status_code == 400 and "State mismatch" in forged.text
     assert codex.counts["authorization_code"] == 0  # the forged code was never exchanged
     assert codex_status(api)["login"]["status"] == "pending"
@@ -101,7 +107,14 @@ def test_an_already_used_authorization_code_fails_the_login(api, codex, settings
     code = parse_qs(urlsplit(callback).query)["code"][0]
     # Someone else redeemed the code first (it would need the verifier, so the issuer refuses
     # theirs, but the code is spent either way).
-    codex.token({"client_id": "app_EMoamEEZ73f0CkXaXp7hrann", "grant_type": "authorization_code", "code": code, "code_verifier": "x"})
+    codex.token(
+        {
+            "client_id": "app_EMoamEEZ73f0CkXaXp7hrann",
+            "grant_type": "authorization_code",
+            "code": code,
+            "code_verifier": "x",
+        }
+    )
     page = httpx.get(callback, timeout=10)
     assert page.status_code == 400
     assert codex_status(api)["login"]["error"]["code"] == "invalid_grant"
@@ -171,12 +184,18 @@ def write_codex_cli_auth(settings, content):
 
 def test_import_copies_the_codex_cli_tokens_into_deskhands_own_store(api, codex, settings):
     tokens = codex.issue_tokens()
-    write_codex_cli_auth(settings, {
-        "auth_mode": "chatgpt",
-        "OPENAI_API_KEY": None,
-        "tokens": {**{k: tokens[k] for k in ("id_token", "access_token", "refresh_token")}, "account_id": "acct-fake-123"},
-        "last_refresh": "2026-11-01T10:00:00Z",
-    })
+    write_codex_cli_auth(
+        settings,
+        {
+            "auth_mode": "chatgpt",
+            "OPENAI_API_KEY": None,
+            "tokens": {
+                **{k: tokens[k] for k in ("id_token", "access_token", "refresh_token")},
+                "account_id": "acct-fake-123",
+            },
+            "last_refresh": "2026-11-01T10:00:00Z",
+        },
+    )
     assert codex_status(api)["importAvailable"] is True
     response = start(api, "import")
     assert response.status_code == 200
@@ -197,7 +216,9 @@ def test_import_without_a_codex_cli_sign_in_names_the_missing_file(api, codex, s
 
 
 def test_import_of_an_auth_file_without_chatgpt_tokens_says_so(api, codex, settings):
-    write_codex_cli_auth(settings, {"auth_mode": "apikey", "OPENAI_API_KEY": "sk-cli-key-0000000000000000", "tokens": None})
+    write_codex_cli_auth(
+        settings, {"auth_mode": "apikey", "OPENAI_API_KEY": "sk-cli-key-0000000000000000", "tokens": None}
+    )
     assert codex_status(api)["importAvailable"] is False
     response = start(api, "import")
     assert response.status_code == 400

@@ -1,4 +1,5 @@
 """The token store and the engine's token source: refresh, the 401 path, races, sign-out on refusal."""
+
 import json
 import os
 import subprocess
@@ -64,7 +65,9 @@ def test_it_refreshes_once_after_a_401_and_reuses_a_token_another_process_rotate
 def test_a_reused_refresh_token_signs_out_with_the_reason(codex, settings):
     old = seed_store(settings, codex, access_ttl=0)
     # The Codex CLI (sharing the imported tokens) refreshed first.
-    codex.token({"client_id": "app_EMoamEEZ73f0CkXaXp7hrann", "grant_type": "refresh_token", "refresh_token": old.refresh_token})
+    codex.token(
+        {"client_id": "app_EMoamEEZ73f0CkXaXp7hrann", "grant_type": "refresh_token", "refresh_token": old.refresh_token}
+    )
     with pytest.raises(CodexSignedOut) as raised:
         source(settings).get()
     assert raised.value.code == "codex_signed_out"
@@ -128,7 +131,12 @@ def test_two_processes_refreshing_an_expired_token_at_once_refresh_it_once(codex
     racers = [
         subprocess.Popen(
             [sys.executable, "-c", _RACER, str(settings.DATA_DIR), codex.url],
-            cwd=REPO, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for _ in range(2)
     ]

@@ -1,5 +1,6 @@
 """Atomic claims, the sweeper and confirmations, against the database the suite runs on
 (SQLite by default, PostgreSQL with `-m scaled`)."""
+
 import threading
 import time
 
@@ -46,10 +47,24 @@ def test_only_one_of_many_concurrent_claims_gets_the_desktop():
 def test_an_older_waiting_run_goes_first(settings):
     machine = Machine.objects.create(name="fifo")
     now = timezone.now()
-    older = Run.objects.create(scenario_id="x", auth_provider="api-key", model="m", machine=machine,
-                               claim_token="a", heartbeat_at=now, created_at=now - timezone.timedelta(seconds=5))
-    newer = Run.objects.create(scenario_id="x", auth_provider="api-key", model="m", machine=machine,
-                               claim_token="b", heartbeat_at=now, created_at=now)
+    older = Run.objects.create(
+        scenario_id="x",
+        auth_provider="api-key",
+        model="m",
+        machine=machine,
+        claim_token="a",
+        heartbeat_at=now,
+        created_at=now - timezone.timedelta(seconds=5),
+    )
+    newer = Run.objects.create(
+        scenario_id="x",
+        auth_provider="api-key",
+        model="m",
+        machine=machine,
+        claim_token="b",
+        heartbeat_at=now,
+        created_at=now,
+    )
     assert not execution.desktop_claim(machine_id=machine.pk, holder=newer.id, queued_before=newer)
     # An older queued run whose worker died (stale heartbeat) does not block the line.
     Run.objects.filter(pk=older.pk).update(heartbeat_at=now - timezone.timedelta(seconds=600))
@@ -81,16 +96,46 @@ def test_the_sweep_interrupts_stale_runs_frees_their_desktop_and_leaves_live_one
     settings.HEARTBEAT_STALE_SECONDS = 30
     machine = Machine.objects.create(name="sweep")
     old = timezone.now() - timezone.timedelta(seconds=120)
-    stale = Run.objects.create(scenario_id="x", auth_provider="api-key", model="m", status="running",
-                               machine=machine, claim_token="t", started_at=old, heartbeat_at=old)
-    never_beat = Run.objects.create(scenario_id="x", auth_provider="api-key", model="m", status="running",
-                                    started_at=old, heartbeat_at=None, created_at=old)
-    live = Run.objects.create(scenario_id="x", auth_provider="api-key", model="m", status="running",
-                              started_at=old, heartbeat_at=timezone.now())
-    waiting_orphan = Run.objects.create(scenario_id="x", auth_provider="api-key", model="m", status="queued",
-                                        claim_token="w", heartbeat_at=old, created_at=old)
+    stale = Run.objects.create(
+        scenario_id="x",
+        auth_provider="api-key",
+        model="m",
+        status="running",
+        machine=machine,
+        claim_token="t",
+        started_at=old,
+        heartbeat_at=old,
+    )
+    never_beat = Run.objects.create(
+        scenario_id="x",
+        auth_provider="api-key",
+        model="m",
+        status="running",
+        started_at=old,
+        heartbeat_at=None,
+        created_at=old,
+    )
+    live = Run.objects.create(
+        scenario_id="x",
+        auth_provider="api-key",
+        model="m",
+        status="running",
+        started_at=old,
+        heartbeat_at=timezone.now(),
+    )
+    waiting_orphan = Run.objects.create(
+        scenario_id="x",
+        auth_provider="api-key",
+        model="m",
+        status="queued",
+        claim_token="w",
+        heartbeat_at=old,
+        created_at=old,
+    )
     unpicked = Run.objects.create(scenario_id="x", auth_provider="api-key", model="m", status="queued", created_at=old)
-    Machine.objects.filter(pk=machine.pk).update(desktop_holder=stale.id, desktop_claimed_at=old, desktop_heartbeat_at=old)
+    Machine.objects.filter(pk=machine.pk).update(
+        desktop_holder=stale.id, desktop_claimed_at=old, desktop_heartbeat_at=old
+    )
 
     result = services.runs_sweep()
 
@@ -108,9 +153,15 @@ def test_the_sweep_interrupts_stale_runs_frees_their_desktop_and_leaves_live_one
 
 def test_a_run_that_lost_its_claim_notices_and_cannot_overwrite_the_verdict():
     run = Run.objects.create(scenario_id="x", auth_provider="api-key", model="m", status="running", claim_token="mine")
-    sink = execution.DjangoSink(execution.ExecutionOwner(model=Run, pk=run.id, running_status="running",
-                                                         waiting_status="waiting_confirmation",
-                                                         claim={"claim_token": "mine"}))
+    sink = execution.DjangoSink(
+        execution.ExecutionOwner(
+            model=Run,
+            pk=run.id,
+            running_status="running",
+            waiting_status="waiting_confirmation",
+            claim={"claim_token": "mine"},
+        )
+    )
     assert not sink.should_stop()
     Run.objects.filter(pk=run.pk).update(status="interrupted")
     sink.heartbeat()
@@ -121,8 +172,13 @@ def test_a_run_that_lost_its_claim_notices_and_cannot_overwrite_the_verdict():
 
 def _waiting_sink(run):
     return execution.DjangoSink(
-        execution.ExecutionOwner(model=Run, pk=run.id, running_status="running",
-                                 waiting_status="waiting_confirmation", claim={"claim_token": "c"}),
+        execution.ExecutionOwner(
+            model=Run,
+            pk=run.id,
+            running_status="running",
+            waiting_status="waiting_confirmation",
+            claim={"claim_token": "c"},
+        ),
         confirmation_timeout_s=10,
     )
 
@@ -146,8 +202,9 @@ def test_a_confirmation_approves_one_exact_action_once(api):
 
     wrong = api.post(f"/api/runs/{run.id}/confirm", {"choice": "confirmed", "fingerprint": "0" * 64}, format="json")
     assert wrong.status_code == 409
-    right = api.post(f"/api/runs/{run.id}/confirm", {"choice": "confirmed", "fingerprint": request.fingerprint},
-                     format="json")
+    right = api.post(
+        f"/api/runs/{run.id}/confirm", {"choice": "confirmed", "fingerprint": request.fingerprint}, format="json"
+    )
     assert right.status_code == 200
     thread.join(5)
     assert answer["value"] == "confirmed"

@@ -1,4 +1,5 @@
 """The runs API without a worker: validation, listing, reading, stop/retry rules, errors."""
+
 import pytest
 from django.utils import timezone
 
@@ -67,16 +68,26 @@ def test_a_body_that_is_not_json_is_refused(api, scenarios_dir):
 
 
 def test_every_runs_endpoint_needs_the_api_token(anonymous):
-    for method, path in [("get", "/api/runs"), ("post", "/api/runs"), ("get", "/api/runs/run_x"),
-                         ("post", "/api/runs/run_x/stop"), ("post", "/api/runs/run_x/retry"),
-                         ("get", "/api/runs/run_x/events"), ("get", "/api/runs/run_x/replay")]:
+    for method, path in [
+        ("get", "/api/runs"),
+        ("post", "/api/runs"),
+        ("get", "/api/runs/run_x"),
+        ("post", "/api/runs/run_x/stop"),
+        ("post", "/api/runs/run_x/retry"),
+        ("get", "/api/runs/run_x/events"),
+        ("get", "/api/runs/run_x/replay"),
+    ]:
         assert getattr(anonymous, method)(path).status_code == 401, path
 
 
 def test_unknown_runs_are_404_everywhere(api):
-    for method, path in [("get", "/api/runs/run_missing"), ("post", "/api/runs/run_missing/stop"),
-                         ("post", "/api/runs/run_missing/retry"), ("get", "/api/runs/run_missing/replay"),
-                         ("get", "/api/runs/run_missing/events")]:
+    for method, path in [
+        ("get", "/api/runs/run_missing"),
+        ("post", "/api/runs/run_missing/stop"),
+        ("post", "/api/runs/run_missing/retry"),
+        ("get", "/api/runs/run_missing/replay"),
+        ("get", "/api/runs/run_missing/events"),
+    ]:
         response = getattr(api, method)(path)
         assert response.status_code == 404 and response.json()["code"] == "not_found", path
 
@@ -92,9 +103,16 @@ def test_wrong_methods_are_405(api):
 
 def test_the_list_is_newest_first_paginated_and_filtered_by_status(api):
     now = timezone.now()
-    made = [Run.objects.create(scenario_id="x", auth_provider="api-key", model="m",
-                               status="failed" if n % 2 else "succeeded",
-                               created_at=now - timezone.timedelta(minutes=n)) for n in range(5)]
+    made = [
+        Run.objects.create(
+            scenario_id="x",
+            auth_provider="api-key",
+            model="m",
+            status="failed" if n % 2 else "succeeded",
+            created_at=now - timezone.timedelta(minutes=n),
+        )
+        for n in range(5)
+    ]
     page = api.get("/api/runs?limit=2&offset=1").json()
     assert page["total"] == 5 and [r["id"] for r in page["items"]] == [made[1].id, made[2].id]
     failed = api.get("/api/runs?status=failed").json()
@@ -147,8 +165,13 @@ def test_the_replay_of_a_run_without_screenshots_is_still_a_valid_archive(api):
     import json
     import zipfile
 
-    run = Run.objects.create(scenario_id="x", auth_provider="api-key", model="m", status="failed",
-                             error="sk-abcdefghijklmnopqrstuvwx leaked?")
+    run = Run.objects.create(
+        scenario_id="x",
+        auth_provider="api-key",
+        model="m",
+        status="failed",
+        error="sk-abcdefghijklmnopqrstuvwx leaked?",
+    )
     archive = zipfile.ZipFile(io.BytesIO(api.get(f"/api/runs/{run.id}/replay").content))
     assert set(archive.namelist()) == {"manifest.json", "events.jsonl", "index.html"}
     manifest = archive.read("manifest.json").decode()
@@ -171,8 +194,15 @@ def test_a_missing_api_key_fails_the_run_with_an_error_that_says_what_to_do(api,
 def test_the_api_schema_describes_the_runs_endpoints_and_the_stream(api, settings):
     schema = api.get("/api/schema/?format=json").json()
     paths = schema["paths"]
-    for path in ("/api/scenarios", "/api/runs", "/api/runs/{run_id}", "/api/runs/{run_id}/stop",
-                 "/api/runs/{run_id}/retry", "/api/runs/{run_id}/events", "/api/runs/{run_id}/replay"):
+    for path in (
+        "/api/scenarios",
+        "/api/runs",
+        "/api/runs/{run_id}",
+        "/api/runs/{run_id}/stop",
+        "/api/runs/{run_id}/retry",
+        "/api/runs/{run_id}/events",
+        "/api/runs/{run_id}/replay",
+    ):
         assert path in paths, path
     assert "text/event-stream" in paths["/api/runs/{run_id}/events"]["get"]["responses"]["200"]["content"]
     assert "application/zip" in paths["/api/runs/{run_id}/replay"]["get"]["responses"]["200"]["content"]

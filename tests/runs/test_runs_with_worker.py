@@ -3,6 +3,7 @@
 The worker is shared by the whole session (see tests/fixtures/worker.py); every test waits for
 its runs to end so the next one starts with an idle desktop.
 """
+
 import io
 import json
 import os
@@ -89,7 +90,9 @@ def test_notepad_hello_runs_from_queued_to_succeeded_types_into_the_editor_and_r
 
     with web.client() as client, client.stream("GET", f"/api/runs/{run['id']}/events") as response:
         assert response.status_code == 200
-        messages = read_sse(response, until=lambda m: m["event"] == "status" and m["data"]["data"]["status"] in TERMINAL)
+        messages = read_sse(
+            response, until=lambda m: m["event"] == "status" and m["data"]["data"]["status"] in TERMINAL
+        )
     seen = [m["data"]["data"]["status"] for m in messages if m["event"] == "status"]
     assert seen == ["queued", "running", "succeeded"], celery_worker_process.tail()
     assert [int(m["id"]) for m in messages] == list(range(1, len(messages) + 1))
@@ -141,7 +144,9 @@ def test_notepad_hello_runs_from_queued_to_succeeded_types_into_the_editor_and_r
 
 
 @pytest.mark.scaled
-def test_stop_ends_a_running_shell_command_within_two_seconds(api, celery_worker_process, model, scenarios_dir, tmp_path):
+def test_stop_ends_a_running_shell_command_within_two_seconds(
+    api, celery_worker_process, model, scenarios_dir, tmp_path
+):
     pidfile = tmp_path / "pid"
     model.add_turn(shell(model, f"echo $$ > {pidfile}; exec sleep 30"))
     run = start(api, scenarioId="shell-task")
@@ -192,8 +197,11 @@ def test_runs_take_the_desktop_one_at_a_time_in_order_and_a_queued_run_stops_at_
 
 
 def test_a_failed_run_is_retried_as_a_new_linked_run(api, celery_worker_process, model, scenarios_dir):
-    model.add_error(400, {"error": {"message": "Invalid value for 'model'.", "type": "invalid_request_error"}},
-                    {"x-should-retry": "false"})
+    model.add_error(
+        400,
+        {"error": {"message": "Invalid value for 'model'.", "type": "invalid_request_error"}},
+        {"x-should-retry": "false"},
+    )
     original = start(api, scenarioId="shell-task", model="gpt-test", input={"what": "list files"})
     failed = wait_for(api, original["id"], TERMINAL)
     assert failed["status"] == "failed" and "rejected" in failed["error"]
@@ -206,7 +214,11 @@ def test_a_failed_run_is_retried_as_a_new_linked_run(api, celery_worker_process,
     retry = response.json()
     assert retry["retryOf"] == original["id"] and retry["status"] == "queued"
     assert (retry["scenarioId"], retry["model"], retry["input"], retry["authProvider"]) == (
-        "shell-task", "gpt-test", {"what": "list files"}, "api-key")
+        "shell-task",
+        "gpt-test",
+        {"what": "list files"},
+        "api-key",
+    )
     assert wait_for(api, retry["id"], TERMINAL)["status"] == "succeeded"
     assert api.get(f"/api/runs/{original['id']}").json()["retries"] == [retry["id"]]
 

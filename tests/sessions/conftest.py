@@ -1,5 +1,6 @@
 import pytest
 
+
 def create_session(api, **body):
     response = api.post("/api/live-sessions", {"model": "gpt-5.4", "authProvider": "api-key", **body}, format="json")
     assert response.status_code == 201, response.content
@@ -17,14 +18,17 @@ def session_server(django_db_setup, django_db_blocker, desktop):
     """Daphne with the session URLs, started after the desktop so it sees (and streams) its DISPLAY."""
     # Only the display's variables: desktop.env is a copy of the whole environment, whose DATABASE_URL
     # would point Daphne at the real database instead of the test one.
-    display = {k: v for k, v in desktop.env.items()
-               if k in ("DISPLAY", "DBUS_SESSION_BUS_ADDRESS") or k.startswith("XDG_")}
-    server = AsgiServer({
-        **display,
-        "DESKHAND_SSE_KEEPALIVE_SECONDS": "0.5",
-        "DESKHAND_SCREEN_STREAM_FPS": "10",
-        "DESKHAND_SCREEN_STREAM_MAX_WIDTH": str(STREAM_MAX_WIDTH),
-    })
+    display = {
+        k: v for k, v in desktop.env.items() if k in ("DISPLAY", "DBUS_SESSION_BUS_ADDRESS") or k.startswith("XDG_")
+    }
+    server = AsgiServer(
+        {
+            **display,
+            "DESKHAND_SSE_KEEPALIVE_SECONDS": "0.5",
+            "DESKHAND_SCREEN_STREAM_FPS": "10",
+            "DESKHAND_SCREEN_STREAM_MAX_WIDTH": str(STREAM_MAX_WIDTH),
+        }
+    )
     yield server
     server.stop()
 

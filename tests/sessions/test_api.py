@@ -1,4 +1,5 @@
 """The live-session endpoints through the test client: happy paths, bad input, unknown ids, wrong methods."""
+
 import pytest
 
 from events.services import event_append, screenshot_store
@@ -23,11 +24,14 @@ def test_create_defaults_the_model_and_provider(api, settings):
     assert response.json()["model"] == settings.DEFAULT_MODEL and response.json()["authProvider"] == "api-key"
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"authProvider": "password"}, "authProvider"),
-    ({"model": ""}, "model"),
-    ({"modle": "gpt-5.4"}, "modle"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"authProvider": "password"}, "authProvider"),
+        ({"model": ""}, "model"),
+        ({"modle": "gpt-5.4"}, "modle"),
+    ],
+)
 def test_create_refuses_bad_input_and_names_the_field(api, body, field):
     response = api.post("/api/live-sessions", body, format="json")
     assert response.status_code == 400
@@ -53,10 +57,17 @@ def test_get_returns_the_full_event_history_with_screenshot_urls(api):
     assert api.get(events[1]["data"]["url"]).status_code == 200
 
 
-@pytest.mark.parametrize("method, path", [
-    ("get", ""), ("post", "/commands"), ("post", "/confirm"), ("post", "/stop"), ("post", "/observe"),
-    ("post", "/close"),
-])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("get", ""),
+        ("post", "/commands"),
+        ("post", "/confirm"),
+        ("post", "/stop"),
+        ("post", "/observe"),
+        ("post", "/close"),
+    ],
+)
 def test_an_unknown_session_is_404(api, method, path):
     body = {"instruction": "x"} if path == "/commands" else {"choice": "confirmed"} if path == "/confirm" else None
     response = getattr(api, method)(f"/api/live-sessions/ses_nope{path}", body, format="json")
@@ -77,8 +88,9 @@ def test_every_endpoint_needs_the_token(anonymous):
 
 def test_a_command_is_accepted_with_202_and_the_session_executes(api):
     session = create_session(api)
-    response = api.post(f"/api/live-sessions/{session['id']}/commands",
-                        {"instruction": "type hello in the editor"}, format="json")
+    response = api.post(
+        f"/api/live-sessions/{session['id']}/commands", {"instruction": "type hello in the editor"}, format="json"
+    )
     assert response.status_code == 202
     body = response.json()
     assert body["status"] == "executing" and body["commandCount"] == 1
@@ -116,13 +128,16 @@ def test_a_command_while_a_run_drives_the_desktop_is_409(api, settings):
     assert LiveSession.objects.get(pk=session["id"]).status == "idle"  # the claim was rolled back
 
 
-@pytest.mark.parametrize("body, names", [
-    ({"text": "type hello"}, "instruction"),
-    ({}, "instruction"),
-    ({"instruction": "   "}, "instruction"),
-    ({"instruction": "x", "authProvider": "nope"}, "authProvider"),
-    ({"instruction": 5}, "instruction"),
-])
+@pytest.mark.parametrize(
+    "body, names",
+    [
+        ({"text": "type hello"}, "instruction"),
+        ({}, "instruction"),
+        ({"instruction": "   "}, "instruction"),
+        ({"instruction": "x", "authProvider": "nope"}, "authProvider"),
+        ({"instruction": 5}, "instruction"),
+    ],
+)
 def test_a_bad_command_body_is_400_and_names_the_field(api, body, names):
     session = create_session(api)
     response = api.post(f"/api/live-sessions/{session['id']}/commands", body, format="json")
@@ -133,8 +148,11 @@ def test_a_bad_command_body_is_400_and_names_the_field(api, body, names):
 
 def test_a_command_body_that_is_not_json_is_415(api):
     session = create_session(api)
-    response = api.post(f"/api/live-sessions/{session['id']}/commands", "instruction=x",
-                        content_type="application/x-www-form-urlencoded")
+    response = api.post(
+        f"/api/live-sessions/{session['id']}/commands",
+        "instruction=x",
+        content_type="application/x-www-form-urlencoded",
+    )
     assert response.status_code == 415
 
 
@@ -192,7 +210,9 @@ def test_a_command_whose_worker_went_silent_is_swept_interrupted_and_the_session
     detail = api.get(f"/api/live-sessions/{session['id']}").json()
     assert detail["status"] == "interrupted" and "heartbeat" in detail["statusReason"]
     assert not Machine.objects.exclude(desktop_holder="").exists()
-    assert api.post(f"/api/live-sessions/{session['id']}/commands", {"instruction": "y"}, format="json").status_code == 202
+    assert (
+        api.post(f"/api/live-sessions/{session['id']}/commands", {"instruction": "y"}, format="json").status_code == 202
+    )
 
 
 def test_observe_without_a_display_is_503_with_a_clear_message(api, monkeypatch):
@@ -206,9 +226,18 @@ def test_observe_without_a_display_is_503_with_a_clear_message(api, monkeypatch)
 def test_the_schema_documents_every_session_endpoint(api):
     schema = api.get("/api/schema/?format=json").json()
     paths = schema["paths"]
-    for path in ("/api/live-sessions", "/api/live-sessions/{session_id}", "/api/live-sessions/{session_id}/commands",
-                 "/api/live-sessions/{session_id}/confirm", "/api/live-sessions/{session_id}/stop",
-                 "/api/live-sessions/{session_id}/observe", "/api/live-sessions/{session_id}/close"):
+    for path in (
+        "/api/live-sessions",
+        "/api/live-sessions/{session_id}",
+        "/api/live-sessions/{session_id}/commands",
+        "/api/live-sessions/{session_id}/confirm",
+        "/api/live-sessions/{session_id}/stop",
+        "/api/live-sessions/{session_id}/observe",
+        "/api/live-sessions/{session_id}/close",
+    ):
         assert path in paths, path
     for stream in ("events", "screen-stream"):
-        assert "text/event-stream" in paths[f"/api/live-sessions/{{session_id}}/{stream}"]["get"]["responses"]["200"]["content"]
+        assert (
+            "text/event-stream"
+            in paths[f"/api/live-sessions/{{session_id}}/{stream}"]["get"]["responses"]["200"]["content"]
+        )

@@ -1,6 +1,7 @@
 """A live session drives the browser end to end through the HTTP API: Daphne, a real worker, the fake
 model server scripting browser tool calls, the system Chromium headed on the Xvfb desktop, and the
 screen stream showing it."""
+
 import base64
 import os
 import threading
@@ -15,8 +16,12 @@ from agent.browser import shutdown_managed
 from tests.sessions.conftest import new_session
 from tests.sessions.test_end_to_end import Reader, session_of, wait_for
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.desktop, pytest.mark.browser,
-              pytest.mark.timeout(180)]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.desktop,
+    pytest.mark.browser,
+    pytest.mark.timeout(180),
+]
 CHROMIUM = os.environ.get("DESKHAND_TEST_CHROMIUM", "/usr/bin/chromium")
 
 
@@ -32,8 +37,10 @@ class Pages(BaseHTTPRequestHandler):
         elif url.path == "/item/1":
             body = "<title>Item 1</title><h1 style='font-size:80px'>Item 1</h1>"
         else:
-            body = ('<title>Search</title><form action="/results"><label>Search <input name="q"></label>'
-                    "<button>Go</button></form>")
+            body = (
+                '<title>Search</title><form action="/results"><label>Search <input name="q"></label>'
+                "<button>Go</button></form>"
+            )
         data = body.encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -61,10 +68,12 @@ def pages():
 
 
 def test_a_live_session_searches_with_the_browser_tools_while_the_stream_shows_the_browser(
-        session_server, http, celery_worker_process, model, desktop, pages):
+    session_server, http, celery_worker_process, model, desktop, pages
+):
     model.add_turn(model.function_call("browser_open", {"url": pages + "/search"}, call_id="open"))
-    model.add_turn(model.function_call("browser_type", {"text": "Search", "value": "kittens", "submit": True},
-                                       call_id="type"))
+    model.add_turn(
+        model.function_call("browser_type", {"text": "Search", "value": "kittens", "submit": True}, call_id="type")
+    )
     model.add_turn(model.function_call("browser_click", {"text": "First result about kittens"}, call_id="click"))
     model.add_turn(model.message("Opened the first result about kittens."))
     sid = new_session(http)["id"]
@@ -74,8 +83,9 @@ def test_a_live_session_searches_with_the_browser_tools_while_the_stream_shows_t
     frames.start()
     first = wait_for(lambda: frames.of("frame"), bool, 15, "the first frame")[0]["data"]
 
-    accepted = http.post(f"/api/live-sessions/{sid}/commands",
-                         json={"instruction": "search for kittens and open the first result"})
+    accepted = http.post(
+        f"/api/live-sessions/{sid}/commands", json={"instruction": "search for kittens and open the first result"}
+    )
     assert accepted.status_code == 202
     done = wait_for(lambda: session_of(http, sid), lambda s: s["status"] == "idle", 90, "idle")
     assert done["command"]["status"] == "succeeded", done
@@ -92,10 +102,14 @@ def test_a_live_session_searches_with_the_browser_tools_while_the_stream_shows_t
 
     # The screen stream showed the browser: a frame after the browser opened differs from the first.
     opened_at = next(e for e in stored if e["type"] == "tool_result")["createdAt"]
-    wait_for(lambda: frames.of("frame"), lambda got: any(f["data"]["image"] != first["image"] for f in got),
-             15, "a frame showing the browser")
+    wait_for(
+        lambda: frames.of("frame"),
+        lambda got: any(f["data"]["image"] != first["image"] for f in got),
+        15,
+        "a frame showing the browser",
+    )
     later = [f["data"] for f in frames.of("frame") if f["data"]["image"] != first["image"]]
-    assert later and base64.b64decode(later[-1]["image"])[:2] == b"\xff\xd8"   # a JPEG
+    assert later and base64.b64decode(later[-1]["image"])[:2] == b"\xff\xd8"  # a JPEG
     assert opened_at
     frames.done.set()
     events.done.set()

@@ -1,4 +1,5 @@
 """The single-flight command claim under real concurrency: Daphne's thread pool, one database."""
+
 import threading
 
 import pytest
@@ -37,7 +38,8 @@ def test_twenty_concurrent_commands_give_exactly_one_202(session_server, http, m
     row = LiveSession.objects.get(pk=session["id"])
     assert row.status == "executing" and row.command_count == 1
     assert Machine.objects.filter(desktop_holder=session["id"]).count() == 1
-    user_messages = [e for e in http.get(f"/api/live-sessions/{session['id']}").json()["events"]
-                     if e["type"] == "message"]
+    user_messages = [
+        e for e in http.get(f"/api/live-sessions/{session['id']}").json()["events"] if e["type"] == "message"
+    ]
     assert len(user_messages) == 1 and user_messages[0]["data"]["text"] == row.command["instruction"]
     assert http.post(f"/api/live-sessions/{session['id']}/close").status_code == 200

@@ -1,5 +1,6 @@
 """A live session end to end, all through the HTTP API: Daphne (the real ASGI app), a real Celery
 worker, the real `openai` SDK against the fake model server, a real editor under Xvfb."""
+
 import json
 import subprocess
 import threading
@@ -49,13 +50,19 @@ class Reader(threading.Thread):
 
 
 def test_type_hello_confirm_the_safety_check_watch_events_and_frames_then_follow_up(
-        session_server, http, celery_worker_process, model, editor, desktop):
+    session_server, http, celery_worker_process, model, editor, desktop
+):
     win = next(w for w in get_computer().windows() if editor.title_hint in w["title"])
     x, y = win["x"] + win["width"] // 2, win["y"] + win["height"] // 2
     check = {"id": "sc_1", "code": "malicious_instructions", "message": "The page asks to type; confirm first."}
     model.add_turn(model.computer_call({"type": "screenshot"}))
-    model.add_turn(model.computer_call({"type": "click", "button": "left", "x": x, "y": y},
-                                       {"type": "type", "text": "hello"}, safety_checks=[check]))
+    model.add_turn(
+        model.computer_call(
+            {"type": "click", "button": "left", "x": x, "y": y},
+            {"type": "type", "text": "hello"},
+            safety_checks=[check],
+        )
+    )
     model.add_turn(model.message("Typed hello."))
     sid = new_session(http)["id"]
     events = Reader(session_server, f"/api/live-sessions/{sid}/events")
@@ -97,8 +104,12 @@ def test_type_hello_confirm_the_safety_check_watch_events_and_frames_then_follow
         assert expected in types, expected
     route = events.of("agent_route")[0]["data"]["data"]
     assert route["route"] == "desktop" and route["reason"]
-    statuses = wait_for(lambda: [m["data"]["data"]["status"] for m in events.of("status")],
-                        lambda got: len(got) >= 5, 10, "the idle status on the stream")
+    statuses = wait_for(
+        lambda: [m["data"]["data"]["status"] for m in events.of("status")],
+        lambda got: len(got) >= 5,
+        10,
+        "the idle status on the stream",
+    )
     assert statuses == ["idle", "executing", "waiting_confirmation", "executing", "idle"]
     shot = next(e for e in session_of(http, sid)["events"] if e["type"] == "screenshot")
     assert http.get(shot["data"]["url"]).status_code == 200
@@ -109,9 +120,12 @@ def test_type_hello_confirm_the_safety_check_watch_events_and_frames_then_follow
 
     # A follow-up knows what came before: the conversation is carried into the next command.
     model.add_turn(model.message("You asked me to type hello, and I did."))
-    assert http.post(f"/api/live-sessions/{sid}/commands", json={"instruction": "what did I ask you?"}).status_code == 202
-    second = wait_for(lambda: session_of(http, sid), lambda s: s["status"] == "idle" and s["commandCount"] == 2,
-                      60, "idle")
+    assert (
+        http.post(f"/api/live-sessions/{sid}/commands", json={"instruction": "what did I ask you?"}).status_code == 202
+    )
+    second = wait_for(
+        lambda: session_of(http, sid), lambda s: s["status"] == "idle" and s["commandCount"] == 2, 60, "idle"
+    )
     # The session's usage counts every command, not only the last one.
     assert second["usage"]["total_tokens"] > done["usage"]["total_tokens"]
     sent = json.dumps(model.model_requests()[-1].body["input"])
@@ -129,8 +143,12 @@ def test_stop_a_long_shell_command_then_decline_a_risky_one(session_server, http
     model.add_turn(model.function_call("shell", {"command": "sleep 60", "timeout_s": 120}))
     sid = new_session(http)["id"]
     assert http.post(f"/api/live-sessions/{sid}/commands", json={"instruction": "run sleep 60"}).status_code == 202
-    wait_for(lambda: session_of(http, sid)["events"], lambda ev: any(e["type"] == "tool_call" for e in ev), 60,
-             "the shell command to start")
+    wait_for(
+        lambda: session_of(http, sid)["events"],
+        lambda ev: any(e["type"] == "tool_call" for e in ev),
+        60,
+        "the shell command to start",
+    )
     time.sleep(0.5)
     started = time.monotonic()
     stop = http.post(f"/api/live-sessions/{sid}/stop")
@@ -144,14 +162,16 @@ def test_stop_a_long_shell_command_then_decline_a_risky_one(session_server, http
     model.add_turn(model.function_call("shell", {"command": "sudo true"}))
     model.add_turn(model.message("Understood: I did not run it."))
     assert http.post(f"/api/live-sessions/{sid}/commands", json={"instruction": "run sudo true"}).status_code == 202
-    pending = wait_for(lambda: session_of(http, sid), lambda s: s["pendingConfirmation"], 60,
-                       "the confirmation")["pendingConfirmation"]
+    pending = wait_for(lambda: session_of(http, sid), lambda s: s["pendingConfirmation"], 60, "the confirmation")[
+        "pendingConfirmation"
+    ]
     assert pending["kind"] == "shell_command" and pending["action"]["command"] == "sudo true"
     assert "privileges" in pending["reason"]
     wrong = http.post(f"/api/live-sessions/{sid}/confirm", json={"choice": "confirmed", "fingerprint": "0" * 64})
     assert wrong.status_code == 409  # an answer about another action approves nothing
-    answer = http.post(f"/api/live-sessions/{sid}/confirm",
-                       json={"choice": "declined", "fingerprint": pending["fingerprint"]})
+    answer = http.post(
+        f"/api/live-sessions/{sid}/confirm", json={"choice": "declined", "fingerprint": pending["fingerprint"]}
+    )
     assert answer.status_code == 200
     done = wait_for(lambda: session_of(http, sid), lambda s: s["status"] == "idle", 60, "idle")
     assert done["command"]["status"] == "succeeded"

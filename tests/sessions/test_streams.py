@@ -1,4 +1,5 @@
 """The session's event stream and screen stream through the real ASGI app (Daphne) and a real socket."""
+
 import asyncio
 import base64
 import io
@@ -110,19 +111,21 @@ def test_the_screen_stream_refuses_unknown_or_closed_sessions(http):
 
 
 def test_the_screen_stream_without_a_display_is_503(monkeypatch):
-    from django.test import AsyncClient
     from django.conf import settings
+    from django.test import AsyncClient
 
     monkeypatch.delenv("DISPLAY", raising=False)
 
     async def get():
-        from sessions.services import session_create
         from asgiref.sync import sync_to_async
+
+        from sessions.services import session_create
 
         session = await sync_to_async(session_create)(model="gpt-5.4", auth_provider="api-key")
         client = AsyncClient(SERVER_NAME="127.0.0.1")
-        return await client.get(f"/api/live-sessions/{session.pk}/screen-stream",
-                                headers={"Authorization": f"Bearer {settings.API_TOKEN}"})
+        return await client.get(
+            f"/api/live-sessions/{session.pk}/screen-stream", headers={"Authorization": f"Bearer {settings.API_TOKEN}"}
+        )
 
     response = run_coroutine(get())
     assert response.status_code == 503 and response.json()["code"] == "display_unavailable"

@@ -1,4 +1,5 @@
 """The worker's periodic sweep covers live sessions as well as runs."""
+
 from datetime import timedelta
 
 import pytest
@@ -14,12 +15,21 @@ pytestmark = pytest.mark.django_db
 def test_the_worker_sweep_interrupts_a_session_whose_worker_went_silent(settings):
     old = timezone.now() - timedelta(seconds=settings.HEARTBEAT_STALE_SECONDS * 3)
     session = LiveSession.objects.create(
-        auth_provider="api-key", model="gpt-5.4", status=LiveSession.Status.EXECUTING,
-        command_id="cmd_1", command={"instruction": "type hello"}, heartbeat_at=old, updated_at=old,
+        auth_provider="api-key",
+        model="gpt-5.4",
+        status=LiveSession.Status.EXECUTING,
+        command_id="cmd_1",
+        command={"instruction": "type hello"},
+        heartbeat_at=old,
+        updated_at=old,
     )
     fresh = LiveSession.objects.create(
-        auth_provider="api-key", model="gpt-5.4", status=LiveSession.Status.EXECUTING,
-        command_id="cmd_2", command={"instruction": "type hi"}, heartbeat_at=timezone.now(),
+        auth_provider="api-key",
+        model="gpt-5.4",
+        status=LiveSession.Status.EXECUTING,
+        command_id="cmd_2",
+        command={"instruction": "type hi"},
+        heartbeat_at=timezone.now(),
     )
 
     worker_hooks.sweep_once()

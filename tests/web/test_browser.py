@@ -4,6 +4,7 @@ start and stop a run from the form, Sign in with ChatGPT from the status page.
 
 Each page is saved to test-artifacts/pages/<page>-<desktop|phone>.png.
 """
+
 import re
 from pathlib import Path
 
@@ -69,8 +70,12 @@ def test_sign_in_asks_for_the_token_and_refuses_a_wrong_one(page, pages_server):
 def test_each_page_is_usable_at_desktop_and_phone_size(page, pages_server, seeded, name):
     sign_in(page, pages_server.url, settings.API_TOKEN)
     path = {
-        "history": "/", "run": f"/runs/{seeded['newer'].pk}", "run-new": "/runs/new", "live-index": "/live",
-        "live": f"/live/{seeded['session'].pk}", "status": "/status",
+        "history": "/",
+        "run": f"/runs/{seeded['newer'].pk}",
+        "run-new": "/runs/new",
+        "live-index": "/live",
+        "live": f"/live/{seeded['session'].pk}",
+        "status": "/status",
     }[name]
     page.goto(pages_server.url + path)
     if name == "history":

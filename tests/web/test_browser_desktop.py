@@ -2,6 +2,7 @@
 form and watch it finish on the run page; open the live console, watch frames arrive, send an
 instruction, confirm the pending action, observe the windows. Real parts throughout: Daphne, a
 Celery worker, the `openai` SDK against the fake model server, mousepad under Xvfb, Chromium."""
+
 import re
 import subprocess
 import time
@@ -13,8 +14,12 @@ from agent.computer import get_computer
 from tests.fixtures.browser import save_screenshot, sign_in
 from tests.fixtures.server import AsgiServer
 
-pytestmark = [pytest.mark.browser, pytest.mark.desktop, pytest.mark.django_db(transaction=True),
-              pytest.mark.timeout(180)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.desktop,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.timeout(180),
+]
 
 
 @pytest.fixture(scope="module")
@@ -22,8 +27,9 @@ def desktop_pages_server(django_db_setup, django_db_blocker, desktop):
     """Daphne with the pages, started after the desktop so it streams that DISPLAY."""
     # Only the display's variables: the rest of desktop.env (DATABASE_URL among them) would point
     # Daphne away from the test database (see tests/sessions/conftest.py).
-    display = {k: v for k, v in desktop.env.items()
-               if k in ("DISPLAY", "DBUS_SESSION_BUS_ADDRESS") or k.startswith("XDG_")}
+    display = {
+        k: v for k, v in desktop.env.items() if k in ("DISPLAY", "DBUS_SESSION_BUS_ADDRESS") or k.startswith("XDG_")
+    }
     server = AsgiServer({**display, "DESKHAND_SCREEN_STREAM_FPS": "5", "DESKHAND_SCREEN_STREAM_MAX_WIDTH": "640"})
     yield server
     server.stop()
@@ -45,7 +51,8 @@ def saved_text(editor, desktop, expected: str, timeout: float = 15.0) -> str:
 
 
 def test_start_notepad_hello_from_the_form_and_watch_it_finish(
-        page, desktop_pages_server, celery_worker_process, model, desktop, editor):
+    page, desktop_pages_server, celery_worker_process, model, desktop, editor
+):
     x, y = editor_centre(editor)
     model.add_turn(model.computer_call({"type": "screenshot"}))
     model.add_turn(model.computer_call({"type": "click", "x": x, "y": y}, {"type": "type", "text": "hello"}))
@@ -74,13 +81,19 @@ def test_start_notepad_hello_from_the_form_and_watch_it_finish(
 
 
 def test_live_console_frames_instruction_confirmation_and_observe(
-        page, desktop_pages_server, celery_worker_process, model, desktop, editor):
+    page, desktop_pages_server, celery_worker_process, model, desktop, editor
+):
     x, y = editor_centre(editor)
     check = {"id": "sc_1", "code": "malicious_instructions", "message": "The page asks to type; confirm first."}
     model.add_turn(model.computer_call({"type": "screenshot"}))
-    model.add_turn(model.computer_call({"type": "click", "button": "left", "x": x, "y": y},
-                                       {"type": "type", "text": "hello"},
-                                       {"type": "keypress", "keys": ["CTRL", "S"]}, safety_checks=[check]))
+    model.add_turn(
+        model.computer_call(
+            {"type": "click", "button": "left", "x": x, "y": y},
+            {"type": "type", "text": "hello"},
+            {"type": "keypress", "keys": ["CTRL", "S"]},
+            safety_checks=[check],
+        )
+    )
     model.add_turn(model.message("Typed hello."))
 
     sign_in(page, desktop_pages_server.url, settings.API_TOKEN, next_path="/live")
@@ -88,8 +101,7 @@ def test_live_console_frames_instruction_confirmation_and_observe(
     page.get_by_role("button", name="Open a new session").click()
     page.wait_for_url(re.compile(r"/live/ses_[0-9a-f]+$"))
     # Frames arrive from the screen stream into the <img>.
-    page.wait_for_function("Number(document.getElementById('live-screen').dataset.frames || 0) >= 2",
-                           timeout=20_000)
+    page.wait_for_function("Number(document.getElementById('live-screen').dataset.frames || 0) >= 2", timeout=20_000)
 
     page.get_by_label("What should the agent do?").fill("type hello in the editor and save it")
     page.get_by_role("button", name="Send").click()

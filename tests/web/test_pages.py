@@ -1,4 +1,5 @@
 """The pages as the server renders them: who may see them, and what the first screenful holds."""
+
 import json
 import re
 
@@ -85,7 +86,9 @@ def test_unknown_records_are_404(operator):
 
 def test_start_a_run_offers_every_scenario_with_its_input_schema(operator):
     body = operator.get("/runs/new").content.decode()
-    scenarios = json.loads(re.search(r'<script id="scenarios-data" type="application/json">(.*?)</script>', body, re.S).group(1))
+    scenarios = json.loads(
+        re.search(r'<script id="scenarios-data" type="application/json">(.*?)</script>', body, re.S).group(1)
+    )
     ids = {s["id"] for s in scenarios}
     assert {"notepad-hello", "form-fill"} <= ids
     assert '<option value="notepad-hello" selected>' in body
@@ -98,7 +101,9 @@ def test_the_live_console_opens_a_session_with_its_events(operator, seeded):
     index = operator.get("/live").content.decode()
     assert f'href="/live/{session.pk}"' in index
     body = operator.get(f"/live/{session.pk}").content.decode()
-    data = json.loads(re.search(r'<script id="session-data" type="application/json">(.*?)</script>', body, re.S).group(1))
+    data = json.loads(
+        re.search(r'<script id="session-data" type="application/json">(.*?)</script>', body, re.S).group(1)
+    )
     assert data["id"] == session.pk and "events" in data and "pendingConfirmation" in data
 
 

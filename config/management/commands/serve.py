@@ -1,4 +1,5 @@
 """`python manage.py serve`: the whole server in one command (web + embedded desktop worker)."""
+
 import ipaddress
 import os
 import signal
@@ -110,4 +111,6 @@ def _check_port_free(host: str, port: int) -> None:
         try:
             probe.bind((host, port))
         except OSError as exc:
-            raise CommandError(f"Cannot listen on {host}:{port}: {exc.strerror}. Is Deskhand already running?") from None
+            raise CommandError(
+                f"Cannot listen on {host}:{port}: {exc.strerror}. Is Deskhand already running?"
+            ) from None

@@ -1,4 +1,5 @@
 """`python manage.py worker`: a Celery worker for this machine's desktop (runs and live commands)."""
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
@@ -7,13 +8,17 @@ class Command(BaseCommand):
     help = "Start a desktop worker for this machine (the scaled mode runs one per desktop machine)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--concurrency", type=int, default=4, help="Tasks at once (one of them drives the desktop).")
+        parser.add_argument(
+            "--concurrency", type=int, default=4, help="Tasks at once (one of them drives the desktop)."
+        )
         parser.add_argument("--loglevel", default="WARNING")
 
     def handle(self, *args, concurrency, loglevel, **options):
         from config.celery import app
 
-        self.stdout.write(f"Deskhand worker for machine {settings.MACHINE_NAME!r}, broker {_scheme(settings.CELERY_BROKER_URL)}")
+        self.stdout.write(
+            f"Deskhand worker for machine {settings.MACHINE_NAME!r}, broker {_scheme(settings.CELERY_BROKER_URL)}"
+        )
         app.worker_main(
             [
                 "worker",
