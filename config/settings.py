@@ -169,7 +169,8 @@ else:
 BROKER_DIR = DATA_DIR / "broker"
 CELERY_BROKER_URL = _read("CELERY_BROKER_URL", env.str, "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    # A broker that needs no server: messages are files in the data dir.
+    # A broker that needs no server: messages are files in the data dir (written whole: config/broker.py).
+    CELERY_BROKER_TRANSPORT = "config.broker:Transport"
     for _sub in ("queue", "processed", "control"):
         (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
