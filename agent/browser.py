@@ -380,7 +380,7 @@ class BrowserSession:
             if playwright is not None:
                 try:
                     playwright.stop()
-                except Exception:  # noqa: BLE001
+                except Exception:  # noqa: BLE001 - start-up already failed; that error is the one to report
                     pass
             return
         try:
@@ -400,7 +400,7 @@ class BrowserSession:
         finally:
             try:
                 playwright.stop()  # disconnects; the browser itself keeps running
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - a browser that is gone needs no disconnect
                 pass
 
     def _pump(self) -> None:

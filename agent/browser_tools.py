@@ -370,7 +370,7 @@ def _settle(session, before: str | None = None) -> str:
         back = before if before and not url_refusal(before, session.forbidden) else "about:blank"
         try:
             session.page.goto(back, wait_until="domcontentloaded", timeout=NAV_TIMEOUT_MS)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - any failure to go back ends on a blank page
             session.page.goto("about:blank")
         return "Blocked: that leads to Deskhand's own address, which the agent may not use. Back on: " + _page_line(
             session
@@ -389,7 +389,7 @@ def _open(session, url: str, new_tab: bool):
     session.page.bring_to_front()
     try:
         response = session.page.goto(url, wait_until="domcontentloaded", timeout=NAV_TIMEOUT_MS)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - a failed navigation is data for the model
         if "ERR_BLOCKED_BY_CLIENT" in str(exc):
             session.blocked.clear()
             return "refused", "Refused: this is Deskhand's own address; the agent may not open it.", None
@@ -403,7 +403,7 @@ def _tabs(session) -> str:
     for index, page in enumerate(session.context.pages):
         try:
             title = page.title()
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - a page closing meanwhile has no title
             title = ""
         mark = " (current)" if page is session.page else ""
         lines.append(f"{index}: {title or '(no title)'} — {page.url}{mark}")

@@ -173,7 +173,7 @@ def teardown_django(mode: str, data_dir: Path) -> None:
     if mode == "scaled":
         try:
             drop_pg()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - cleanup is best effort
             print(f"(could not drop {PG_DB}: {exc})", file=sys.stderr)
     shutil.rmtree(data_dir, ignore_errors=True)
 

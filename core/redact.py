@@ -70,7 +70,7 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - a record that cannot format is logged as it is
             return True
         record.msg, record.args = redact(message), None
         if record.exc_info and not record.exc_text:

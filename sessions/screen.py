@@ -104,11 +104,6 @@ class FrameSource:
         with self._lock:
             return self._thread is not None
 
-    @property
-    def viewer_count(self) -> int:
-        with self._lock:
-            return len(self._viewers)
-
     def subscribe(self) -> Viewer:
         viewer = Viewer(self)
         with self._lock:
@@ -219,7 +214,7 @@ def display_problem(display: str | None = None) -> str | None:
 
         with mss.MSS(display=key or None) as grabber:
             grabber.monitors[0]
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - any failure means this display cannot be captured
         return f"Cannot open the display {key!r}: {exc}"
     return None
 

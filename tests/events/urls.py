@@ -2,8 +2,8 @@
 
 from django.urls import path
 
-from config.api_errors import exception_handler  # noqa: F401
-from config.urls import handler404, handler500  # noqa: F401
+from config.api_errors import exception_handler  # noqa: F401 - urlconf hooks Django looks up by name
+from config.urls import handler404, handler500  # noqa: F401 - urlconf hooks Django looks up by name
 from config.urls import urlpatterns as project_urlpatterns
 from core.errors import AppError
 from events.models import Event

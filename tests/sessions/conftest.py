@@ -1,13 +1,13 @@
 import pytest
 
+from tests.fixtures.server import AsgiServer
+
 
 def create_session(api, **body):
     response = api.post("/api/live-sessions", {"model": "gpt-5.4", "authProvider": "api-key", **body}, format="json")
     assert response.status_code == 201, response.content
     return response.json()
 
-
-from tests.fixtures.server import AsgiServer  # noqa: E402
 
 # Frames at most 640 px wide: the 1280-px test screen then proves the stream scales down.
 STREAM_MAX_WIDTH = 640
