@@ -226,7 +226,7 @@ class CliAgent:
             args = {}
         if name == "remember":
             ctx.sink.emit("tool_call", {"call_id": call_id, "name": name, "arguments": args})
-            result = memory_mod.save(ctx.sink, args)
+            result = memory_mod.save(ctx.memory, args)
             ctx.sink.emit("tool_result", {"call_id": call_id, "name": name, "output": result})
             return result
         command = str(args.get("command") or "") if name == "shell" else ""

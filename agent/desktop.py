@@ -154,7 +154,7 @@ class DesktopAgent:
             return self.ctx.browser.handle(call["call_id"], name, args)
         self.ctx.sink.emit("tool_call", {"call_id": call["call_id"], "name": name, "arguments": args})
         if name == "remember" and isinstance(args, dict):
-            result = memory_mod.save(self.ctx.sink, args)
+            result = memory_mod.save(self.ctx.memory, args)
         else:
             result = f"Unknown tool {name!r} or arguments that are not a JSON object."
         self.ctx.sink.emit("tool_result", {"call_id": call["call_id"], "name": name, "output": result})

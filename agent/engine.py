@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from agent import memory as memory_mod
 from agent import planner, router
 from agent.browser import BrowserConfig
+from agent.checks import checks_evaluate
 from agent.cli import CliAgent
 from agent.context import AgentResult, Context, close_dangling, prune_images
 from agent.desktop import DesktopAgent
@@ -29,6 +30,9 @@ class Task:
     timeout_s: float = 600.0
     history: list = field(default_factory=list)  # prior conversation items of a live session
     workdir: str | None = None  # the cli agent's working directory (a fresh scratch dir when None)
+    # A scenario's success checks (agent.checks), verified on the desktop when the agent reports
+    # success; None for work that has none (a live command).
+    checks: list[dict] | None = None
 
 
 @dataclass
@@ -74,6 +78,8 @@ def run_task(
         status, summary = result.status, result.summary
         if status == "failed":
             sink.emit("error", {"code": "task_failed", "message": summary})
+        elif status == "succeeded" and task.checks is not None:
+            status, summary = _verify(ctx, task.checks, summary)
     except Stopped:
         status, summary = "stopped", "Stopped on request."
     except TimedOut:
@@ -104,7 +110,7 @@ def run_task(
         if ctx.browser is not None:
             try:
                 ctx.browser.close()  # lets go of the browser; a managed one stays open for the next task
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - the outcome matters more than a tidy disconnect
                 pass
         try:
             computer.release_all()
@@ -113,7 +119,7 @@ def run_task(
         if memory is not None and ctx.memory_ids:
             try:
                 memory.mark_used(ctx.memory_ids)
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - usage counts are bookkeeping, not the task's result
                 pass
     items = result.items if result is not None else (ctx.conversation or history)
     return Outcome(
@@ -132,6 +138,26 @@ def _run_agent(ctx: Context, route: str, instruction: str, history: list) -> Age
     return DesktopAgent(ctx, browser_first=route == "browser").run(instruction, history)
 
 
+def _verify(ctx: Context, checks: list[dict], summary: str) -> tuple[str, str]:
+    """The agent says it is done; the success checks say whether the desktop agrees."""
+    failures = checks_evaluate(checks, ctx.computer)
+    if failures:
+        message = "A success check failed: " + "; ".join(failures)
+        ctx.sink.emit(
+            "error",
+            {
+                "code": "check_failed",
+                "message": message + ". The model reported success but the screen does not show it; "
+                "look at the last screenshot.",
+            },
+        )
+        return "failed", message
+    ctx.sink.emit(
+        "log", {"level": "info", "message": "Success checks passed." if checks else "No success checks defined."}
+    )
+    return "succeeded", summary
+
+
 def _load_memory(ctx: Context, instruction: str) -> None:
     if ctx.memory is None:
         return
@@ -142,7 +168,7 @@ def _load_memory(ctx: Context, instruction: str) -> None:
         pass
     try:
         entries = ctx.memory.relevant(instruction, app, MEMORY_BUDGET_TOKENS) or []
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - a task runs without memory rather than fail
         ctx.sink.emit("log", {"level": "warning", "message": f"Memory was not available: {redact(str(exc))}"})
         return
     ctx.memory_text = memory_mod.format_entries(entries)

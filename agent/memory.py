@@ -1,7 +1,8 @@
 """The memory hook: what the agent already knows goes into its instructions; what it learns comes back.
 
-The Django side implements `MemoryProvider` over its MemoryEntry/AppProfile tables and saves what the
-`remember` tool reports through `sink.remember`.
+One object does both: the engine reads relevant entries through `MemoryProvider.relevant` before a
+task and its `remember` tool writes through `MemoryProvider.remember` (the Django side implements
+it over its MemoryEntry/AppProfile tables).
 """
 
 from __future__ import annotations
@@ -31,15 +32,19 @@ REMEMBER_TOOL = {
 class MemoryProvider(Protocol):
     def relevant(self, instruction: str, app: str | None, budget_tokens: int) -> list[dict]: ...
     def mark_used(self, ids: list) -> None: ...
+    def remember(
+        self, *, content: str, category: str, app_context: str | None, tags: list[str], confidence: float
+    ) -> object: ...
 
 
 class StaticMemory:
-    """A fixed list of entries (tests, benches, scripts)."""
+    """A fixed list of entries (tests, benches, scripts); what the agent remembers is kept in `saved`."""
 
-    def __init__(self, entries: list[dict]):
-        self.entries = entries
+    def __init__(self, entries: list[dict] | None = None):
+        self.entries = list(entries or [])
         self.used: list = []
         self.asked: list[tuple[str, str | None]] = []
+        self.saved: list[dict] = []
 
     def relevant(self, instruction: str, app: str | None, budget_tokens: int) -> list[dict]:
         self.asked.append((instruction, app))
@@ -47,6 +52,19 @@ class StaticMemory:
 
     def mark_used(self, ids: list) -> None:
         self.used.extend(ids)
+
+    def remember(
+        self, *, content: str, category: str, app_context: str | None, tags: list[str], confidence: float
+    ) -> dict:
+        entry = {
+            "content": content,
+            "category": category,
+            "app_context": app_context,
+            "tags": list(tags),
+            "confidence": confidence,
+        }
+        self.saved.append(entry)
+        return entry
 
 
 def format_entries(entries: list[dict]) -> str:
@@ -57,7 +75,10 @@ def format_entries(entries: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def save(sink, args: dict) -> str:
+def save(memory: MemoryProvider | None, args: dict) -> str:
+    """The `remember` tool: the result text goes back to the model."""
+    if memory is None:
+        return "Memory is not available here; nothing was saved."
     content = str(args.get("content") or "").strip()
     if not content:
         return "Nothing saved: content was empty."
@@ -65,7 +86,7 @@ def save(sink, args: dict) -> str:
         confidence = float(args.get("confidence", 0.8))
     except (TypeError, ValueError):
         confidence = 0.8
-    sink.remember(
+    memory.remember(
         content=content,
         category=str(args.get("category") or "other"),
         app_context=args.get("app_context") or None,

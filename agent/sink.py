@@ -1,4 +1,4 @@
-"""How the engine talks to the outside world: events, stop flag, confirmations, storage.
+"""How the engine talks to the outside world: events, stop flag, confirmations, screenshot storage.
 
 The Django side implements `Sink` (rows in the event log, files through the storage API);
 `RecordingSink` is the in-memory one for tests and benches.
@@ -57,9 +57,6 @@ class Sink(Protocol):
     def confirm(self, request: ConfirmationRequest) -> str: ...
     def heartbeat(self) -> None: ...
     def store_screenshot(self, data: bytes, *, mime: str, width: int, height: int) -> str: ...
-    def remember(
-        self, *, content: str, category: str, app_context: str | None, tags: list[str], confidence: float
-    ) -> None: ...
 
 
 class RecordingSink:
@@ -79,7 +76,6 @@ class RecordingSink:
         self.events: list[tuple[str, dict]] = []
         self.confirmations: list[ConfirmationRequest] = []
         self.screenshots: dict[str, tuple[bytes, str, int, int]] = {}
-        self.memories: list[dict] = []
         self.heartbeats = 0
         self._answers = answers if answers is not None else []
         self._confirm_wait_s = confirm_wait_s
@@ -123,19 +119,6 @@ class RecordingSink:
         ref = f"shot-{len(self.screenshots) + 1}"
         self.screenshots[ref] = (data, mime, width, height)
         return ref
-
-    def remember(
-        self, *, content: str, category: str, app_context: str | None, tags: list[str], confidence: float
-    ) -> None:
-        self.memories.append(
-            {
-                "content": content,
-                "category": category,
-                "app_context": app_context,
-                "tags": list(tags),
-                "confidence": confidence,
-            }
-        )
 
     # -- test helpers --
     def stop(self) -> None:

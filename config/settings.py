@@ -224,6 +224,11 @@ if SCREENSHOT_FORMAT not in ("png", "jpeg"):
 SCREEN_STREAM_FPS = _read("DESKHAND_SCREEN_STREAM_FPS", env.float, 8.0)
 SCREEN_STREAM_MAX_WIDTH = _read("DESKHAND_SCREEN_STREAM_MAX_WIDTH", env.int, 1280)
 HEARTBEAT_STALE_SECONDS = _read("DESKHAND_HEARTBEAT_STALE_SECONDS", env.int, 60)
+# How often every process sweeps for executions whose heartbeat went stale (0: derived from the
+# stale limit, so a dead execution is marked within about two stale periods).
+SWEEP_SECONDS = _read("DESKHAND_SWEEP_SECONDS", env.float, 0.0)
+# How often the live log stream looks for new lines in the log files.
+LOG_STREAM_POLL_SECONDS = _read("DESKHAND_LOG_STREAM_POLL_SECONDS", env.float, 0.25)
 
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {

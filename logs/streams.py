@@ -32,7 +32,7 @@ ENTRY_TIME = re.compile(r"[0-9T:.+\-Z]{10,40}")
 
 
 def _poll_seconds() -> float:
-    return getattr(settings, "LOG_STREAM_POLL_SECONDS", 0.25)
+    return settings.LOG_STREAM_POLL_SECONDS
 
 
 class _FollowedFile:

@@ -31,12 +31,11 @@ class DjangoMemoryProvider:
         app_context: str | None,
         tags: list[str],
         confidence: float,
-        source_owner_id: str | None = None,
     ) -> MemoryEntry:
-        """What a sink's `remember` calls (`DjangoSink` passes its owner as `source_owner_id`). The
+        """What the agent's `remember` tool saves, with this provider's owner as its source. The
         model's category may be one we do not know: it is kept as "other" rather than lost; the
         content itself is validated like any other entry."""
-        owner_id = source_owner_id or self.owner_id
+        owner_id = self.owner_id
         if category not in MemoryEntry.Category.values:
             category = MemoryEntry.Category.OTHER
         entry = memory_entry_create(

@@ -19,7 +19,10 @@ from core.errors import Conflict, InvalidInput, NotFound
 from core.redact import redact
 from events.models import Event
 from events.services import event_append
-from runs import execution
+from runs.execution.claims import desktop_claim, desktop_release, desktop_sweep, heartbeat_interval, stale_before
+from runs.execution.confirmations import confirmation_resolve, confirmations_expire
+from runs.execution.invoke import engine_invoke
+from runs.execution.owner import ExecutionOwner
 from runs.models import Confirmation, Machine, Run
 from scenarios.catalog import Scenario, scenario_get
 
@@ -131,9 +134,7 @@ def run_stop(*, run_id: str) -> Run:
     if Run.objects.filter(pk=run_id, status__in=active, stop_requested_at__isnull=True).update(stop_requested_at=now):
         event_append(owner_id=run_id, type="log", data={"level": "info", "message": "Stop requested."})
         # A pending confirmation must not be answered after a stop: expire it now.
-        Confirmation.objects.filter(owner_id=run_id, status=Confirmation.Status.PENDING).update(
-            status=Confirmation.Status.EXPIRED, resolved_at=now
-        )
+        confirmations_expire(owner_id=run_id)
         return _get(run_id)
     run.refresh_from_db()
     if run.status in active:
@@ -151,7 +152,7 @@ def run_confirm(*, run_id: str, choice: str, fingerprint: str | None = None) -> 
         raise Conflict(
             f"Run {run_id} is not waiting for a confirmation (it is {run.status}).", code="no_pending_confirmation"
         )
-    answered = execution.confirmation_resolve(owner_id=run_id, choice=choice, fingerprint=fingerprint)
+    answered = confirmation_resolve(owner_id=run_id, choice=choice, fingerprint=fingerprint)
     if answered is None:
         raise Conflict(
             "No pending confirmation matches (it was answered, expired, or is for another action).",
@@ -210,7 +211,7 @@ def run_execute(*, run_id: str, worker: str = "") -> str | None:
         Run.objects.filter(pk=run_id, status=Run.Status.QUEUED)
         .filter(
             # A run whose previous holder died before it started may be picked up again.
-            Q(claim_token="") | Q(heartbeat_at__lt=execution.stale_before())
+            Q(claim_token="") | Q(heartbeat_at__lt=stale_before())
         )
         .update(claim_token=token, machine=machine, worker=worker[:200], heartbeat_at=now)
     )
@@ -222,7 +223,7 @@ def run_execute(*, run_id: str, worker: str = "") -> str | None:
     try:
         return _execute_claimed(run_id, token, machine)
     finally:
-        execution.desktop_release(machine_id=machine.pk, holder=run_id)
+        desktop_release(machine_id=machine.pk, holder=run_id)
 
 
 def _local_machine() -> Machine:
@@ -236,7 +237,7 @@ def _wait_for_desktop(run_id: str, token: str, machine: Machine) -> bool:
     next_beat = 0.0
     while True:
         with transaction.atomic():
-            if execution.desktop_claim(machine_id=machine.pk, holder=run_id, queued_before=run):
+            if desktop_claim(machine_id=machine.pk, holder=run_id, queued_before=run):
                 now = timezone.now()
                 started = Run.objects.filter(pk=run_id, status=Run.Status.QUEUED, claim_token=token).update(
                     status=Run.Status.RUNNING, started_at=now, heartbeat_at=now
@@ -245,7 +246,7 @@ def _wait_for_desktop(run_id: str, token: str, machine: Machine) -> bool:
                     _status_event(run_id, Run.Status.RUNNING)
                     return True
                 # Stopped (or swept) between our checks: give the desktop back in the same transaction.
-                execution.desktop_release(machine_id=machine.pk, holder=run_id)
+                desktop_release(machine_id=machine.pk, holder=run_id)
                 return False
         if time.monotonic() >= next_beat:
             # A waiting run heartbeats too: the sweeper can tell a live queue from an orphan.
@@ -253,96 +254,45 @@ def _wait_for_desktop(run_id: str, token: str, machine: Machine) -> bool:
                 heartbeat_at=timezone.now()
             ):
                 return False
-            next_beat = time.monotonic() + execution.heartbeat_interval()
+            next_beat = time.monotonic() + heartbeat_interval()
         elif not Run.objects.filter(pk=run_id, status=Run.Status.QUEUED, claim_token=token).exists():
             return False
         time.sleep(DESKTOP_POLL_SECONDS)
 
 
 def _execute_claimed(run_id: str, token: str, machine: Machine) -> str | None:
-    from agent.engine import Task, run_task
+    from agent.engine import Task
 
     run = Run.objects.get(pk=run_id)
-    owner = execution.ExecutionOwner(
+    scenario = Scenario.from_dict(run.scenario) if run.scenario else scenario_get(scenario_id=run.scenario_id)
+    if scenario is None:
+        error = f"The scenario {run.scenario_id!r} no longer exists."
+        event_append(owner_id=run_id, type="error", data={"code": "scenario_missing", "message": error})
+        return _finish(run_id, token, status=Run.Status.FAILED, summary="", error=error, reason=error, usage={})
+    owner = ExecutionOwner(
         model=Run,
         pk=run_id,
         running_status=Run.Status.RUNNING,
         waiting_status=Run.Status.WAITING_CONFIRMATION,
         claim={"claim_token": token},
         machine_id=machine.pk,
+        route_field="route",
     )
-    memory, writer = execution.memory_provider_build(owner_id=run_id)
-    sink = execution.DjangoSink(owner, memory_writer=writer)
-    scenario = Scenario.from_dict(run.scenario) if run.scenario else scenario_get(scenario_id=run.scenario_id)
-    status, summary, error, reason = Run.Status.FAILED, "", "", ""
-    computer = None
-    try:
-        missing = execution.missing_credentials(provider=run.auth_provider)
-        if scenario is None:
-            error = f"The scenario {run.scenario_id!r} no longer exists."
-            sink.emit("error", {"code": "scenario_missing", "message": error})
-        elif missing:
-            error = missing
-            sink.emit("error", {"code": "auth_missing", "message": error})
-        else:
-            computer = execution.computer_get()
-            task = Task(
-                instruction=run.instruction,
-                model=run.model,
-                route=scenario.route,
-                max_turns=scenario.max_turns,
-                timeout_s=float(scenario.timeout_seconds),
-            )
-            with execution.Heartbeat(sink):
-                outcome = run_task(
-                    task,
-                    sink=sink,
-                    client=execution.model_client_build(provider=run.auth_provider),
-                    computer=computer,
-                    memory=memory,
-                    protected_paths=execution.protected_paths(),
-                    browser=execution.browser_config_build(),
-                    screen=execution.screen_config_build(),
-                )
-            status, summary = outcome.status, outcome.summary
-            if status == Run.Status.FAILED:
-                error = summary
-            elif status == Run.Status.STOPPED:
-                reason = summary or "Stopped on request."
-            elif status == Run.Status.SUCCEEDED:
-                failures = checks_evaluate(checks=scenario.render_checks(run.input), computer=computer)
-                if failures:
-                    status, error = Run.Status.FAILED, "A success check failed: " + "; ".join(failures)
-                    sink.emit(
-                        "error",
-                        {
-                            "code": "check_failed",
-                            "message": error + ". The model reported success "
-                            "but the screen does not show it; look at the last screenshot.",
-                        },
-                    )
-                else:
-                    sink.emit(
-                        "log",
-                        {
-                            "level": "info",
-                            "message": "Success checks passed." if scenario.checks else "No success checks defined.",
-                        },
-                    )
-    except Exception as exc:
-        logger.exception("Run %s failed outside the engine", run_id)
-        status, error = (
-            Run.Status.FAILED,
-            redact(f"Internal error while executing the run: {type(exc).__name__}: {exc}"),
-        )
-        sink.emit("error", {"code": "internal_error", "message": error + " This is a bug; the worker log has details."})
-    finally:
-        if computer is not None:
-            try:
-                computer.release_all()  # also done by the engine; harmless twice, fatal if never
-            except Exception:  # noqa: BLE001
-                pass
-    return _finish(run_id, token, status=status, summary=summary, error=error, reason=reason or error, usage=sink.usage)
+    task = Task(
+        instruction=run.instruction,
+        model=run.model,
+        route=scenario.route,
+        max_turns=scenario.max_turns,
+        timeout_s=float(scenario.timeout_seconds),
+        checks=scenario.render_checks(run.input),
+    )
+    result = engine_invoke(owner=owner, task=task, provider=run.auth_provider)
+    summary, error, reason = result.summary, "", ""
+    if result.status == Run.Status.FAILED:
+        error = reason = result.summary
+    elif result.status == Run.Status.STOPPED:
+        reason = result.summary or "Stopped on request."
+    return _finish(run_id, token, status=result.status, summary=summary, error=error, reason=reason, usage=result.usage)
 
 
 def _finish(run_id: str, token: str, *, status: str, summary: str, error: str, reason: str, usage: dict) -> str | None:
@@ -369,60 +319,6 @@ def _finish(run_id: str, token: str, *, status: str, summary: str, error: str, r
     return status
 
 
-def checks_evaluate(*, checks: list[dict], computer) -> list[str]:
-    """The checks that failed, each as a sentence; empty when all pass.
-
-    `windowTitle`: a regular expression some visible window's title matches.
-    `textInWindow`: text contained in a window title, or in the focused window's text (read by
-    select-all and copy, the user's clipboard restored, the selection collapsed again).
-    """
-    import re
-
-    failures = []
-    for check in checks:
-        titles = [w.get("title") or "" for w in computer.windows()]
-        if "windowTitle" in check:
-            pattern = check["windowTitle"]
-            try:
-                matched = any(re.search(pattern, title) for title in titles)
-            except re.error as exc:
-                failures.append(f"windowTitle {pattern!r} is not a valid regular expression ({exc})")
-                continue
-            if not matched:
-                failures.append(f"no window title matches {pattern!r} (titles: {titles[:8]})")
-        elif "textInWindow" in check:
-            text = check["textInWindow"]
-            if any(text in title for title in titles):
-                continue
-            content = _focused_window_text(computer)
-            if content is None or text not in content:
-                failures.append(f"the text {text!r} is not in the focused window")
-    return failures
-
-
-def _focused_window_text(computer) -> str | None:
-    try:
-        from agent import clipboard
-
-        previous = clipboard.read_clipboard()
-        computer.keypress(["ctrl", "a"])
-        computer.keypress(["ctrl", "c"])
-        text = None
-        deadline = time.monotonic() + 2.0
-        while time.monotonic() < deadline:
-            text = clipboard.read_clipboard()
-            if text is not None and text != previous:
-                break
-            time.sleep(0.05)
-        computer.keypress(["ctrl", "end"])  # collapse the selection: the next typing must not replace it
-        if previous is not None:
-            clipboard.write_clipboard(previous)
-        return text
-    except Exception:
-        logger.warning("Could not read the focused window's text", exc_info=True)
-        return None
-
-
 # --- Crash recovery -------------------------------------------------------------------------------
 
 
@@ -432,7 +328,7 @@ def runs_sweep(*, stale_seconds: float | None = None) -> dict:
     Never re-runs anything. A NULL heartbeat counts by the run's start (or creation) time, so a
     row that never beat cannot stay `running` forever.
     """
-    limit = execution.stale_before(stale_seconds)
+    limit = stale_before(stale_seconds)
     stale = Run.objects.annotate(beat=Coalesce("heartbeat_at", "started_at", "created_at")).filter(
         Q(status__in=(Run.Status.RUNNING, Run.Status.WAITING_CONFIRMATION))
         # A queued run a worker picked up (and then died holding) is as orphaned as a running one.
@@ -442,7 +338,7 @@ def runs_sweep(*, stale_seconds: float | None = None) -> dict:
     interrupted = [
         run_id for run_id in stale.values_list("pk", flat=True) if _interrupt(run_id, INTERRUPTED_REASON, limit)
     ]
-    freed = execution.desktop_sweep()
+    freed = desktop_sweep()
     return {"interrupted": interrupted, "desktopsFreed": freed}
 
 
@@ -460,7 +356,7 @@ def runs_sweep_machine_start(*, machine_id: int, started_at) -> dict:
         for run_id in orphans.values_list("pk", flat=True)
         if _interrupt(run_id, INTERRUPTED_AT_START_REASON, started_at)
     ]
-    freed = execution.desktop_sweep(machine_id=machine_id, claimed_before=started_at)
+    freed = desktop_sweep(machine_id=machine_id, claimed_before=started_at)
     return {"interrupted": interrupted, "desktopsFreed": freed}
 
 
@@ -477,12 +373,10 @@ def _interrupt(run_id: str, reason: str, stale_limit) -> bool:
     with transaction.atomic():
         if not rows.update(status=Run.Status.INTERRUPTED, finished_at=now, status_reason=reason, error=reason):
             return False
-        Confirmation.objects.filter(owner_id=run_id, status=Confirmation.Status.PENDING).update(
-            status=Confirmation.Status.EXPIRED, resolved_at=now
-        )
+        confirmations_expire(owner_id=run_id)
         machine_id = Run.objects.filter(pk=run_id).values_list("machine_id", flat=True).first()
         if machine_id:
-            execution.desktop_release(machine_id=machine_id, holder=run_id)
+            desktop_release(machine_id=machine_id, holder=run_id)
         event_append(owner_id=run_id, type="error", data={"code": "interrupted", "message": reason})
         _status_event(run_id, Run.Status.INTERRUPTED, reason)
         Run.objects.filter(pk=run_id).update(event_count=Event.objects.filter(owner_id=run_id).count())

@@ -26,8 +26,7 @@ _process_started = None
 
 def sweep_interval() -> float:
     """How often the worker sweeps: often enough that a dead run is marked within about two stale periods."""
-    configured = getattr(settings, "RUNS_SWEEP_SECONDS", None)
-    return float(configured) if configured else max(1.0, min(30.0, settings.HEARTBEAT_STALE_SECONDS / 2))
+    return settings.SWEEP_SECONDS or max(1.0, min(30.0, settings.HEARTBEAT_STALE_SECONDS / 2))
 
 
 def sweep_once() -> None:

@@ -1,9 +1,8 @@
-"""One live command in the worker: the engine behind the shared execution machinery of runs.
+"""One live command in the worker: claimed, run through `engine_invoke`, its outcome recorded.
 
-`runs.execution` gives the desktop claim, the Django sink (events, stop flag, confirmations bound to
-an action's fingerprint, heartbeat), the model client and memory. What differs for a session:
-usage accumulates across commands, the conversation is carried from one command to the next, and
-the session goes back to `idle` (not to a terminal status) when a command ends.
+What differs from a run: usage accumulates across commands, the conversation is carried from one
+command to the next, and the session goes back to `idle` (not to a terminal status) when a
+command ends.
 """
 
 from __future__ import annotations
@@ -14,26 +13,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from events.services import event_append
-from runs.execution import (
-    DjangoSink,
-    ExecutionOwner,
-    Heartbeat,
-    browser_config_build,
-    computer_get,
-    desktop_release,
-    memory_provider_build,
-    missing_credentials,
-    model_client_build,
-    protected_paths,
-    screen_config_build,
-)
+from runs.execution.claims import desktop_release
+from runs.execution.invoke import engine_invoke
+from runs.execution.owner import ExecutionOwner
 from sessions.models import LiveSession
 
 logger = logging.getLogger("deskhand.sessions")
 
 
 def command_run(*, session_id: str, command_id: str) -> None:
-    from agent.engine import Task, run_task
+    from agent.engine import Task
 
     now = timezone.now()
     # The start claim: conditional on "not started" (no heartbeat yet), the column a stop before the
@@ -51,8 +40,7 @@ def command_run(*, session_id: str, command_id: str) -> None:
         )
         return
     session = LiveSession.objects.get(pk=session_id)
-    command = dict(session.command)
-    command.update(status="running", startedAt=now.isoformat())
+    command = {**session.command, "status": "running", "startedAt": now.isoformat()}
     LiveSession.objects.filter(pk=session_id, command_id=command_id).update(command=command)
     owner = ExecutionOwner(
         model=LiveSession,
@@ -61,52 +49,24 @@ def command_run(*, session_id: str, command_id: str) -> None:
         waiting_status=LiveSession.Status.WAITING_CONFIRMATION,
         claim={"command_id": command_id},
         machine_id=session.machine_id,
+        usage_before=session.usage or {},
     )
-    memory, writer = memory_provider_build(owner_id=session_id)
-    # The session's usage keeps counting across its commands.
-    sink = DjangoSink(owner, usage_before=session.usage or {}, memory_writer=writer)
-    status, summary, history = "failed", "", None
+    task = Task(instruction=command["instruction"], model=command["model"], history=list(session.history))
     try:
-        problem = missing_credentials(provider=command["authProvider"])
-        if problem:
-            summary = problem
-            sink.emit("error", {"code": "auth_missing", "message": problem})
-        else:
-            with Heartbeat(sink):
-                client = model_client_build(provider=command["authProvider"])
-                outcome = run_task(
-                    Task(instruction=command["instruction"], model=command["model"], history=list(session.history)),
-                    sink=sink,
-                    client=client,
-                    computer=computer_get(),
-                    memory=memory,
-                    protected_paths=protected_paths(),
-                    browser=browser_config_build(),
-                    screen=screen_config_build(),
-                )
-            status, summary, history = outcome.status, outcome.summary, outcome.history
-    except Exception as exc:
-        logger.exception("Live command %s of %s failed outside the engine", command_id, session_id)
-        summary = f"Internal error: {type(exc).__name__}. The worker log has the details."
-        try:
-            sink.emit("error", {"code": "internal_error", "message": summary})
-        except Exception:  # noqa: BLE001
-            pass
+        result = engine_invoke(owner=owner, task=task, provider=command["authProvider"])
+        command_finish(
+            session_id=session_id,
+            command_id=command_id,
+            command=command,
+            status=result.status,
+            summary=result.summary,
+            history=result.history,
+            route=result.route,
+            usage=result.owner_usage,
+        )
     finally:
-        try:
-            command_finish(
-                session_id=session_id,
-                command_id=command_id,
-                command=command,
-                status=status,
-                summary=summary,
-                history=history,
-                route=sink.route,
-                usage=sink.owner_usage,
-            )
-        finally:
-            if session.machine_id:
-                desktop_release(machine_id=session.machine_id, holder=session_id)
+        if session.machine_id:
+            desktop_release(machine_id=session.machine_id, holder=session_id)
 
 
 def command_finish(

@@ -18,7 +18,9 @@ from django.utils import timezone
 
 from core.errors import Conflict, InvalidInput, NotFound, Unavailable
 from events.services import event_append, screenshot_store
-from runs.models import AuthProvider, Confirmation, Machine
+from runs.execution.claims import desktop_claim, desktop_release, stale_before
+from runs.execution.confirmations import confirmation_resolve, confirmations_expire
+from runs.models import AuthProvider, Machine
 from sessions.models import LiveSession, new_command_id
 
 logger = logging.getLogger("deskhand.sessions")
@@ -59,13 +61,6 @@ def machine_local() -> Machine:
     return machine
 
 
-def _confirmations_expire(session_id: str) -> None:
-    # A pending question nobody can answer any more must not approve anything later.
-    Confirmation.objects.filter(owner_id=session_id, status=Confirmation.Status.PENDING).update(
-        status=Confirmation.Status.EXPIRED, resolved_at=timezone.now()
-    )
-
-
 # --- create / close ---------------------------------------------------------------------------
 
 
@@ -96,19 +91,13 @@ def session_close(*, session_id: str) -> LiveSession:
             )
         )
         if closed:
-            _confirmations_expire(session_id)
+            confirmations_expire(owner_id=session_id)
             _emit_status(session_id, LiveSession.Status.CLOSED, reason="Closed on request.")
     if closed and session.status in LiveSession.BUSY and session.heartbeat_at is None and session.machine_id:
         # The command never started, so no worker will release the desktop it was given.
-        _desktop_release(session.machine_id, session_id)
+        desktop_release(machine_id=session.machine_id, holder=session_id)
     session.refresh_from_db()
     return session
-
-
-def _desktop_release(machine_id: int, holder: str) -> None:
-    from runs.execution import desktop_release
-
-    desktop_release(machine_id=machine_id, holder=holder)
 
 
 # --- commands -------------------------------------------------------------------------------
@@ -122,7 +111,6 @@ def session_command_submit(
     The claim is one conditional UPDATE inside an IMMEDIATE transaction (SQLite) / row lock
     (PostgreSQL): of twenty concurrent submissions exactly one sees `status IN (idle, interrupted)`.
     """
-    from runs.execution import desktop_claim
     from sessions.tasks import session_command_execute_task
 
     instruction = (instruction or "").strip()
@@ -166,7 +154,7 @@ def session_command_submit(
         if not claimed:
             raise _busy(session_id)
         # A session that is not executing holds no desktop: free what a crashed command may have left.
-        _desktop_release(machine.pk, session_id)
+        desktop_release(machine_id=machine.pk, holder=session_id)
         if not desktop_claim(machine_id=machine.pk, holder=session_id):
             holder = Machine.objects.filter(pk=machine.pk).values_list("desktop_holder", flat=True).first()
             raise Conflict(
@@ -225,8 +213,6 @@ def session_confirm(*, session_id: str, choice: str, fingerprint: str | None = N
     """A person's answer to the pending confirmation. It applies to that one action only (the
     execution consumes it for the fingerprint it asked about); with `fingerprint`, only if the
     pending action is still that exact one."""
-    from runs.execution import confirmation_resolve
-
     if choice not in ("confirmed", "declined"):
         raise InvalidInput("choice", f'must be "confirmed" or "declined" (got {choice!r})')
     _session(session_id)
@@ -270,7 +256,7 @@ def session_stop(*, session_id: str) -> LiveSession:
             command={**session.command, "status": "stopped", "summary": reason, "finishedAt": now.isoformat()},
         )
         if ended:
-            _confirmations_expire(session_id)
+            confirmations_expire(owner_id=session_id)
             _emit_status(
                 session_id, LiveSession.Status.IDLE, reason=reason, commandId=session.command_id, outcome="stopped"
             )
@@ -286,7 +272,7 @@ def session_stop(*, session_id: str) -> LiveSession:
                 data={"level": "info", "message": "Stop requested.", "commandId": session.command_id},
             )
     if ended and session.machine_id:
-        _desktop_release(session.machine_id, session_id)
+        desktop_release(machine_id=session.machine_id, holder=session_id)
     return _session(session_id)
 
 
@@ -361,8 +347,6 @@ def session_sweep_stale(*, session_id: str | None = None) -> list[str]:
     A command no worker has picked up has no heartbeat yet: its age counts from when it was
     submitted (`updated_at`), so a command lost with its queue message does not block forever.
     """
-    from runs.execution import stale_before
-
     limit = stale_before()
     candidates = LiveSession.objects.filter(status__in=LiveSession.BUSY)
     if session_id:
@@ -394,9 +378,9 @@ def session_sweep_stale(*, session_id: str | None = None) -> list[str]:
                 command={**session.command, "status": "interrupted", "summary": reason, "finishedAt": now.isoformat()},
             ):
                 continue
-            _confirmations_expire(session.pk)
+            confirmations_expire(owner_id=session.pk)
             _emit_status(session.pk, LiveSession.Status.INTERRUPTED, reason=reason, commandId=session.command_id)
         if session.machine_id:
-            _desktop_release(session.machine_id, session.pk)
+            desktop_release(machine_id=session.machine_id, holder=session.pk)
         swept.append(session.pk)
     return swept

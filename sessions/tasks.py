@@ -8,10 +8,3 @@ def session_command_execute_task(session_id: str, command_id: str) -> None:
     from sessions.services import session_command_execute
 
     session_command_execute(session_id=session_id, command_id=command_id)
-
-
-@shared_task(name="sessions.sweep_stale", ignore_result=True)
-def session_sweep_stale_task() -> None:
-    from sessions.services import session_sweep_stale
-
-    session_sweep_stale()

@@ -205,7 +205,7 @@ def test_search_for_x_and_open_the_first_result(fake_openai, site):
     # Site hints: asked for with the site's host as the app, offered once, saved under the host.
     assert ("Search for kittens and open the first result", "127.0.0.1") in memory.asked
     assert "Results open in the same tab." in results["open"]["output"]
-    assert sink.memories[0]["app_context"] == "127.0.0.1" and memory.used == [9]
+    assert memory.saved[0]["app_context"] == "127.0.0.1" and memory.used == [9]
 
 
 def test_a_password_field_asks_first_declined_is_not_typed_confirmed_is(fake_openai, site):

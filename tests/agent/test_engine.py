@@ -37,7 +37,6 @@ def _run(fake, instruction="do it", route="desktop", sink=None, computer=None, *
         client=_client(fake),
         computer=computer,
         screen=FAST,
-        protected_paths=task.pop("protected_paths", ()) if False else (),
     )
     return outcome, sink, computer
 
@@ -158,7 +157,7 @@ def test_memory_goes_into_the_instructions_and_remember_saves_through_the_sink(f
     assert outcome.status == "succeeded"
     assert "Mousepad saves with ctrl+s." in fake_openai.model_requests()[0].body["instructions"]
     assert memory.asked == [("note", "mousepad")] and memory.used == [7]
-    assert sink.memories[0]["content"] == "The notes file is in ~/notes." and sink.memories[0]["category"] == "location"
+    assert memory.saved[0]["content"] == "The notes file is in ~/notes." and memory.saved[0]["category"] == "location"
 
 
 def test_old_screenshots_are_pruned_from_the_resent_history(fake_openai):
@@ -193,3 +192,15 @@ def test_the_planner_runs_steps_and_stops_at_the_first_failure(fake_openai, tmp_
     assert outcome.summary.startswith("Step 2 of 3 failed") and "Not run: steps 3-3" in outcome.summary
     plan = [m for m in sink.of_type("message") if m.get("kind") == "plan"][0]
     assert len(plan["steps"]) == 3
+
+
+def test_success_checks_are_read_off_the_desktop_when_the_agent_says_it_is_done(fake_openai):
+    fake_openai.add_turn(fake_openai.message("Done."))
+    outcome, sink, _ = _run(fake_openai, checks=[{"windowTitle": r"notes\.txt"}])
+    assert outcome.status == "succeeded" and outcome.summary == "Done."
+    assert {"level": "info", "message": "Success checks passed."} in sink.of_type("log")
+
+    fake_openai.add_turn(fake_openai.message("Done."))
+    outcome, sink, _ = _run(fake_openai, checks=[{"windowTitle": "Calculator"}])
+    assert outcome.status == "failed" and "no window title matches 'Calculator'" in outcome.summary
+    assert sink.of_type("error")[-1]["code"] == "check_failed"

@@ -10,7 +10,10 @@ from django.utils import timezone
 
 from agent.sink import ConfirmationRequest
 from events.models import Event
-from runs import execution, services
+from runs import services
+from runs.execution.claims import desktop_claim, desktop_release
+from runs.execution.owner import ExecutionOwner
+from runs.execution.sink import DjangoSink
 from runs.models import Confirmation, Machine, Run
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.scaled]
@@ -36,12 +39,12 @@ def in_threads(count, target):
 
 def test_only_one_of_many_concurrent_claims_gets_the_desktop():
     machine = Machine.objects.create(name="claims")
-    won = in_threads(6, lambda n: execution.desktop_claim(machine_id=machine.pk, holder=f"run_{n}"))
+    won = in_threads(6, lambda n: desktop_claim(machine_id=machine.pk, holder=f"run_{n}"))
     assert won.count(True) == 1
     holder = Machine.objects.get(pk=machine.pk).desktop_holder
     assert holder == f"run_{won.index(True)}"
-    assert not execution.desktop_release(machine_id=machine.pk, holder="run_other")
-    assert execution.desktop_release(machine_id=machine.pk, holder=holder)
+    assert not desktop_release(machine_id=machine.pk, holder="run_other")
+    assert desktop_release(machine_id=machine.pk, holder=holder)
 
 
 def test_an_older_waiting_run_goes_first(settings):
@@ -65,10 +68,10 @@ def test_an_older_waiting_run_goes_first(settings):
         heartbeat_at=now,
         created_at=now,
     )
-    assert not execution.desktop_claim(machine_id=machine.pk, holder=newer.id, queued_before=newer)
+    assert not desktop_claim(machine_id=machine.pk, holder=newer.id, queued_before=newer)
     # An older queued run whose worker died (stale heartbeat) does not block the line.
     Run.objects.filter(pk=older.pk).update(heartbeat_at=now - timezone.timedelta(seconds=600))
-    assert execution.desktop_claim(machine_id=machine.pk, holder=newer.id, queued_before=newer)
+    assert desktop_claim(machine_id=machine.pk, holder=newer.id, queued_before=newer)
 
 
 def test_a_duplicated_task_message_executes_the_run_once(monkeypatch, scenarios_dir, settings):
@@ -153,8 +156,8 @@ def test_the_sweep_interrupts_stale_runs_frees_their_desktop_and_leaves_live_one
 
 def test_a_run_that_lost_its_claim_notices_and_cannot_overwrite_the_verdict():
     run = Run.objects.create(scenario_id="x", auth_provider="api-key", model="m", status="running", claim_token="mine")
-    sink = execution.DjangoSink(
-        execution.ExecutionOwner(
+    sink = DjangoSink(
+        ExecutionOwner(
             model=Run,
             pk=run.id,
             running_status="running",
@@ -171,8 +174,8 @@ def test_a_run_that_lost_its_claim_notices_and_cannot_overwrite_the_verdict():
 
 
 def _waiting_sink(run):
-    return execution.DjangoSink(
-        execution.ExecutionOwner(
+    return DjangoSink(
+        ExecutionOwner(
             model=Run,
             pk=run.id,
             running_status="running",

@@ -1,0 +1,84 @@
+"""`engine_invoke`: the one call into the engine, for a run and a live command alike."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from core.redact import redact
+from runs.execution.environment import (
+    browser_config_build,
+    computer_get,
+    memory_build,
+    missing_credentials,
+    model_client_build,
+    protected_paths,
+    screen_config_build,
+)
+from runs.execution.heartbeat import Heartbeat
+from runs.execution.owner import ExecutionOwner
+from runs.execution.sink import DjangoSink
+
+if TYPE_CHECKING:
+    from agent.engine import Task
+
+logger = logging.getLogger("deskhand.runs")
+
+
+@dataclass
+class Invocation:
+    """How an execution ended, for the owner to record."""
+
+    status: str  # succeeded | failed | stopped
+    summary: str  # the agent's answer, or what went wrong and what to do about it
+    history: list | None  # the conversation to carry to the next command (None when it never started)
+    route: str
+    usage: dict  # this execution's tokens
+    owner_usage: dict  # the owner's tokens, earlier executions included
+
+
+def engine_invoke(*, owner: ExecutionOwner, task: Task, provider: str) -> Invocation:
+    """Run `task` for `owner` with everything the engine needs from the settings, heartbeating
+    while it runs.
+
+    Never raises: a missing credential or a bug outside the engine ends as a failed invocation
+    whose reason is also an `error` event (the engine reports its own failures the same way).
+    """
+    from agent.engine import run_task
+
+    sink = DjangoSink(owner)
+    status, summary, history = "failed", "", None
+    problem = missing_credentials(provider=provider)
+    if problem:
+        summary = problem
+        sink.emit("error", {"code": "auth_missing", "message": problem})
+    else:
+        try:
+            with Heartbeat(sink):
+                outcome = run_task(
+                    task,
+                    sink=sink,
+                    client=model_client_build(provider=provider),
+                    computer=computer_get(),
+                    memory=memory_build(owner_id=owner.pk),
+                    protected_paths=protected_paths(),
+                    browser=browser_config_build(),
+                    screen=screen_config_build(),
+                )
+            status, summary, history = outcome.status, outcome.summary, outcome.history
+        except Exception as exc:  # an execution must always end with a status
+            logger.exception("Execution of %s failed outside the engine", owner.pk)
+            summary = redact(f"Internal error while executing: {type(exc).__name__}: {exc}.")
+            try:
+                sink.emit("error", {"code": "internal_error", "message": summary + " The worker log has details."})
+            except Exception:  # the database itself may be what failed; the outcome still gets written
+                logger.warning("Could not record the internal error of %s", owner.pk, exc_info=True)
+    return Invocation(
+        status=status,
+        summary=summary,
+        history=history,
+        route=sink.route,
+        usage=sink.usage,
+        owner_usage=sink.owner_usage,
+    )
