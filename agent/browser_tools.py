@@ -209,7 +209,7 @@ class BrowserTools:
     def _run(self, fn, timeout_s: float = 45.0):
         if self.session is None:
             self.session = BrowserSession(self.config)
-        return self.session.run(fn, timeout_s=timeout_s, check=self.ctx.check)
+        return self.session.run(fn, timeout_s=timeout_s, check=self.ctx.check_stopped)
 
     def _dispatch(self, call_id: str, name: str, args: dict):
         if name == "browser_open":

@@ -20,6 +20,8 @@ from pathlib import Path
 from agent import memory as memory_mod
 from agent import prompts
 from agent.context import AgentResult, Context, user_message
+from agent.errors import Resumed
+from agent.progress import incomplete_summary
 from agent.sink import ConfirmationRequest
 from agent.transports import ModelRequest
 
@@ -164,7 +166,9 @@ def run_command(ctx: Context, command: str, workdir: str, timeout_s: float) -> d
                     timed_out = True
                     _kill_group(proc)
                     break
-                ctx.check()  # raises Stopped/TimedOut; the finally below kills the group
+                # A stop ends the command (the finally below kills the group); a pause waits for it:
+                # a shell command does not use the desktop the person asked for.
+                ctx.check_stopped()
                 time.sleep(0.05)
         finally:
             if proc.poll() is None:
@@ -193,18 +197,25 @@ class CliAgent:
         ctx = self.ctx
         items = ctx.conversation = list(history) + [user_message(instruction)]
         for _ in range(ctx.task.max_turns):
-            ctx.check()
-            response = ctx.call(
-                ModelRequest(
-                    model=ctx.task.model,
-                    instructions=ctx.instructions(prompts.CLI.format(workdir=self.workdir)),
-                    input=items,
-                    tools=[SHELL_TOOL, memory_mod.REMEMBER_TOOL],
-                    reasoning={"summary": "auto"},
-                ),
-                agent="cli",
-            )
+            try:
+                response = ctx.call(
+                    ModelRequest(
+                        model=ctx.task.model,
+                        instructions=ctx.instructions(prompts.CLI.format(workdir=self.workdir)),
+                        input=items,
+                        tools=[SHELL_TOOL, memory_mod.REMEMBER_TOOL],
+                        reasoning={"summary": "auto"},
+                    ),
+                    agent="cli",
+                )
+            except Resumed as resumed:
+                items.append(
+                    user_message(f"A person paused you for {resumed.paused_s:.0f} s; go on from where you were.")
+                )
+                continue
             items.extend(response.output)
+            if response.status == "incomplete":
+                return AgentResult("failed", incomplete_summary(response.incomplete_reason), items)
             text = ctx.emit_messages(response.output)
             calls = [i for i in response.output if i.get("type") == "function_call"]
             if not calls:
@@ -252,7 +263,7 @@ class CliAgent:
             timeout = min(float(args.get("timeout_s") or DEFAULT_TIMEOUT_S), MAX_TIMEOUT_S)
         except (TypeError, ValueError):
             timeout = DEFAULT_TIMEOUT_S
-        ctx.check()
+        ctx.check_stopped()
         result = run_command(ctx, command, self.workdir, timeout)
         status = "timeout" if result["timed_out"] else ("ok" if result["exit_code"] == 0 else "error")
         ctx.sink.emit("tool_result", {"call_id": call_id, "name": "shell", "status": status, **result})

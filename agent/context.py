@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from agent import prompts
-from agent.errors import Stopped, TimedOut
+from agent.errors import Aborted, BudgetExceeded, Resumed, Stopped, TimedOut
 from agent.screen import ScreenConfig
 from agent.transports import ModelRequest, ModelResponse
 
@@ -34,51 +34,102 @@ class Context:
     protected_paths: list
     screen: ScreenConfig
     started: float = field(default_factory=time.monotonic)
+    paused_s: float = 0.0  # time spent paused: the time budget counts active time only
     usage: dict = field(default_factory=lambda: {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0})
+    last_call_tokens: int = 0  # what the latest model call cost: the estimate of the next one
     turns: int = 0
     memory_text: str = ""
     memory_ids: list = field(default_factory=list)
     conversation: list = field(default_factory=list)  # the items of the agent running now
     browser: object | None = None  # the task's BrowserTools when a browser is configured (agent.browser_tools)
 
-    def check(self) -> None:
-        """Called before every model call and every action, and inside every wait."""
+    def check(self, *, fresh: bool = True) -> None:
+        """Before every model call and every action (fresh), and inside every wait (a cached read).
+
+        Raises `Stopped`, `TimedOut`, or, after a pause a person asked for, `Resumed`.
+        """
+        state = self.sink.control(fresh=fresh)
+        if state == "stop":
+            raise Stopped()
+        if state == "pause":
+            self._pause()
+        if time.monotonic() - self.started - self.paused_s > self.task.timeout_s:
+            raise TimedOut()
+
+    def check_stopped(self) -> None:
+        """`check` without the pause: for work that goes on while a person has the desktop."""
         if self.sink.should_stop():
             raise Stopped()
-        if time.monotonic() - self.started > self.task.timeout_s:
+        if time.monotonic() - self.started - self.paused_s > self.task.timeout_s:
             raise TimedOut()
+
+    def _pause(self) -> None:
+        """Hand the desktop to the person: nothing held down, wait for resume, then tell the caller."""
+        try:
+            self.computer.release_all()
+        except Exception:  # noqa: BLE001 - the pause must happen whether or not input can be released
+            pass
+        paused_s = self.sink.pause_until_resumed()
+        self.paused_s += paused_s
+        raise Resumed(paused_s)
 
     def sleep(self, seconds: float) -> None:
         end = time.monotonic() + max(0.0, seconds)
         while True:
-            self.check()
+            self.check(fresh=False)
             left = end - time.monotonic()
             if left <= 0:
                 return
             time.sleep(min(0.05, left))
 
     def call(self, request: ModelRequest, *, agent: str) -> ModelResponse:
+        """One model call. A stop or pause cancels it in flight (`Stopped`, or `Resumed` once the
+        person hands the desktop back: the caller looks at the screen again and asks anew)."""
         self.check()
+        self._check_budget(upcoming=self.last_call_tokens)
         self.sink.heartbeat()
-        response = self.client.create(request, should_stop=self.sink.should_stop)
+        try:
+            response = self.client.create(
+                request, should_abort=lambda: self.sink.control() != "run", on_retry=self._retrying
+            )
+        except Aborted:
+            self.check()
+            raise Resumed(0.0) from None  # paused and resumed before we looked: ask again
         self.turns += 1
         for key in self.usage:
             self.usage[key] += response.usage.get(key, 0)
+        self.last_call_tokens = response.usage.get("total_tokens", 0)
         self.sink.emit("usage", {"agent": agent, "turn": self.turns, **response.usage, "cumulative": dict(self.usage)})
+        self._check_budget(upcoming=0)
         return response
 
+    def _retrying(self, message: str) -> None:
+        self.sink.emit("log", {"level": "warning", "message": message, "source": "model"})
+
+    def _check_budget(self, *, upcoming: int) -> None:
+        budget = self.task.max_tokens
+        used = self.usage["total_tokens"]
+        if budget and used + upcoming > budget:
+            raise BudgetExceeded(
+                f"The task would pass its token budget of {budget:,} tokens: it has used {used:,}"
+                + (f" and the next model call would take about {upcoming:,} more" if upcoming else "")
+                + ". Raise maxTokens or split the task."
+            )
+
     def structured(self, *, name: str, schema: dict, instructions: str, text: str, agent: str) -> dict:
-        """A small JSON-schema call (router, planner)."""
-        response = self.call(
-            ModelRequest(
-                model=self.task.model,
-                instructions=instructions,
-                input=[user_message(text)],
-                text_format={"type": "json_schema", "name": name, "schema": schema, "strict": True},
-            ),
-            agent=agent,
+        """A small JSON-schema call (router, planner); asked again after a pause."""
+        request = ModelRequest(
+            model=self.task.model,
+            instructions=instructions,
+            input=[user_message(text)],
+            text_format={"type": "json_schema", "name": name, "schema": schema, "strict": True},
         )
-        return json.loads(final_text(response.output))
+        while True:
+            try:
+                response = self.call(request, agent=agent)
+            except Resumed:
+                continue
+            return json.loads(final_text(response.output))
 
     def instructions(self, base: str) -> str:
         if self.memory_text:
@@ -127,20 +178,20 @@ def prune_images(items: list[dict], keep: int) -> list[dict]:
             seen += 1
             if seen > keep:
                 out[index] = {**item, "output": {"type": "computer_screenshot", "image_url": PLACEHOLDER_PNG}}
-        elif (
-            item.get("type") == "function_call_output"
-            and isinstance(item.get("output"), list)
-            and any(p.get("type") == "input_image" for p in item["output"])
-        ):
+            continue
+        # A function tool's output, or a user message (the screen after a pause), with images in its parts.
+        key = {"function_call_output": "output", "message": "content"}.get(item.get("type", ""))
+        parts = item.get(key) if key else None
+        if isinstance(parts, list) and any(part.get("type") == "input_image" for part in parts):
             seen += 1
             if seen > keep:
                 out[index] = {
                     **item,
-                    "output": [
-                        p
-                        if p.get("type") != "input_image"
+                    key: [
+                        part
+                        if part.get("type") != "input_image"
                         else {"type": "input_text", "text": "[older screenshot removed]"}
-                        for p in item["output"]
+                        for part in parts
                     ],
                 }
     return out

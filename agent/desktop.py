@@ -11,8 +11,9 @@ import json
 from agent import memory as memory_mod
 from agent import prompts, risk
 from agent.context import AgentResult, Context, prune_images, user_message
-from agent.errors import ToolNotSupported
+from agent.errors import EngineError, Resumed, Stopped, TimedOut, ToolNotSupported
 from agent.keys import UnknownKey, map_keys
+from agent.progress import ProgressWatch, incomplete_summary
 from agent.screen import ModelShot, prepare, settle
 from agent.sink import ConfirmationRequest
 from agent.transports import ModelRequest
@@ -73,6 +74,8 @@ DEFAULT_WAIT_S = 1.0
 class DesktopAgent:
     def __init__(self, ctx: Context, *, browser_first: bool = False):
         self.ctx = ctx
+        self.progress = ProgressWatch(ctx.task.no_progress_repeats)
+        self.paused_this_turn = False  # a pause cut this turn short: its remaining batches are not run
         self.browser_first = browser_first  # a web task: the browser tools first, pixels for the rest
         self.shot: ModelShot | None = None  # the last screenshot the model saw: its scale maps coordinates
 
@@ -92,7 +95,6 @@ class DesktopAgent:
         items = ctx.conversation = list(history) + [user_message(instruction)]
         turn = 0
         while turn < ctx.task.max_turns:
-            ctx.check()
             request = ModelRequest(
                 model=ctx.task.model,
                 instructions=self.instructions(),
@@ -102,6 +104,9 @@ class DesktopAgent:
             )
             try:
                 response = ctx.call(request, agent="desktop")
+            except Resumed as resumed:
+                items.append(self.screen_after_pause(resumed))
+                continue
             except ToolNotSupported:
                 if ctx.client.computer_tool != "builtin":
                     raise
@@ -121,22 +126,36 @@ class DesktopAgent:
             text = ctx.emit_messages(response.output)
             calls = [i for i in response.output if i.get("type") in ("computer_call", "function_call")]
             if response.status == "incomplete":
-                return AgentResult(
-                    "failed",
-                    "The model's answer was cut off (incomplete response); nothing "
-                    "partial was run. Try again or simplify the instruction.",
-                    items,
-                )
+                return AgentResult("failed", incomplete_summary(response.incomplete_reason), items)
             if not calls:
                 return AgentResult("succeeded", text or "Done.", items)
+            self.paused_this_turn = False
             for call in calls:
                 items.extend(self.handle(call))
+            items.extend(self.progress.after_turn(calls))
         return AgentResult(
             "failed",
             f"The task used its whole budget of {ctx.task.max_turns} turns without "
             "finishing. Raise max_turns or split the task into smaller ones.",
             items,
         )
+
+    def screen_after_pause(self, resumed: Resumed) -> dict:
+        """What the model sees first after a person handed the desktop back: a note and the screen now."""
+        shot = self.capture(settle_first=True)
+        return {
+            "type": "message",
+            "role": "user",
+            "content": [
+                {
+                    "type": "input_text",
+                    "text": f"A person paused you and used the desktop for {resumed.paused_s:.0f} s. What you "
+                    "asked for last was not done, and the screen may have changed: this is the screen now. "
+                    "Continue the task from here.",
+                },
+                {"type": "input_image", "image_url": shot.data_url(), "detail": "original"},
+            ],
+        }
 
     # -- one call --
     def handle(self, call: dict) -> list[dict]:
@@ -201,7 +220,9 @@ class DesktopAgent:
         if status == "ok":
             problem = self.run_batch(call_id, actions)
             status = "error" if problem else "ok"
+        seen = self.shot.data if self.shot is not None else None
         frame = self.capture(settle_first=status == "ok" and any(a.get("type") != "screenshot" for a in actions))
+        self.progress.screen(seen, frame.data)
         ref = ctx.sink.store_screenshot(frame.data, mime=frame.mime, width=frame.width, height=frame.height)
         ctx.sink.emit(
             "screenshot",
@@ -245,10 +266,21 @@ class DesktopAgent:
 
     def run_batch(self, call_id: str, actions: list[dict]) -> str | None:
         """Run actions in order; the first failure stops the batch and is returned as text for the model."""
+        if self.paused_this_turn:
+            return "Not run: a person paused the task during this turn. Look at the new screenshot first."
         for index, action in enumerate(actions):
-            self.ctx.check()
             try:
+                self.ctx.check()
                 self.run_action(call_id, action)
+            except Resumed as resumed:
+                self.paused_this_turn = True
+                return (
+                    f"A person paused the task before action {index + 1} and used the desktop for "
+                    f"{resumed.paused_s:.0f} s; that action and the ones after it were not run. Look at the "
+                    "new screenshot before you go on."
+                )
+            except (Stopped, TimedOut, EngineError):
+                raise
             except (ValueError, TypeError, KeyError, UnknownKey) as exc:
                 return f"Action {index + 1} ({action.get('type')}) failed: {exc}. Later actions were not run."
             except Exception as exc:

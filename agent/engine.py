@@ -33,6 +33,10 @@ class Task:
     # A scenario's success checks (agent.checks), verified on the desktop when the agent reports
     # success; None for work that has none (a live command).
     checks: list[dict] | None = None
+    max_tokens: int | None = None  # input + output tokens of every model call together; None: no limit
+    # The same actions on an unchanged screen this many times → the model is told; twice as many →
+    # the task ends `no_progress`. 0 turns the watch off.
+    no_progress_repeats: int = 3
 
 
 @dataclass

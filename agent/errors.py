@@ -73,12 +73,43 @@ class TransportFailure(EngineError):
     code = "transport_failure"
 
 
+class ServiceFailed(TransportFailure):
+    """The service answered but failed the response itself (status "failed"): worth another try."""
+
+    retryable = True
+
+
+class NoProgress(EngineError):
+    """The model kept repeating the same actions on a screen that did not change."""
+
+    code = "no_progress"
+
+
+class BudgetExceeded(EngineError):
+    """The next model call would take the task past its token budget."""
+
+    code = "budget_exceeded"
+
+
 class BadModelOutput(EngineError):
     code = "bad_model_output"
 
 
 class ComputerUnavailable(EngineError):
     code = "computer_unavailable"
+
+
+class Aborted(Exception):  # a control signal, not an error
+    """A model call (or the wait before its retry) was given up because the caller asked to."""
+
+
+class Resumed(Exception):  # a control signal, not an error
+    """The task was paused by a person and resumed: what was in flight was not done, the screen may
+    have changed, and the agent must look again before it acts."""
+
+    def __init__(self, paused_s: float):
+        super().__init__(f"paused for {paused_s:.0f} s")
+        self.paused_s = paused_s
 
 
 class Stopped(Exception):

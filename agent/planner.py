@@ -56,7 +56,7 @@ def run(ctx: Context, instruction: str, history: list[dict], run_agent) -> Agent
     ctx.sink.emit("message", {"role": "assistant", "kind": "plan", "text": f"Plan:\n{listing}", "steps": steps})
     done: list[str] = []
     for n, step in enumerate(steps, 1):
-        ctx.check()
+        ctx.check_stopped()  # a pause is honoured at the step's first model call
         ctx.sink.emit(
             "message",
             {

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from agent.errors import Stopped
+
 EVENT_TYPES = (
     "status",
     "log",
@@ -53,7 +55,17 @@ class ConfirmationRequest:
 
 class Sink(Protocol):
     def emit(self, type: str, data: dict) -> None: ...
+    def control(self, *, fresh: bool = False) -> str:
+        """ "run", "pause" or "stop". `fresh` (before every model call and action) reads the current
+        state; otherwise a read a few hundred milliseconds old may do (tight polling loops)."""
+        ...
+
     def should_stop(self) -> bool: ...
+    def pause_until_resumed(self) -> float:
+        """Show the execution paused and block until it is resumed; the seconds paused. Raises
+        `Stopped` when it is stopped meanwhile."""
+        ...
+
     def confirm(self, request: ConfirmationRequest) -> str: ...
     def heartbeat(self) -> None: ...
     def store_screenshot(self, data: bytes, *, mime: str, width: int, height: int) -> str: ...
@@ -80,6 +92,7 @@ class RecordingSink:
         self._answers = answers if answers is not None else []
         self._confirm_wait_s = confirm_wait_s
         self._stop = threading.Event()
+        self._pause = threading.Event()
         self._stop_when = stop_when
         self._lock = threading.Lock()
 
@@ -92,8 +105,24 @@ class RecordingSink:
         if self._stop_when and self._stop_when(type, data):
             self._stop.set()
 
+    def control(self, *, fresh: bool = False) -> str:
+        if self._stop.is_set():
+            return "stop"
+        return "pause" if self._pause.is_set() else "run"
+
     def should_stop(self) -> bool:
         return self._stop.is_set()
+
+    def pause_until_resumed(self) -> float:
+        started = time.monotonic()
+        self.emit("status", {"status": "paused"})
+        while self._pause.is_set() and not self._stop.is_set():
+            time.sleep(0.01)
+        if self._stop.is_set():
+            raise Stopped()
+        paused_s = time.monotonic() - started
+        self.emit("status", {"status": "running", "pausedSeconds": round(paused_s, 3)})
+        return paused_s
 
     def confirm(self, request: ConfirmationRequest) -> str:
         self.confirmations.append(request)
@@ -123,6 +152,12 @@ class RecordingSink:
     # -- test helpers --
     def stop(self) -> None:
         self._stop.set()
+
+    def pause(self) -> None:
+        self._pause.set()
+
+    def resume(self) -> None:
+        self._pause.clear()
 
     def of_type(self, type: str) -> list[dict]:
         return [data for t, data in self.events if t == type]

@@ -23,6 +23,7 @@ def _client(fake, provider="api-key", tokens=None):
             openai_base_url=fake.api_base_url,
             codex_base_url=fake.codex_base_url,
             retry_base_delay_s=0.01,
+            retry_budget_s=2,
         ),
         tokens,
     )
