@@ -7,6 +7,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.disk import disk_nearly_full
+from core.logging import logs_writable
 from runs.selectors import local_machine_facts, machine_list
 
 
@@ -31,15 +33,22 @@ def health_report() -> dict:
     scenarios = catalog_summary()
     proxy = proxy_health()
     machine = local_machine_facts()
+    workers = [_machine_record(m) for m in machine_list()]
     problems = [name for name, check in proxy.items() if check.get("status") == "down"]
     if scenarios["errors"]:
         problems.append("scenarios")
+    if not any(worker["online"] for worker in workers):
+        problems.append("workers")  # nothing can execute a run: no desktop worker heartbeats
+    if disk_nearly_full():
+        problems.append("disk")
+    if not logs_writable():
+        problems.append("logs")
     return {
         "status": "degraded" if problems else "ok",
         "problems": problems,
         "time": timezone.now().isoformat(),
         "machine": machine,
-        "workers": [_machine_record(m) for m in machine_list()],
+        "workers": workers,
         "auth": auth_status()["providers"],
         "scenarios": scenarios,
         "proxy": proxy,

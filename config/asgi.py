@@ -7,3 +7,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 # Static files (admin, API docs) straight from the installed apps: no collectstatic step.
 application = ASGIStaticFilesHandler(get_asgi_application())
+
+# The web process sweeps too: an execution whose worker died is marked `interrupted`, and queued
+# work is handed out, even when no worker is alive to do it.
+from runs.supervision import Sweeper  # noqa: E402 - needs the apps loaded above
+
+Sweeper(name="deskhand-web-sweeper").start()

@@ -9,10 +9,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("deskhand")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.update(
-    # A run clicks and types: it is not idempotent, so it is acknowledged before it starts and
-    # never redelivered (a killed worker leaves it to the sweeper, which marks it interrupted).
-    task_acks_late=False,
-    task_reject_on_worker_lost=False,
+    # The database, not the broker, says what is queued (runs/dispatch.py): every task message is
+    # sent to the queue of the machine that must execute it, and sent again when no worker picked it
+    # up in time. The settings below only make the broker lose less; the pick-up claim (a
+    # conditional UPDATE) is what makes a duplicate message harmless.
+    # - Late acknowledgement: a message is acknowledged when its task is done, so one a worker had
+    #   taken when it died goes back to the queue (Redis: after the visibility timeout).
+    task_acks_late=True,
+    # - One message at a time per worker thread: a dying worker strands as few as possible.
     worker_prefetch_multiplier=1,
     task_ignore_result=True,
     task_default_queue="deskhand",

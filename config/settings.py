@@ -46,6 +46,9 @@ DATA_DIR = Path(_read("DESKHAND_DATA_DIR", env.str, str(BASE_DIR / "data"))).res
 SCENARIOS_DIR = Path(_read("DESKHAND_SCENARIOS_DIR", env.str, str(BASE_DIR / "scenarios"))).resolve()
 LOG_DIR = DATA_DIR / "logs"
 MEDIA_ROOT = DATA_DIR / "media"
+# Below this much free space in the data dir, new work is refused (507) and executions end with
+# `disk_full` while there is still room to record why.
+MIN_FREE_BYTES = _read("DESKHAND_MIN_FREE_MB", env.int, 100) * 1_000_000
 for _folder in (DATA_DIR, LOG_DIR, MEDIA_ROOT):
     _folder.mkdir(parents=True, exist_ok=True)
 
@@ -166,6 +169,8 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 # --- Celery and wake-ups ----------------------------------------------------------------------
+# Seconds without a heartbeat after which an execution is marked interrupted (and a machine offline).
+HEARTBEAT_STALE_SECONDS = _read("DESKHAND_HEARTBEAT_STALE_SECONDS", env.int, 60)
 BROKER_DIR = DATA_DIR / "broker"
 CELERY_BROKER_URL = _read("CELERY_BROKER_URL", env.str, "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -184,7 +189,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 elif not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "amqp://", "sqla+")):
     raise ImproperlyConfigured(f"CELERY_BROKER_URL is malformed: unsupported scheme in {CELERY_BROKER_URL!r}")
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
+    # An unacknowledged message (its worker died) is delivered again after this long; the pick-up
+    # claim turns a copy of a message whose run is already under way into a no-op.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": max(60, 2 * HEARTBEAT_STALE_SECONDS)}
 
 REDIS_URL = _read("DESKHAND_REDIS_URL", env.str, "")
 if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://")):
@@ -201,6 +208,11 @@ SSE_KEEPALIVE_SECONDS = _read("DESKHAND_SSE_KEEPALIVE_SECONDS", env.float, 15.0)
 # --- This machine and the models --------------------------------------------------------------
 MACHINE_NAME = _read("DESKHAND_MACHINE_NAME", env.str, socket.gethostname())
 DEFAULT_MODEL = _read("DESKHAND_DEFAULT_MODEL", env.str, "gpt-5.4")
+# Transient model-service faults (429, 5xx, timeouts, resets) are retried for this long per call.
+MODEL_RETRY_SECONDS = _read("DESKHAND_MODEL_RETRY_SECONDS", env.float, 120.0)
+# The same actions on an unchanged screen this many times: the model is told; twice as many: the
+# execution ends `no_progress`. 0 turns the watch off.
+NO_PROGRESS_REPEATS = _read("DESKHAND_NO_PROGRESS_REPEATS", env.int, 3)
 OPENAI_API_KEY = _read("OPENAI_API_KEY", env.str, "")
 OPENAI_BASE_URL = _url("OPENAI_BASE_URL", "https://api.openai.com/v1")
 CODEX_BASE_URL = _url("DESKHAND_CODEX_BASE_URL", "https://chatgpt.com/backend-api/codex")
@@ -223,7 +235,6 @@ if SCREENSHOT_FORMAT not in ("png", "jpeg"):
 # The live screen stream: frames per second at most, and the widest frame sent.
 SCREEN_STREAM_FPS = _read("DESKHAND_SCREEN_STREAM_FPS", env.float, 8.0)
 SCREEN_STREAM_MAX_WIDTH = _read("DESKHAND_SCREEN_STREAM_MAX_WIDTH", env.int, 1280)
-HEARTBEAT_STALE_SECONDS = _read("DESKHAND_HEARTBEAT_STALE_SECONDS", env.int, 60)
 # How often every process sweeps for executions whose heartbeat went stale (0: derived from the
 # stale limit, so a dead execution is marked within about two stale periods).
 SWEEP_SECONDS = _read("DESKHAND_SWEEP_SECONDS", env.float, 0.0)

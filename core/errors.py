@@ -39,3 +39,10 @@ class Conflict(AppError):
 class Unavailable(AppError):
     code = "unavailable"
     http_status = 503
+
+
+class InsufficientStorage(AppError):
+    """The data dir's disk is (nearly) full: nothing new is accepted until space is freed."""
+
+    code = "disk_full"
+    http_status = 507

@@ -14,6 +14,7 @@ from core.serializers import StrictInputSerializer
 from events.selectors import event_as_dict, event_list
 from runs import selectors, services
 from runs.models import AuthProvider, Run
+from scenarios.catalog import LIMIT_RANGES
 
 
 def run_record(run: Run, *, retries: list[str] | None = None) -> dict:
@@ -86,11 +87,35 @@ RunPage = inline_serializer(
 )
 
 
+class RunLimitsInput(StrictInputSerializer):
+    """Overrides of the scenario's limits for this run."""
+
+    maxTurns = serializers.IntegerField(
+        min_value=LIMIT_RANGES["maxTurns"][0], max_value=LIMIT_RANGES["maxTurns"][1], required=False
+    )
+    timeoutSeconds = serializers.IntegerField(
+        min_value=LIMIT_RANGES["timeoutSeconds"][0],
+        max_value=LIMIT_RANGES["timeoutSeconds"][1],
+        required=False,
+        help_text="Active time: a pause does not count.",
+    )
+    maxTokens = serializers.IntegerField(
+        min_value=LIMIT_RANGES["maxTokens"][0],
+        max_value=LIMIT_RANGES["maxTokens"][1],
+        required=False,
+        help_text="Input + output tokens of every model call together; the run ends `budget_exceeded` before passing it.",
+    )
+
+
 class RunCreateInput(StrictInputSerializer):
     scenarioId = serializers.CharField(max_length=100)
     authProvider = serializers.ChoiceField(choices=AuthProvider.values, default=AuthProvider.API_KEY)
     model = serializers.CharField(max_length=100, required=False, allow_blank=False)
     input = serializers.DictField(required=False, default=dict)
+    limits = RunLimitsInput(required=False)
+    machine = serializers.CharField(
+        max_length=200, required=False, help_text="The machine that must run it (default: the first free one)."
+    )
 
 
 class RunConfirmInput(StrictInputSerializer):
@@ -137,6 +162,8 @@ class RunListView(APIView):
             auth_provider=data["authProvider"],
             model=data.get("model") or settings.DEFAULT_MODEL,
             input=data["input"],
+            limits=dict(data.get("limits") or {}),
+            machine=data.get("machine"),
         )
         # The record as created: re-reading it would race with a worker that already took it.
         return Response(run_record(run, retries=[]), status=202)
@@ -161,6 +188,31 @@ class RunStopView(APIView):
     def post(self, request, run_id: str):
         run = services.run_stop(run_id=run_id)
         return Response(run_record(run), status=202)
+
+
+class RunPauseView(APIView):
+    @extend_schema(
+        summary="Pause a run and take the desktop over",
+        description="The run halts at its next safe point (a model call in flight is cancelled and asked again "
+        "after resume), lets go of held keys and buttons, and turns `paused`; its time budget stops counting. "
+        "409 when it is not running.",
+        request=None,
+        responses={202: RunRecord},
+    )
+    def post(self, request, run_id: str):
+        return Response(run_record(services.run_pause(run_id=run_id)), status=202)
+
+
+class RunResumeView(APIView):
+    @extend_schema(
+        summary="Hand the desktop back to a paused run",
+        description="It goes on from a fresh screenshot, told that a person used the desktop meanwhile. 409 when "
+        "it is not paused.",
+        request=None,
+        responses={202: RunRecord},
+    )
+    def post(self, request, run_id: str):
+        return Response(run_record(services.run_resume(run_id=run_id)), status=202)
 
 
 class RunRetryView(APIView):

@@ -41,12 +41,16 @@ class Run(models.Model):
         QUEUED = "queued"
         RUNNING = "running"
         WAITING_CONFIRMATION = "waiting_confirmation"
+        PAUSED = "paused"  # a person took the desktop over; resumes on request
+        STOPPING = "stopping"  # a stop was accepted; the execution is winding down
         SUCCEEDED = "succeeded"
         FAILED = "failed"
         STOPPED = "stopped"
         INTERRUPTED = "interrupted"
 
-    ACTIVE = (Status.QUEUED, Status.RUNNING, Status.WAITING_CONFIRMATION)
+    # Held by a worker (picked up and started): what a stop, a pause and the sweeper act on.
+    EXECUTING = (Status.RUNNING, Status.WAITING_CONFIRMATION, Status.PAUSED, Status.STOPPING)
+    ACTIVE = (Status.QUEUED, *EXECUTING)
     TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.STOPPED, Status.INTERRUPTED)
 
     id = models.CharField(primary_key=True, max_length=40, default=new_run_id, editable=False)
@@ -62,7 +66,12 @@ class Run(models.Model):
     instruction = models.TextField(blank=True)
     route = models.CharField(max_length=20, blank=True)
     retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries")
+    # The machine a person asked for (empty: any free one), and the machine the dispatcher handed
+    # the run to, which executes (or executed) it.
+    requested_machine = models.CharField(max_length=200, blank=True)
     machine = models.ForeignKey(Machine, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
+    # The run's own limits over the scenario's (maxTurns, timeoutSeconds, maxTokens).
+    limits = models.JSONField(default=dict, blank=True)
     summary = models.TextField(blank=True)
     error = models.TextField(blank=True)
     # Why the run ended the way it did (stopped by whom, interrupted why, which limit was hit).
@@ -73,7 +82,12 @@ class Run(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # When the task message was last sent to the machine's queue: the dispatcher sends it again
+    # when no worker picked it up in time (the database, not the broker, says what is queued).
+    dispatched_at = models.DateTimeField(null=True, blank=True)
     stop_requested_at = models.DateTimeField(null=True, blank=True)
+    # Set while a person wants the desktop: the execution pauses at its next safe point.
+    pause_requested_at = models.DateTimeField(null=True, blank=True)
     # Which worker task holds the run (picked up, possibly still waiting for the desktop); every
     # later write by that task is conditional on it, so a task that lost its claim (swept as
     # stale) cannot overwrite what the sweeper decided.
@@ -85,6 +99,7 @@ class Run(models.Model):
         indexes = [
             models.Index(fields=["-created_at"], name="run_newest_first"),
             models.Index(fields=["status", "created_at"], name="run_status_created"),
+            models.Index(fields=["status", "machine"], name="run_status_machine"),
         ]
 
     def __str__(self) -> str:

@@ -8,17 +8,21 @@ import logging
 import platform
 import time
 import uuid
+from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from core.errors import Conflict, InvalidInput, NotFound
+from core.disk import disk_nearly_full
+from core.errors import Conflict, InsufficientStorage, InvalidInput, NotFound
 from core.redact import redact
 from events.models import Event
 from events.services import event_append
+from runs.dispatch import runs_dispatch_on_commit, runs_release
+from runs.execution import process
 from runs.execution.claims import desktop_claim, desktop_release, desktop_sweep, heartbeat_interval, stale_before
 from runs.execution.confirmations import confirmation_resolve, confirmations_expire
 from runs.execution.invoke import engine_invoke
@@ -35,6 +39,8 @@ INTERRUPTED_REASON = (
     "The worker executing this run stopped sending heartbeats (it was killed, crashed, or the machine "
     "restarted). Nothing was re-run automatically; retry the run if you still want it."
 )
+STOPPED_QUEUED_REASON = "Stopped before it started, on request."
+STOPPED_WORKER_GONE_REASON = "Stopped on request; its worker was no longer running, so it was ended at once."
 INTERRUPTED_AT_START_REASON = (
     "The worker executing this run was restarted before the run finished (it was killed or crashed). "
     "Nothing was re-run automatically; retry the run if you still want it."
@@ -48,8 +54,20 @@ def _status_event(run_id: str, status: str, reason: str = "") -> None:
 # --- Creating, stopping, retrying ---------------------------------------------------------------
 
 
-def run_create(*, scenario_id: str, auth_provider: str, model: str | None = None, input: dict | None = None) -> Run:
-    """A `queued` run of a catalog scenario, enqueued once the transaction commits."""
+def run_create(
+    *,
+    scenario_id: str,
+    auth_provider: str,
+    model: str | None = None,
+    input: dict | None = None,
+    limits: dict | None = None,
+    machine: str | None = None,
+) -> Run:
+    """A `queued` run of a catalog scenario, handed to a machine once the transaction commits.
+
+    `limits` (maxTurns, timeoutSeconds, maxTokens) override the scenario's; `machine` names the
+    machine that must run it (default: the first free one).
+    """
     scenario = scenario_get(scenario_id=scenario_id)
     if scenario is None:
         raise InvalidInput("scenarioId", f"no scenario {scenario_id!r}; GET /api/scenarios lists them")
@@ -62,17 +80,32 @@ def run_create(*, scenario_id: str, auth_provider: str, model: str | None = None
             message,
             details={"errors": [{"field": "input" + (f".{p}" if p else ""), "message": m} for p, m in problems]},
         )
+    if machine and not Machine.objects.filter(name=machine).exists():
+        known = ", ".join(Machine.objects.order_by("name").values_list("name", flat=True)) or "none yet"
+        raise InvalidInput("machine", f"no machine {machine!r}; known machines: {known} (GET /api/machines)")
     return _enqueue(
         scenario=scenario,
         auth_provider=auth_provider,
         model=model or settings.DEFAULT_MODEL,
         values=scenario.with_defaults(values),
+        limits=limits or {},
+        machine=machine or "",
     )
 
 
-def _enqueue(*, scenario: Scenario, auth_provider: str, model: str, values: dict, retry_of: Run | None = None) -> Run:
-    from runs.tasks import run_execute_task
-
+def _enqueue(
+    *,
+    scenario: Scenario,
+    auth_provider: str,
+    model: str,
+    values: dict,
+    limits: dict,
+    machine: str,
+    retry_of: Run | None = None,
+) -> Run:
+    problem = disk_nearly_full()
+    if problem:
+        raise InsufficientStorage(problem)
     with transaction.atomic():
         run = Run.objects.create(
             scenario_id=scenario.id,
@@ -82,10 +115,12 @@ def _enqueue(*, scenario: Scenario, auth_provider: str, model: str, values: dict
             model=model,
             input=values,
             instruction=scenario.render_instruction(values),
+            limits=limits,
+            requested_machine=machine,
             retry_of=retry_of,
         )
         _status_event(run.id, Run.Status.QUEUED, f"Retry of {retry_of.id}." if retry_of else "")
-        run_execute_task.delay_on_commit(run.id)
+        runs_dispatch_on_commit()
     return run
 
 
@@ -108,6 +143,8 @@ def run_retry(*, run_id: str) -> Run:
         auth_provider=original.auth_provider,
         model=original.model,
         values=original.input,
+        limits=original.limits,
+        machine=original.requested_machine,
         retry_of=original,
     )
     event_append(
@@ -117,31 +154,80 @@ def run_retry(*, run_id: str) -> Run:
 
 
 def run_stop(*, run_id: str) -> Run:
-    """Stop a run: a queued one at once, a running one at its next check (well under 2 s)."""
+    """Stop a run: a queued one at once; a running (or paused, or waiting) one turns `stopping`
+    and its worker ends it within a second or two, cancelling a model call in flight. A run whose
+    worker is gone is ended here and now."""
     run = _get(run_id)
     now = timezone.now()
-    reason = "Stopped before it started, on request."
-    with transaction.atomic():  # the status and its event together, as in _finish
-        stopped = Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(
-            status=Run.Status.STOPPED, stop_requested_at=now, finished_at=now, status_reason=reason
-        )
-        if stopped:
-            _status_event(run_id, Run.Status.STOPPED, reason)
-    if stopped:
-        # The worker task that may hold it (waiting for the desktop) sees the status and exits.
-        return _get(run_id)
-    active = (Run.Status.RUNNING, Run.Status.WAITING_CONFIRMATION)
-    if Run.objects.filter(pk=run_id, status__in=active, stop_requested_at__isnull=True).update(stop_requested_at=now):
-        event_append(owner_id=run_id, type="log", data={"level": "info", "message": "Stop requested."})
-        # A pending confirmation must not be answered after a stop: expire it now.
-        confirmations_expire(owner_id=run_id)
-        return _get(run_id)
+    with transaction.atomic():  # a status and its event together, as in _finish
+        if Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(
+            status=Run.Status.STOPPED, stop_requested_at=now, finished_at=now, status_reason=STOPPED_QUEUED_REASON
+        ):
+            # A worker task that picked it up (waiting for the desktop) sees the status and exits.
+            _status_event(run_id, Run.Status.STOPPED, STOPPED_QUEUED_REASON)
+            return _get(run_id)
+        if Run.objects.filter(pk=run_id, status__in=Run.EXECUTING, stop_requested_at__isnull=True).update(
+            status=Run.Status.STOPPING, stop_requested_at=now
+        ):
+            _status_event(run_id, Run.Status.STOPPING, "Stop requested.")
+            # A pending confirmation must not be answered after a stop.
+            confirmations_expire(owner_id=run_id)
     run.refresh_from_db()
-    if run.status in active:
-        return run  # already asked: stopping twice is the same request
+    if run.status in Run.TERMINAL:
+        raise Conflict(
+            f"Run {run_id} has already finished ({run.status}); there is nothing to stop.",
+            code="run_finished",
+            details={"status": run.status},
+        )
+    if not _worker_alive(run):
+        _interrupt(run_id, STOPPED_WORKER_GONE_REASON, None, status=Run.Status.STOPPED)
+        run.refresh_from_db()
+    return run  # asking twice is the same request
+
+
+def _worker_alive(run: Run) -> bool:
+    """Whether the worker executing `run` still heartbeats (the run itself, or its machine)."""
+    recent = timezone.now() - timezone.timedelta(seconds=3 * heartbeat_interval())
+    if run.heartbeat_at and run.heartbeat_at >= recent:
+        return True
+    machine = run.machine
+    return bool(machine and machine.last_heartbeat and machine.last_heartbeat >= stale_before())
+
+
+def run_pause(*, run_id: str) -> Run:
+    """Ask a running run to hand the desktop to a person: it halts at its next safe point (a model
+    call in flight is cancelled and asked again later), lets go of keys and buttons, and turns
+    `paused`. Asking twice is the same request."""
+    run = _get(run_id)
+    if run.status in (Run.Status.RUNNING, Run.Status.WAITING_CONFIRMATION, Run.Status.PAUSED):
+        if (
+            Run.objects.filter(pk=run_id, status__in=Run.EXECUTING, pause_requested_at__isnull=True)
+            .exclude(status=Run.Status.STOPPING)
+            .update(pause_requested_at=timezone.now())
+        ):
+            event_append(owner_id=run_id, type="log", data={"level": "info", "message": "Pause requested."})
+        return _get(run_id)
     raise Conflict(
-        f"Run {run_id} has already finished ({run.status}); there is nothing to stop.",
-        code="run_finished",
+        f"Run {run_id} is {run.status}: only a running run can be paused.",
+        code="not_running",
+        details={"status": run.status},
+    )
+
+
+def run_resume(*, run_id: str) -> Run:
+    """Hand the desktop back: the run continues from a fresh screenshot, told that a person used
+    the desktop meanwhile."""
+    run = _get(run_id)
+    if (
+        Run.objects.filter(pk=run_id, status__in=Run.EXECUTING, pause_requested_at__isnull=False)
+        .exclude(status=Run.Status.STOPPING)
+        .update(pause_requested_at=None)
+    ):
+        event_append(owner_id=run_id, type="log", data={"level": "info", "message": "Resume requested."})
+        return _get(run_id)
+    raise Conflict(
+        f"Run {run_id} is {run.status}, not paused: there is nothing to resume.",
+        code="not_paused",
         details={"status": run.status},
     )
 
@@ -190,40 +276,46 @@ def machine_register(*, name: str | None = None) -> Machine:
     return machine
 
 
-def machine_heartbeat(*, machine_id: int) -> None:
-    Machine.objects.filter(pk=machine_id).update(last_heartbeat=timezone.now())
+def machine_heartbeat(*, machine_id: int) -> bool:
+    """False when the machine's row is gone (deleted by a person): the worker registers again."""
+    return Machine.objects.filter(pk=machine_id).update(last_heartbeat=timezone.now()) == 1
+
+
+def machine_offline(*, machine_id: int) -> None:
+    """The machine's worker is going away: nothing new is handed to it from now on."""
+    Machine.objects.filter(pk=machine_id).update(last_heartbeat=None)
 
 
 # --- Executing -----------------------------------------------------------------------------------
 
 
 def run_execute(*, run_id: str, worker: str = "") -> str | None:
-    """The Celery task's body: pick the run up, wait for the desktop in order, run the engine,
-    record the outcome. Returns the final status, or None when this task had nothing to do.
+    """The Celery task's body: pick the run up, wait for the desktop, run the engine, record the
+    outcome, hand this machine its next run. Returns the final status, or None when this task had
+    nothing to do.
 
-    A redelivered or duplicated message finds the run already picked up (or finished) and does
-    nothing: the pick-up is one conditional UPDATE.
+    A redelivered or duplicated message finds the run already picked up (or finished, or handed to
+    another machine) and does nothing: the pick-up is one conditional UPDATE.
     """
+    if process.shutdown_reason():
+        return None  # taking no new work: the dispatcher sends it to a worker that is staying
     token = uuid.uuid4().hex
     machine = _local_machine()
-    now = timezone.now()
-    picked = (
-        Run.objects.filter(pk=run_id, status=Run.Status.QUEUED)
-        .filter(
-            # A run whose previous holder died before it started may be picked up again.
-            Q(claim_token="") | Q(heartbeat_at__lt=stale_before())
-        )
-        .update(claim_token=token, machine=machine, worker=worker[:200], heartbeat_at=now)
+    picked = Run.objects.filter(pk=run_id, status=Run.Status.QUEUED, machine=machine, claim_token="").update(
+        claim_token=token, worker=worker[:200], heartbeat_at=timezone.now()
     )
     if not picked:
-        logger.info("Run %s: nothing to do (already picked up, started or finished)", run_id)
-        return None
-    if not _wait_for_desktop(run_id, token, machine):
+        logger.info("Run %s: nothing to do here (picked up elsewhere, started, finished or not ours)", run_id)
         return None
     try:
-        return _execute_claimed(run_id, token, machine)
+        if not _wait_for_desktop(run_id, token, machine):
+            return None
+        try:
+            return _execute_claimed(run_id, token, machine)
+        finally:
+            desktop_release(machine_id=machine.pk, holder=run_id)
     finally:
-        desktop_release(machine_id=machine.pk, holder=run_id)
+        runs_dispatch_on_commit()  # this machine is free again: its next run
 
 
 def _local_machine() -> Machine:
@@ -232,30 +324,29 @@ def _local_machine() -> Machine:
 
 
 def _wait_for_desktop(run_id: str, token: str, machine: Machine) -> bool:
-    """Block until this run holds the desktop and is `running`; False if it was stopped meanwhile."""
-    run = Run.objects.get(pk=run_id)
+    """Block until this run holds the desktop and is `running`; False if it was stopped meanwhile
+    or this worker is shutting down (then the run goes back to the line)."""
+    mine = Run.objects.filter(pk=run_id, status=Run.Status.QUEUED, claim_token=token)
     next_beat = 0.0
     while True:
         with transaction.atomic():
-            if desktop_claim(machine_id=machine.pk, holder=run_id, queued_before=run):
+            if desktop_claim(machine_id=machine.pk, holder=run_id):
                 now = timezone.now()
-                started = Run.objects.filter(pk=run_id, status=Run.Status.QUEUED, claim_token=token).update(
-                    status=Run.Status.RUNNING, started_at=now, heartbeat_at=now
-                )
-                if started:
+                if mine.update(status=Run.Status.RUNNING, started_at=now, heartbeat_at=now):
                     _status_event(run_id, Run.Status.RUNNING)
                     return True
                 # Stopped (or swept) between our checks: give the desktop back in the same transaction.
                 desktop_release(machine_id=machine.pk, holder=run_id)
                 return False
+        if process.shutdown_reason():
+            runs_release(mine)
+            return False
         if time.monotonic() >= next_beat:
-            # A waiting run heartbeats too: the sweeper can tell a live queue from an orphan.
-            if not Run.objects.filter(pk=run_id, status=Run.Status.QUEUED, claim_token=token).update(
-                heartbeat_at=timezone.now()
-            ):
+            # A waiting run heartbeats too: the sweeper can tell a live wait from an orphan.
+            if not mine.update(heartbeat_at=timezone.now()):
                 return False
             next_beat = time.monotonic() + heartbeat_interval()
-        elif not Run.objects.filter(pk=run_id, status=Run.Status.QUEUED, claim_token=token).exists():
+        elif not mine.exists():
             return False
         time.sleep(DESKTOP_POLL_SECONDS)
 
@@ -273,26 +364,40 @@ def _execute_claimed(run_id: str, token: str, machine: Machine) -> str | None:
         model=Run,
         pk=run_id,
         running_status=Run.Status.RUNNING,
-        waiting_status=Run.Status.WAITING_CONFIRMATION,
         claim={"claim_token": token},
         machine_id=machine.pk,
         route_field="route",
     )
+    limits = {**scenario.limits, **run.limits}
     task = Task(
         instruction=run.instruction,
         model=run.model,
         route=scenario.route,
-        max_turns=scenario.max_turns,
-        timeout_s=float(scenario.timeout_seconds),
+        max_turns=limits["maxTurns"],
+        timeout_s=float(limits["timeoutSeconds"]),
+        max_tokens=limits.get("maxTokens"),
+        no_progress_repeats=settings.NO_PROGRESS_REPEATS,
         checks=scenario.render_checks(run.input),
     )
     result = engine_invoke(owner=owner, task=task, provider=run.auth_provider)
     summary, error, reason = result.summary, "", ""
-    if result.status == Run.Status.FAILED:
+    if result.status in (Run.Status.FAILED, Run.Status.INTERRUPTED):
         error = reason = result.summary
     elif result.status == Run.Status.STOPPED:
         reason = result.summary or "Stopped on request."
-    return _finish(run_id, token, status=result.status, summary=summary, error=error, reason=reason, usage=result.usage)
+
+    def finish() -> str | None:
+        return _finish(
+            run_id, token, status=result.status, summary=summary, error=error, reason=reason, usage=result.usage
+        )
+
+    try:
+        return finish()
+    except DatabaseError:
+        # The database is unreachable (or full): this worker writes the outcome once it answers.
+        logger.warning("Run %s ended %s but the outcome could not be written yet", run_id, result.status, exc_info=True)
+        process.finish_later(finish)
+        return None
 
 
 def _finish(run_id: str, token: str, *, status: str, summary: str, error: str, reason: str, usage: dict) -> str | None:
@@ -300,9 +405,7 @@ def _finish(run_id: str, token: str, *, status: str, summary: str, error: str, r
     # The final status and its event in one transaction: a reader never sees a finished run whose
     # stream lacks its last event (the stream would answer 204 and the event would never arrive).
     with transaction.atomic():
-        updated = Run.objects.filter(
-            pk=run_id, claim_token=token, status__in=(Run.Status.RUNNING, Run.Status.WAITING_CONFIRMATION)
-        ).update(
+        updated = Run.objects.filter(pk=run_id, claim_token=token, status__in=Run.EXECUTING).update(
             status=status,
             finished_at=now,
             heartbeat_at=now,
@@ -323,62 +426,58 @@ def _finish(run_id: str, token: str, *, status: str, summary: str, error: str, r
 
 
 def runs_sweep(*, stale_seconds: float | None = None) -> dict:
-    """Mark runs whose heartbeat went stale `interrupted` and free desktops nobody drives.
+    """Mark runs whose heartbeat went stale `interrupted`, put queued runs a dead worker had picked
+    up back in the line, and free desktops nobody drives. Never re-runs anything that started.
 
-    Never re-runs anything. A NULL heartbeat counts by the run's start (or creation) time, so a
-    row that never beat cannot stay `running` forever.
+    A NULL heartbeat counts by the run's start (or creation) time, so a row that never beat cannot
+    stay `running` forever.
     """
     limit = stale_before(stale_seconds)
-    stale = Run.objects.annotate(beat=Coalesce("heartbeat_at", "started_at", "created_at")).filter(
-        Q(status__in=(Run.Status.RUNNING, Run.Status.WAITING_CONFIRMATION))
-        # A queued run a worker picked up (and then died holding) is as orphaned as a running one.
-        | Q(status=Run.Status.QUEUED) & ~Q(claim_token=""),
-        beat__lt=limit,
-    )
+    beat = Coalesce("heartbeat_at", "started_at", "created_at")
+    stale = Run.objects.annotate(beat=beat).filter(status__in=Run.EXECUTING, beat__lt=limit)
     interrupted = [
         run_id for run_id in stale.values_list("pk", flat=True) if _interrupt(run_id, INTERRUPTED_REASON, limit)
     ]
-    freed = desktop_sweep()
-    return {"interrupted": interrupted, "desktopsFreed": freed}
+    released = runs_release(Run.objects.annotate(beat=beat).filter(~Q(claim_token=""), beat__lt=limit))
+    return {"interrupted": interrupted, "released": released, "desktopsFreed": desktop_sweep()}
 
 
-def runs_sweep_machine_start(*, machine_id: int, started_at) -> dict:
-    """At worker start: whatever this machine picked up before this worker process started
-    (`started_at`) can no longer be executing, so those runs are interrupted and the desktop is
-    freed now, without waiting for heartbeats to go stale. Runs this process has already picked
-    up (heartbeat after `started_at`) are left alone."""
-    orphans = Run.objects.filter(machine_id=machine_id).filter(
-        Q(status__in=(Run.Status.RUNNING, Run.Status.WAITING_CONFIRMATION))
-        | Q(status=Run.Status.QUEUED) & ~Q(claim_token="")
-    )
+def runs_recover_machine(*, machine_id: int, before: datetime, reason: str) -> dict:
+    """Everything `machine_id`'s worker held before `before` belongs to a process that is gone (a
+    worker starting up, or `serve` seeing its worker die): runs it was executing are interrupted
+    with `reason`, queued runs it had picked up go back in the line, its desktop is freed; all at
+    once, without waiting for heartbeats to go stale."""
+    mine = Run.objects.filter(machine_id=machine_id).annotate(beat=Coalesce("heartbeat_at", "created_at"))
     interrupted = [
         run_id
-        for run_id in orphans.values_list("pk", flat=True)
-        if _interrupt(run_id, INTERRUPTED_AT_START_REASON, started_at)
+        for run_id in mine.filter(status__in=Run.EXECUTING).values_list("pk", flat=True)
+        if _interrupt(run_id, reason, before)
     ]
-    freed = desktop_sweep(machine_id=machine_id, claimed_before=started_at)
-    return {"interrupted": interrupted, "desktopsFreed": freed}
+    released = runs_release(mine.filter(beat__lt=before))
+    freed = desktop_sweep(machine_id=machine_id, claimed_before=before)
+    return {"interrupted": interrupted, "released": released, "desktopsFreed": freed}
 
 
-def _interrupt(run_id: str, reason: str, stale_limit) -> bool:
+def _interrupt(run_id: str, reason: str, stale_limit: datetime | None, *, status: str = Run.Status.INTERRUPTED) -> bool:
+    """End an executing run whose worker is gone (`interrupted`, or `stopped` when a person had
+    asked for that), if its heartbeat is still older than `stale_limit`."""
     now = timezone.now()
-    rows = Run.objects.filter(pk=run_id).filter(
-        Q(status__in=(Run.Status.RUNNING, Run.Status.WAITING_CONFIRMATION))
-        | Q(status=Run.Status.QUEUED) & ~Q(claim_token="")
-    )
+    rows = Run.objects.filter(pk=run_id, status__in=Run.EXECUTING)
     if stale_limit is not None:
         # Re-checked inside the UPDATE: a heartbeat that arrived since the SELECT keeps the run alive.
         rows = rows.annotate(beat=Coalesce("heartbeat_at", "started_at", "created_at")).filter(beat__lt=stale_limit)
+    error = reason if status == Run.Status.INTERRUPTED else ""
     # The status and its events together, as in _finish.
     with transaction.atomic():
-        if not rows.update(status=Run.Status.INTERRUPTED, finished_at=now, status_reason=reason, error=reason):
+        if not rows.update(status=status, finished_at=now, status_reason=reason, error=error):
             return False
         confirmations_expire(owner_id=run_id)
         machine_id = Run.objects.filter(pk=run_id).values_list("machine_id", flat=True).first()
         if machine_id:
             desktop_release(machine_id=machine_id, holder=run_id)
-        event_append(owner_id=run_id, type="error", data={"code": "interrupted", "message": reason})
-        _status_event(run_id, Run.Status.INTERRUPTED, reason)
+        if error:
+            event_append(owner_id=run_id, type="error", data={"code": "interrupted", "message": reason})
+        _status_event(run_id, status, reason)
         Run.objects.filter(pk=run_id).update(event_count=Event.objects.filter(owner_id=run_id).count())
-    logger.warning("Run %s interrupted: %s", run_id, reason)
+    logger.warning("Run %s %s: %s", run_id, status, reason)
     return True

@@ -1,5 +1,6 @@
-"""What a desktop worker does besides executing tasks: register its machine, sweep at start-up,
-and keep sweeping and heartbeating in a background thread while it lives.
+"""A desktop worker's life besides executing tasks: register its machine and recover what a dead
+predecessor held when it starts, heartbeat and sweep while it lives, and stop driving the desktop
+at once when it is told to shut down or loses its server.
 
 Connected to Celery's worker signals in RunsConfig.ready(); in a web process they never fire.
 """
@@ -7,84 +8,92 @@ Connected to Celery's worker signals in RunsConfig.ready(); in a web process the
 from __future__ import annotations
 
 import logging
-import threading
+import os
+import signal
 
-from django.conf import settings
 from django.db import connection
+from django.utils import timezone
+
+from runs.execution import process
 
 logger = logging.getLogger("deskhand.runs")
 
-# Sweeps of the apps built on runs (live sessions), called beside `runs_sweep` on every pass:
-# runs cannot import them (they sit above it), so they register here from their AppConfig.ready().
-extra_sweeps: list = []
+# Set by `serve` for its embedded worker: the worker must not outlive it.
+PARENT_PID_ENV = "DESKHAND_PARENT_PID"
+SHUTDOWN_REASON = "The server is shutting down; the execution was interrupted. Retry it once the server is back."
+SERVER_GONE_REASON = (
+    "The server process is gone, so its worker stopped driving the desktop; the execution was interrupted."
+)
 
-_stop = threading.Event()
-_thread: threading.Thread | None = None
+_sweeper = None
+_machine_id: int | None = None
 # When this process set up: anything of this machine picked up earlier belongs to a dead process.
 _process_started = None
 
 
-def sweep_interval() -> float:
-    """How often the worker sweeps: often enough that a dead run is marked within about two stale periods."""
-    return settings.SWEEP_SECONDS or max(1.0, min(30.0, settings.HEARTBEAT_STALE_SECONDS / 2))
-
-
-def sweep_once() -> None:
-    """Mark every execution whose heartbeat went stale `interrupted`: runs, then the registered kinds."""
-    from runs.services import runs_sweep
-
-    runs_sweep()
-    for sweep in extra_sweeps:
-        sweep()
-
-
 def on_worker_ready(sender=None, **kwargs) -> None:
-    from runs.services import machine_register, runs_sweep_machine_start
+    from runs.services import machine_register
+    from runs.supervision import Sweeper, machine_recover
 
-    global _thread
+    global _sweeper, _machine_id
     try:
         machine = machine_register()
-        result = runs_sweep_machine_start(machine_id=machine.pk, started_at=_process_started)
-        if result["interrupted"]:
-            logger.warning(
-                "Worker start: marked %d unfinished run(s) of %s interrupted", len(result["interrupted"]), machine.name
-            )
-        sweep_once()
-    except Exception:
-        logger.exception("Worker start-up sweep failed")
+        _machine_id = machine.pk
+        machine_recover(
+            machine_id=machine.pk,
+            before=_process_started,
+            reason="The worker executing this was restarted before it finished (it was killed or crashed). "
+            "Nothing was re-run automatically; retry it if you still want it.",
+        )
+    except Exception:  # the periodic pass registers and recovers again
+        logger.exception("Worker start-up failed to register the machine or recover its work")
     finally:
         connection.close()
-    _stop.clear()
-    _thread = threading.Thread(target=_loop, name="deskhand-sweeper", daemon=True)
-    _thread.start()
+    _sweeper = Sweeper(name="deskhand-worker-sweeper", every_tick=_heartbeat).start()
 
 
-def on_worker_shutdown(sender=None, **kwargs) -> None:
-    _stop.set()
-
-
-def _loop() -> None:
+def _heartbeat() -> None:
+    """The machine's heartbeat (what `online` means); and an embedded worker whose server is gone ends."""
     from runs.services import machine_heartbeat, machine_register
 
-    machine_id = None
-    while not _stop.wait(sweep_interval()):
+    parent = os.environ.get(PARENT_PID_ENV)
+    if parent and os.getppid() != int(parent):
+        os.kill(os.getpid(), signal.SIGTERM)  # Celery's shutdown path, with the reason below
+        return
+    global _machine_id
+    if _machine_id is None or not machine_heartbeat(machine_id=_machine_id):
+        _machine_id = machine_register().pk
+
+
+def on_worker_shutting_down(sender=None, sig: str = "", **kwargs) -> None:
+    """SIGTERM or SIGINT: take no new work, stop what runs now; Celery then waits for the tasks,
+    which end within a second or two, and exits.
+
+    `serve` stops its embedded worker with SIGINT; an embedded worker that gets SIGTERM lost its
+    server (PR_SET_PDEATHSIG, or the parent watch in `_heartbeat`)."""
+    embedded = bool(os.environ.get(PARENT_PID_ENV))
+    process.shutdown_begin(SERVER_GONE_REASON if embedded and sig == "SIGTERM" else SHUTDOWN_REASON)
+    if _machine_id is not None:
         try:
-            if machine_id is None:
-                machine_id = machine_register().pk
-            machine_heartbeat(machine_id=machine_id)
-            sweep_once()
-        except Exception:
-            logger.warning("Periodic sweep failed", exc_info=True)
-            machine_id = None
+            from runs.services import machine_offline
+
+            machine_offline(machine_id=_machine_id)
+        except Exception:  # the heartbeat goes stale on its own
+            logger.warning("Could not mark this machine offline", exc_info=True)
         finally:
             connection.close()
 
 
+def on_worker_shutdown(sender=None, **kwargs) -> None:
+    if _sweeper is not None:
+        _sweeper.stop()
+
+
 def connect() -> None:
-    from celery.signals import worker_ready, worker_shutdown
-    from django.utils import timezone
+    from celery.signals import worker_ready, worker_shutdown, worker_shutting_down
 
     global _process_started
     _process_started = timezone.now()
     worker_ready.connect(on_worker_ready, weak=False, dispatch_uid="deskhand-runs-worker-ready")
+    worker_shutting_down.connect(on_worker_shutting_down, weak=False, dispatch_uid="deskhand-runs-worker-shutting-down")
     worker_shutdown.connect(on_worker_shutdown, weak=False, dispatch_uid="deskhand-runs-worker-shutdown")

@@ -20,6 +20,13 @@ logger = logging.getLogger("deskhand.scenarios")
 ROUTES = ("auto", "desktop", "cli", "planner")
 
 # The shape of a scenario file (documented in README, "Scenarios").
+# What a scenario (or one run of it) may set as its limits, and the bounds of each.
+LIMIT_RANGES = {
+    "maxTurns": (1, 200),  # model turns of the agent
+    "timeoutSeconds": (5, 86400),  # active time (a pause does not count)
+    "maxTokens": (1000, 100_000_000),  # input + output tokens of every model call together
+}
+
 SCENARIO_SCHEMA = {
     "type": "object",
     "required": ["id", "title", "instruction"],
@@ -35,8 +42,7 @@ SCENARIO_SCHEMA = {
             "type": "object",
             "additionalProperties": False,
             "properties": {
-                "maxTurns": {"type": "integer", "minimum": 1, "maximum": 200},
-                "timeoutSeconds": {"type": "integer", "minimum": 5, "maximum": 86400},
+                name: {"type": "integer", "minimum": low, "maximum": high} for name, (low, high) in LIMIT_RANGES.items()
             },
         },
         "checks": {
@@ -63,6 +69,7 @@ class Scenario:
     input_schema: dict = field(default_factory=lambda: {"type": "object", "properties": {}})
     max_turns: int = 30
     timeout_seconds: int = 600
+    max_tokens: int | None = None
     checks: tuple = ()
     source: str = ""
 
@@ -88,6 +95,11 @@ class Scenario:
             for check in self.checks
         ]
 
+    @property
+    def limits(self) -> dict:
+        limits = {"maxTurns": self.max_turns, "timeoutSeconds": self.timeout_seconds}
+        return {**limits, "maxTokens": self.max_tokens} if self.max_tokens else limits
+
     def as_dict(self) -> dict:
         """The scenario as the API shows it (and as a run keeps a copy of it)."""
         return {
@@ -97,7 +109,7 @@ class Scenario:
             "route": self.route,
             "instruction": self.instruction,
             "inputSchema": self.input_schema,
-            "limits": {"maxTurns": self.max_turns, "timeoutSeconds": self.timeout_seconds},
+            "limits": self.limits,
             "checks": list(self.checks),
             "file": self.source,
         }
@@ -115,6 +127,7 @@ class Scenario:
             input_schema=data.get("inputSchema") or {"type": "object", "properties": {}},
             max_turns=limits.get("maxTurns", 30),
             timeout_seconds=limits.get("timeoutSeconds", 600),
+            max_tokens=limits.get("maxTokens"),
             checks=tuple(data.get("checks") or ()),
             source=data.get("file", ""),
         )
@@ -160,6 +173,7 @@ def _parse_version(path: Path, mtime_ns: int, size: int) -> Scenario:
         input_schema=input_schema,
         max_turns=limits.get("maxTurns", 30),
         timeout_seconds=limits.get("timeoutSeconds", 600),
+        max_tokens=limits.get("maxTokens"),
         checks=tuple(raw.get("checks") or ()),
         source=path.name,
     )

@@ -28,6 +28,9 @@ class TextField(serializers.CharField):
 class SessionCreateInput(StrictInputSerializer):
     model = TextField(required=False, max_length=100, help_text="Default: DESKHAND_DEFAULT_MODEL.")
     authProvider = serializers.ChoiceField(choices=AuthProvider.values, required=False, help_text="Default: api-key.")
+    machine = TextField(
+        required=False, max_length=200, help_text="The machine to bind the session to (default: a free online one)."
+    )
 
 
 class CommandInput(StrictInputSerializer):
@@ -137,7 +140,9 @@ class SessionListView(APIView):
     )
     def post(self, request):
         data = _valid(SessionCreateInput, request)
-        session = services.session_create(model=data.get("model"), auth_provider=data.get("authProvider"))
+        session = services.session_create(
+            model=data.get("model"), auth_provider=data.get("authProvider"), machine=data.get("machine")
+        )
         return Response(selectors.session_as_dict(_session_or_404(session.pk)), status=status.HTTP_201_CREATED)
 
 
@@ -203,6 +208,35 @@ class ConfirmView(APIView):
         return Response(
             {"confirmation": confirmation, "session": selectors.session_as_dict(_session_or_404(session_id))}
         )
+
+
+class PauseView(APIView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Pause the executing instruction and take the desktop over",
+        description="The command halts at its next safe point (a model call in flight is cancelled and asked "
+        "again after resume), lets go of held keys and buttons, and the session turns `paused`. 409 when "
+        "nothing is executing.",
+        request=None,
+        responses={202: SessionSerializer, 404: ERROR, 409: ERROR},
+    )
+    def post(self, request, session_id: str):
+        session = services.session_pause(session_id=session_id)
+        return Response(selectors.session_as_dict(session), status=status.HTTP_202_ACCEPTED)
+
+
+class ResumeView(APIView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Hand the desktop back to the paused instruction",
+        description="It goes on from a fresh screenshot, told that a person used the desktop meanwhile. 409 when "
+        "the session is not paused.",
+        request=None,
+        responses={202: SessionSerializer, 404: ERROR, 409: ERROR},
+    )
+    def post(self, request, session_id: str):
+        session = services.session_resume(session_id=session_id)
+        return Response(selectors.session_as_dict(session), status=status.HTTP_202_ACCEPTED)
 
 
 class StopView(APIView):

@@ -8,8 +8,15 @@ class LiveSessionsConfig(AppConfig):
     verbose_name = "Live sessions"
 
     def ready(self):
-        # The worker's periodic sweep also marks live commands whose worker died `interrupted`.
-        from runs import worker_hooks
-        from sessions.services import session_sweep_stale
+        # Every process's sweep also interrupts live commands whose worker died and re-sends lost ones.
+        from runs.supervision import ExecutionKind, kind_register
+        from sessions.services import session_commands_redispatch, session_sweep_stale, sessions_recover_machine
 
-        worker_hooks.extra_sweeps.append(session_sweep_stale)
+        kind_register(
+            ExecutionKind(
+                name="live sessions",
+                sweep_stale=session_sweep_stale,
+                recover_machine=sessions_recover_machine,
+                dispatch=session_commands_redispatch,
+            )
+        )

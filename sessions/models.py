@@ -21,10 +21,12 @@ class LiveSession(models.Model):
         IDLE = "idle"
         EXECUTING = "executing"
         WAITING_CONFIRMATION = "waiting_confirmation"
+        PAUSED = "paused"  # a person took the desktop over; resumes on request
+        STOPPING = "stopping"  # a stop was accepted; the command is winding down
         CLOSED = "closed"
         INTERRUPTED = "interrupted"
 
-    BUSY = (Status.EXECUTING, Status.WAITING_CONFIRMATION)
+    BUSY = (Status.EXECUTING, Status.WAITING_CONFIRMATION, Status.PAUSED, Status.STOPPING)
     # A session takes a new instruction when nothing runs; after a crash too (nothing resumes by itself).
     READY = (Status.IDLE, Status.INTERRUPTED)
 
@@ -43,7 +45,11 @@ class LiveSession(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # When the command's task message was last sent: sent again if no worker started it in time.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
     stop_requested_at = models.DateTimeField(null=True, blank=True)
+    # Set while a person wants the desktop: the command pauses at its next safe point.
+    pause_requested_at = models.DateTimeField(null=True, blank=True)
     # The command being executed ("cmd_…"), empty when none. Every write the executing task makes
     # is conditional on it, so a task that lost its command (stopped before it started, session
     # closed, swept as stale) cannot overwrite what happened since.

@@ -13,12 +13,14 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
-from core.errors import Conflict, InvalidInput, NotFound, Unavailable
+from core.disk import disk_nearly_full
+from core.errors import Conflict, InsufficientStorage, InvalidInput, NotFound, Unavailable
 from events.services import event_append, screenshot_store
-from runs.execution.claims import desktop_claim, desktop_release, stale_before
+from runs.dispatch import REDISPATCH_SECONDS, machine_queue, machines_online
+from runs.execution.claims import desktop_claim, desktop_release, heartbeat_interval, stale_before
 from runs.execution.confirmations import confirmation_resolve, confirmations_expire
 from runs.models import AuthProvider, Machine
 from sessions.models import LiveSession, new_command_id
@@ -26,6 +28,8 @@ from sessions.models import LiveSession, new_command_id
 logger = logging.getLogger("deskhand.sessions")
 
 MAX_INSTRUCTION_CHARS = 20_000
+STOPPED_BEFORE_START = "Stopped on request before the command started."
+STOPPED_WORKER_GONE = "Stopped on request; its worker was no longer running, so it was ended at once."
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -56,19 +60,40 @@ def _check_model(value: str, field: str = "model") -> str:
 
 
 def machine_local() -> Machine:
-    """This process's machine row (the worker registers the same name): where a live command runs."""
+    """This process's machine row (its worker registers the same name)."""
     machine, _ = Machine.objects.get_or_create(name=settings.MACHINE_NAME)
     return machine
+
+
+def _machine_for_session(name: str | None) -> Machine:
+    """The machine a new session is bound to: the one asked for, else a free online one (the
+    least busy first), else this process's own machine (its worker may still be starting)."""
+    if name:
+        machine = Machine.objects.filter(name=name).first()
+        if machine is None:
+            known = ", ".join(Machine.objects.order_by("name").values_list("name", flat=True)) or "none yet"
+            raise InvalidInput("machine", f"no machine {name!r}; known machines: {known} (GET /api/machines)")
+        return machine
+    online = machines_online().order_by("name")
+    return online.filter(desktop_holder="").first() or online.first() or machine_local()
 
 
 # --- create / close ---------------------------------------------------------------------------
 
 
-def session_create(*, model: str | None = None, auth_provider: str | None = None) -> LiveSession:
+def session_create(
+    *, model: str | None = None, auth_provider: str | None = None, machine: str | None = None
+) -> LiveSession:
+    """A new idle session, bound to one machine for its whole life: its commands, observe and
+    screen stream all go there."""
     model = _check_model(model if model is not None else settings.DEFAULT_MODEL)
     auth_provider = _check_provider(auth_provider or AuthProvider.API_KEY)
+    bound = _machine_for_session(machine)
+    problem = disk_nearly_full()
+    if problem:
+        raise InsufficientStorage(problem)
     with transaction.atomic():
-        session = LiveSession.objects.create(model=model, auth_provider=auth_provider, machine=machine_local())
+        session = LiveSession.objects.create(model=model, auth_provider=auth_provider, machine=bound)
         _emit_status(session.pk, LiveSession.Status.IDLE, reason="Session created.")
     return session
 
@@ -124,7 +149,7 @@ def session_command_submit(
     if session.status == LiveSession.Status.CLOSED:
         raise Conflict(f"Live session {session_id} is closed; create a new one.", code="session_closed")
     session_sweep_stale(session_id=session_id)
-    machine = machine_local()
+    machine = session.machine or machine_local()
     now = timezone.now()
     command_id = new_command_id()
     command = {
@@ -148,6 +173,8 @@ def session_command_submit(
             command_count=F("command_count") + 1,
             stop_requested_at=None,
             heartbeat_at=None,
+            dispatched_at=now,
+            pause_requested_at=None,
             status_reason="",
             updated_at=now,
         )
@@ -178,7 +205,10 @@ def session_command_submit(
                 "authProvider": auth_provider,
             },
         )
-        session_command_execute_task.delay_on_commit(session_id, command_id)
+        queue = machine_queue(machine.name)
+        transaction.on_commit(
+            lambda: session_command_execute_task.apply_async(args=[session_id, command_id], queue=queue)
+        )
     return _session(session_id)
 
 
@@ -234,46 +264,119 @@ def session_confirm(*, session_id: str, choice: str, fingerprint: str | None = N
 
 
 def session_stop(*, session_id: str) -> LiveSession:
-    """Ask the running command to stop. The engine checks the flag before every model call and action
-    and within ~0.3 s inside waits and shell commands (whose process group is killed); the worker then
-    puts the session back to idle. A command no worker has picked up yet is ended here and now."""
+    """Stop the running command: it turns `stopping` and its worker ends it within a second or two
+    (a model call in flight is cancelled, a shell command's process group killed) and puts the
+    session back to `idle`. A command no worker has started yet, or whose worker is gone, is ended
+    here and now."""
     session = _session(session_id)
     if session.status not in LiveSession.BUSY:
         raise Conflict(f"Nothing is executing in this session (it is {session.status}).", code="not_executing")
     now = timezone.now()
-    reason = "Stopped on request before the command started."
+    # Not started yet (no heartbeat): the worker's start claim is conditional on the same column,
+    # so exactly one of "stop before start" and "start" wins.
+    if _command_end(
+        session,
+        status=LiveSession.Status.IDLE,
+        outcome="stopped",
+        reason=STOPPED_BEFORE_START,
+        only=Q(heartbeat_at__isnull=True),
+    ):
+        return _session(session_id)
     with transaction.atomic():
-        # Not started yet (no heartbeat): the worker's start claim is conditional on the same column,
-        # so exactly one of "stop before start" and "start" wins.
-        ended = LiveSession.objects.filter(
-            pk=session_id, status__in=LiveSession.BUSY, heartbeat_at__isnull=True, command_id=session.command_id
-        ).update(
-            status=LiveSession.Status.IDLE,
-            command_id="",
-            stop_requested_at=None,
-            updated_at=now,
-            status_reason=reason,
-            command={**session.command, "status": "stopped", "summary": reason, "finishedAt": now.isoformat()},
-        )
-        if ended:
+        if LiveSession.objects.filter(
+            pk=session_id, status__in=LiveSession.BUSY, stop_requested_at__isnull=True
+        ).update(status=LiveSession.Status.STOPPING, stop_requested_at=now, updated_at=now):
             confirmations_expire(owner_id=session_id)
             _emit_status(
-                session_id, LiveSession.Status.IDLE, reason=reason, commandId=session.command_id, outcome="stopped"
+                session_id, LiveSession.Status.STOPPING, reason="Stop requested.", commandId=session.command_id
             )
-        else:
-            requested = LiveSession.objects.filter(pk=session_id, status__in=LiveSession.BUSY).update(
-                stop_requested_at=now, updated_at=now
-            )
-            if not requested:
-                raise Conflict("Nothing is executing in this session any more.", code="not_executing")
-            event_append(
-                owner_id=session_id,
-                type="log",
-                data={"level": "info", "message": "Stop requested.", "commandId": session.command_id},
-            )
-    if ended and session.machine_id:
-        desktop_release(machine_id=session.machine_id, holder=session_id)
+    session.refresh_from_db()
+    if session.status in LiveSession.BUSY and not _worker_alive(session):
+        _command_end(session, status=LiveSession.Status.IDLE, outcome="stopped", reason=STOPPED_WORKER_GONE)
     return _session(session_id)
+
+
+def _worker_alive(session: LiveSession) -> bool:
+    recent = timezone.now() - timezone.timedelta(seconds=3 * heartbeat_interval())
+    if session.heartbeat_at and session.heartbeat_at >= recent:
+        return True
+    machine = session.machine
+    return bool(machine and machine.last_heartbeat and machine.last_heartbeat >= stale_before())
+
+
+def session_pause(*, session_id: str) -> LiveSession:
+    """Ask the running command to hand the desktop to a person at its next safe point (`paused`)."""
+    session = _session(session_id)
+    if session.status not in (
+        LiveSession.Status.EXECUTING,
+        LiveSession.Status.WAITING_CONFIRMATION,
+        LiveSession.Status.PAUSED,
+    ):
+        raise Conflict(
+            f"Nothing is executing in this session (it is {session.status}).",
+            code="not_executing",
+            details={"status": session.status},
+        )
+    if (
+        LiveSession.objects.filter(pk=session_id, status__in=LiveSession.BUSY, pause_requested_at__isnull=True)
+        .exclude(status=LiveSession.Status.STOPPING)
+        .update(pause_requested_at=timezone.now())
+    ):
+        event_append(
+            owner_id=session_id,
+            type="log",
+            data={"level": "info", "message": "Pause requested.", "commandId": session.command_id},
+        )
+    return _session(session_id)
+
+
+def session_resume(*, session_id: str) -> LiveSession:
+    """Hand the desktop back: the command goes on from a fresh screenshot."""
+    session = _session(session_id)
+    if (
+        not LiveSession.objects.filter(pk=session_id, status__in=LiveSession.BUSY, pause_requested_at__isnull=False)
+        .exclude(status=LiveSession.Status.STOPPING)
+        .update(pause_requested_at=None)
+    ):
+        raise Conflict(
+            f"The session is {session.status}, not paused: there is nothing to resume.",
+            code="not_paused",
+            details={"status": session.status},
+        )
+    event_append(
+        owner_id=session_id,
+        type="log",
+        data={"level": "info", "message": "Resume requested.", "commandId": session.command_id},
+    )
+    return _session(session_id)
+
+
+def _command_end(session: LiveSession, *, status: str, outcome: str, reason: str, only: Q | None = None) -> bool:
+    """End the session's current command from outside its worker (stopped before it started, its
+    worker gone or dead): the session goes to `status` with `reason`, if the command is still the
+    one `session` saw and matches `only`. True when this call ended it."""
+    now = timezone.now()
+    record = {**session.command, "status": outcome, "summary": reason, "finishedAt": now.isoformat()}
+    with transaction.atomic():
+        ended = (
+            LiveSession.objects.filter(pk=session.pk, command_id=session.command_id, status__in=LiveSession.BUSY)
+            .filter(only or Q())
+            .update(
+                status=status,
+                command_id="",
+                command=record,
+                stop_requested_at=None,
+                pause_requested_at=None,
+                status_reason=reason,
+                updated_at=now,
+            )
+        )
+        if ended:
+            confirmations_expire(owner_id=session.pk)
+            _emit_status(session.pk, status, reason=reason, commandId=session.command_id, outcome=outcome)
+    if ended and session.machine_id:
+        desktop_release(machine_id=session.machine_id, holder=session.pk)
+    return bool(ended)
 
 
 # --- observe ----------------------------------------------------------------------------------
@@ -345,42 +448,57 @@ def session_sweep_stale(*, session_id: str | None = None) -> list[str]:
     its own; the session takes a new instruction). Returns the swept ids.
 
     A command no worker has picked up has no heartbeat yet: its age counts from when it was
-    submitted (`updated_at`), so a command lost with its queue message does not block forever.
+    submitted (`updated_at`); the dispatcher re-sends its message meanwhile.
     """
     limit = stale_before()
-    candidates = LiveSession.objects.filter(status__in=LiveSession.BUSY)
+    candidates = LiveSession.objects.filter(status__in=LiveSession.BUSY).filter(
+        Q(heartbeat_at__lt=limit) | Q(heartbeat_at__isnull=True, updated_at__lt=limit)
+    )
     if session_id:
         candidates = candidates.filter(pk=session_id)
-    swept = []
-    for session in candidates.only("id", "command_id", "command", "heartbeat_at", "updated_at", "machine_id"):
-        beat = session.heartbeat_at or session.updated_at
-        if beat >= limit:
-            continue
-        reason = (
-            "The worker executing this command stopped responding (no heartbeat for "
-            f"{settings.HEARTBEAT_STALE_SECONDS} s); the command was interrupted. Send it again if needed."
+    reason = (
+        "The worker executing this command stopped responding (no heartbeat for "
+        f"{settings.HEARTBEAT_STALE_SECONDS} s); the command was interrupted. Send it again if needed."
+    )
+    stale = Q(heartbeat_at__lt=limit) | Q(heartbeat_at__isnull=True, updated_at__lt=limit)
+    return [
+        session.pk
+        for session in candidates
+        if _command_end(
+            session, status=LiveSession.Status.INTERRUPTED, outcome="interrupted", reason=reason, only=stale
         )
-        now = timezone.now()
-        with transaction.atomic():
-            stale = LiveSession.objects.filter(
-                pk=session.pk, command_id=session.command_id, status__in=LiveSession.BUSY
+    ]
+
+
+def sessions_recover_machine(*, machine_id: int, before, reason: str) -> list[str]:
+    """Commands `machine_id`'s worker had started before `before` belong to a process that is gone:
+    interrupted at once. Commands it had not started are sent again by the dispatcher."""
+    started = Q(heartbeat_at__isnull=False, heartbeat_at__lt=before)
+    return [
+        session.pk
+        for session in LiveSession.objects.filter(machine_id=machine_id, status__in=LiveSession.BUSY).filter(started)
+        if _command_end(
+            session, status=LiveSession.Status.INTERRUPTED, outcome="interrupted", reason=reason, only=started
+        )
+    ]
+
+
+def session_commands_redispatch() -> list[str]:
+    """Commands no worker started within `REDISPATCH_SECONDS` of their message: sent again (the
+    worker's start claim makes a duplicate harmless)."""
+    from sessions.tasks import session_command_execute_task
+
+    limit = timezone.now() - timezone.timedelta(seconds=REDISPATCH_SECONDS)
+    resent = []
+    waiting = LiveSession.objects.filter(
+        status__in=LiveSession.BUSY, heartbeat_at__isnull=True, dispatched_at__lt=limit, machine__isnull=False
+    ).select_related("machine")
+    for session in waiting:
+        if LiveSession.objects.filter(
+            pk=session.pk, command_id=session.command_id, heartbeat_at__isnull=True, dispatched_at__lt=limit
+        ).update(dispatched_at=timezone.now()):
+            session_command_execute_task.apply_async(
+                args=[session.pk, session.command_id], queue=machine_queue(session.machine.name)
             )
-            stale = (
-                stale.filter(heartbeat_at__lt=limit)
-                if session.heartbeat_at
-                else stale.filter(heartbeat_at__isnull=True, updated_at__lt=limit)
-            )
-            if not stale.update(
-                status=LiveSession.Status.INTERRUPTED,
-                command_id="",
-                status_reason=reason,
-                updated_at=now,
-                command={**session.command, "status": "interrupted", "summary": reason, "finishedAt": now.isoformat()},
-            ):
-                continue
-            confirmations_expire(owner_id=session.pk)
-            _emit_status(session.pk, LiveSession.Status.INTERRUPTED, reason=reason, commandId=session.command_id)
-        if session.machine_id:
-            desktop_release(machine_id=session.machine_id, holder=session.pk)
-        swept.append(session.pk)
-    return swept
+            resent.append(session.pk)
+    return resent

@@ -14,6 +14,8 @@ urlpatterns = [
     path("live-sessions/<str:session_id>/commands", api.CommandView.as_view(), name="live-session-commands"),
     path("live-sessions/<str:session_id>/confirm", api.ConfirmView.as_view(), name="live-session-confirm"),
     path("live-sessions/<str:session_id>/stop", api.StopView.as_view(), name="live-session-stop"),
+    path("live-sessions/<str:session_id>/pause", api.PauseView.as_view(), name="live-session-pause"),
+    path("live-sessions/<str:session_id>/resume", api.ResumeView.as_view(), name="live-session-resume"),
     path("live-sessions/<str:session_id>/observe", api.ObserveView.as_view(), name="live-session-observe"),
     path("live-sessions/<str:session_id>/close", api.CloseView.as_view(), name="live-session-close"),
 ]

@@ -9,11 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Exists, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from runs.models import Machine, Run
+from runs.models import Machine
 
 
 def heartbeat_interval() -> float:
@@ -26,25 +25,19 @@ def stale_before(seconds: float | None = None) -> datetime:
     return timezone.now() - timezone.timedelta(seconds=seconds or settings.HEARTBEAT_STALE_SECONDS)
 
 
-def desktop_claim(*, machine_id: int, holder: str, queued_before: Run | None = None) -> bool:
+def desktop_claim(*, machine_id: int, holder: str) -> bool:
     """Take the machine's desktop for `holder` with one conditional UPDATE; True when it is ours.
 
-    With `queued_before` (a queued run), the claim also requires that no older queued run is
-    waiting for this machine with a live heartbeat: waiting runs take the desktop in creation
-    order, while an orphaned queued row (its worker died) cannot block the line.
+    Which run may try is the dispatcher's business (runs.dispatch hands a machine one run at a
+    time, oldest first); a live command tries directly and gets 409 when the desktop is taken.
     """
     now = timezone.now()
-    claim = Machine.objects.filter(pk=machine_id, desktop_holder="")
-    if queued_before is not None:
-        stale = stale_before()
-        older_waiting = Run.objects.filter(status=Run.Status.QUEUED, created_at__lt=queued_before.created_at).filter(
-            # Waiting here with a live heartbeat, or not picked up yet but fresh: its task may
-            # simply have reached a worker thread a moment after ours.
-            (Q(machine_id=machine_id, heartbeat_at__gte=stale) & ~Q(claim_token=""))
-            | Q(claim_token="", created_at__gte=stale)
+    return (
+        Machine.objects.filter(pk=machine_id, desktop_holder="").update(
+            desktop_holder=holder, desktop_claimed_at=now, desktop_heartbeat_at=now
         )
-        claim = claim.filter(~Exists(older_waiting))
-    return claim.update(desktop_holder=holder, desktop_claimed_at=now, desktop_heartbeat_at=now) == 1
+        == 1
+    )
 
 
 def desktop_release(*, machine_id: int, holder: str) -> bool:

@@ -28,6 +28,7 @@ def model_client_build(*, provider: str) -> ModelClient:
         openai_api_key=settings.OPENAI_API_KEY or None,
         openai_base_url=settings.OPENAI_BASE_URL,
         codex_base_url=settings.CODEX_BASE_URL,
+        retry_budget_s=settings.MODEL_RETRY_SECONDS,
     )
     tokens = None
     if provider == "codex-oauth":

@@ -6,7 +6,10 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.db import DatabaseError
+
 from core.redact import redact
+from runs.execution import process
 from runs.execution.environment import (
     browser_config_build,
     computer_get,
@@ -25,12 +28,17 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("deskhand.runs")
 
+LOST_DATABASE_REASON = (
+    "The worker lost its connection to the database, so it stopped driving the desktop. Retry the run "
+    "once the database answers again."
+)
+
 
 @dataclass
 class Invocation:
     """How an execution ended, for the owner to record."""
 
-    status: str  # succeeded | failed | stopped
+    status: str  # succeeded | failed | stopped | interrupted (the worker shut down or lost its server)
     summary: str  # the agent's answer, or what went wrong and what to do about it
     history: list | None  # the conversation to carry to the next command (None when it never started)
     route: str
@@ -54,12 +62,13 @@ def engine_invoke(*, owner: ExecutionOwner, task: Task, provider: str) -> Invoca
         summary = problem
         sink.emit("error", {"code": "auth_missing", "message": problem})
     else:
+        client = model_client_build(provider=provider)
         try:
             with Heartbeat(sink):
                 outcome = run_task(
                     task,
                     sink=sink,
-                    client=model_client_build(provider=provider),
+                    client=client,
                     computer=computer_get(),
                     memory=memory_build(owner_id=owner.pk),
                     protected_paths=protected_paths(),
@@ -67,6 +76,10 @@ def engine_invoke(*, owner: ExecutionOwner, task: Task, provider: str) -> Invoca
                     screen=screen_config_build(),
                 )
             status, summary, history = outcome.status, outcome.summary, outcome.history
+        except DatabaseError as exc:
+            # The server's database went away under the engine: it stopped at its next event.
+            status, summary = "interrupted", LOST_DATABASE_REASON
+            logger.warning("Execution of %s lost the database: %s", owner.pk, exc)
         except Exception as exc:  # an execution must always end with a status
             logger.exception("Execution of %s failed outside the engine", owner.pk)
             summary = redact(f"Internal error while executing: {type(exc).__name__}: {exc}.")
@@ -74,6 +87,11 @@ def engine_invoke(*, owner: ExecutionOwner, task: Task, provider: str) -> Invoca
                 sink.emit("error", {"code": "internal_error", "message": summary + " The worker log has details."})
             except Exception:  # the database itself may be what failed; the outcome still gets written
                 logger.warning("Could not record the internal error of %s", owner.pk, exc_info=True)
+        finally:
+            client.close()
+    shutdown = process.shutdown_reason()
+    if shutdown and status == "stopped":
+        status, summary = "interrupted", shutdown  # stopped by the worker's own shutdown, not by a person
     return Invocation(
         status=status,
         summary=summary,

@@ -19,8 +19,7 @@ class ExecutionOwner:
 
     model: type[models.Model]
     pk: str
-    running_status: str
-    waiting_status: str
+    running_status: str  # "running" for a run, "executing" for a live session
     claim: dict = field(default_factory=dict)
     machine_id: int | None = None
     # The column the agent's route is written to as soon as it is chosen (a run's `route`), or None
@@ -30,9 +29,14 @@ class ExecutionOwner:
     # owner's `usage` column always shows its whole total.
     usage_before: dict = field(default_factory=dict)
 
+    # The other statuses of an execution in progress have the same names for both kinds.
+    waiting_status: str = "waiting_confirmation"
+    paused_status: str = "paused"
+    stopping_status: str = "stopping"
+
     @property
-    def active_statuses(self) -> tuple[str, str]:
-        return (self.running_status, self.waiting_status)
+    def active_statuses(self) -> tuple[str, ...]:
+        return (self.running_status, self.waiting_status, self.paused_status, self.stopping_status)
 
     def rows(self) -> models.QuerySet:
         return self.model.objects.filter(pk=self.pk, status__in=self.active_statuses, **self.claim)

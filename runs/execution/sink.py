@@ -8,7 +8,10 @@ from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
+from agent.errors import EngineError, Stopped
+from core.disk import disk_nearly_full
 from events.services import event_append, screenshot_store
+from runs.execution import process
 from runs.execution.confirmations import CONFIRMATION_TIMEOUT_SECONDS, confirmation_await
 from runs.execution.owner import USAGE_KEYS, ExecutionOwner
 from runs.models import Machine
@@ -16,15 +19,20 @@ from runs.models import Machine
 if TYPE_CHECKING:
     from agent.sink import ConfirmationRequest
 
-# How often the sink re-reads the stop flag: the engine asks before every action and every 50 ms
-# inside waits and shell commands; one indexed read per this interval keeps a stop within ~0.3 s
-# without a query per poll.
-STOP_POLL_SECONDS = 0.25
+# How long a read of the control state (stop, pause) is reused by the tight polling loops (waits,
+# shell commands, model calls in flight): a stop is seen within this plus the loop's own 50 ms.
+# Before every model call and every action the engine asks afresh.
+CONTROL_CACHE_SECONDS = 0.1
+# How often a paused execution looks for "resume" or "stop".
+PAUSE_POLL_SECONDS = 0.2
+# How often the free space of the data dir is looked at.
+DISK_CHECK_SECONDS = 5.0
 
 
 class DjangoSink:
-    """Writes events, answers "should I stop?" from the database, blocks on confirmations, keeps
-    the heartbeat, and keeps the owner's `usage` (and route, where it has one) current.
+    """Writes events, answers "stop, pause or run?" from the database, blocks on confirmations and
+    while paused, keeps the heartbeat, and keeps the owner's `usage` (and route, where it has one)
+    current.
 
     Called from the engine's thread and from the heartbeat thread; each thread uses its own
     database connection (Django's connections are per thread).
@@ -36,8 +44,9 @@ class DjangoSink:
         self.lost = threading.Event()  # set when the row is no longer ours (swept, deleted)
         self.route = ""
         self._usage = dict.fromkeys(USAGE_KEYS, 0)
-        self._stop = False
-        self._stop_checked_at = 0.0
+        self._control = "run"
+        self._control_read_at = -1.0
+        self._disk_checked_at = -1.0
 
     # -- events --
     def emit(self, type: str, data: dict) -> None:
@@ -62,20 +71,68 @@ class DjangoSink:
         """The owner's tokens: what it had used before, plus this execution's."""
         return self.owner.usage_total(self._usage)
 
-    # -- stop --
-    def should_stop(self) -> bool:
-        if self._stop or self.lost.is_set():
-            return True
+    # -- control: stop and pause --
+    def control(self, *, fresh: bool = False) -> str:
+        """ "stop", "pause" or "run", as the owner row and this process say now.
+
+        Raises the engine's `EngineError` (code `disk_full`) when the data dir is nearly full, so
+        the execution ends while there is still room to record why.
+        """
+        if self.lost.is_set() or process.shutdown_reason():
+            return "stop"
         now = time.monotonic()
-        if now - self._stop_checked_at < STOP_POLL_SECONDS:
-            return False
-        self._stop_checked_at = now
-        row = self.owner.rows().values("stop_requested_at").first()
+        if not fresh and now - self._control_read_at < CONTROL_CACHE_SECONDS:
+            return self._control
+        self._control_read_at = now
+        self._control = self._read_control()
+        if self._control == "run" and now - self._disk_checked_at >= DISK_CHECK_SECONDS:
+            self._disk_checked_at = now
+            problem = disk_nearly_full()
+            if problem:
+                raise EngineError(problem, code="disk_full")
+        return self._control
+
+    def _read_control(self) -> str:
+        row = self.owner.rows().values("stop_requested_at", "pause_requested_at").first()
         if row is None:
             self.lost.set()  # swept or deleted: whoever did that decided the outcome
-            return True
-        self._stop = row["stop_requested_at"] is not None
-        return self._stop
+            return "stop"
+        if row["stop_requested_at"] is not None:
+            return "stop"
+        return "pause" if row["pause_requested_at"] is not None else "run"
+
+    def should_stop(self) -> bool:
+        return self.control() == "stop"
+
+    def pause_until_resumed(self) -> float:
+        """Show `paused` and block until a person resumes; returns the seconds paused.
+
+        Raises `Stopped` when the execution is stopped (or this process shuts down) meanwhile.
+        """
+        from runs.execution.claims import heartbeat_interval
+
+        owner = self.owner
+        started = time.monotonic()
+        if owner.model.objects.filter(pk=owner.pk, status=owner.running_status, **owner.claim).update(
+            status=owner.paused_status
+        ):
+            self.emit(
+                "status", {"status": owner.paused_status, "reason": "Paused: the desktop is yours until you resume."}
+            )
+        next_beat = 0.0
+        while (state := self.control(fresh=True)) == "pause":
+            if time.monotonic() >= next_beat:
+                self.heartbeat()
+                next_beat = time.monotonic() + heartbeat_interval()
+            time.sleep(PAUSE_POLL_SECONDS)
+        if state == "stop":
+            raise Stopped()
+        paused_s = time.monotonic() - started
+        if owner.model.objects.filter(pk=owner.pk, status=owner.paused_status, **owner.claim).update(
+            status=owner.running_status
+        ):
+            self.emit("status", {"status": owner.running_status, "reason": f"Resumed after {paused_s:.0f} s."})
+        return paused_s
 
     # -- heartbeat --
     def heartbeat(self) -> None:

@@ -23,7 +23,7 @@ import json
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -32,6 +32,7 @@ class Recorded:
     path: str
     headers: dict
     body: dict
+    received_at: float = field(default_factory=time.time)  # wall clock: comparable across processes
 
 
 @dataclass

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from agent.sink import ConfirmationRequest
 from events.models import Event
-from runs import services
+from runs import dispatch, services
 from runs.execution.claims import desktop_claim, desktop_release
 from runs.execution.owner import ExecutionOwner
 from runs.execution.sink import DjangoSink
@@ -47,37 +47,69 @@ def test_only_one_of_many_concurrent_claims_gets_the_desktop():
     assert desktop_release(machine_id=machine.pk, holder=holder)
 
 
-def test_an_older_waiting_run_goes_first(settings):
-    machine = Machine.objects.create(name="fifo")
-    now = timezone.now()
-    older = Run.objects.create(
-        scenario_id="x",
-        auth_provider="api-key",
-        model="m",
-        machine=machine,
-        claim_token="a",
-        heartbeat_at=now,
-        created_at=now - timezone.timedelta(seconds=5),
-    )
-    newer = Run.objects.create(
-        scenario_id="x",
-        auth_provider="api-key",
-        model="m",
-        machine=machine,
-        claim_token="b",
-        heartbeat_at=now,
-        created_at=now,
-    )
-    assert not desktop_claim(machine_id=machine.pk, holder=newer.id, queued_before=newer)
-    # An older queued run whose worker died (stale heartbeat) does not block the line.
-    Run.objects.filter(pk=older.pk).update(heartbeat_at=now - timezone.timedelta(seconds=600))
-    assert desktop_claim(machine_id=machine.pk, holder=newer.id, queued_before=newer)
-
-
-def test_a_duplicated_task_message_executes_the_run_once(monkeypatch, scenarios_dir, settings):
+@pytest.fixture
+def sent(monkeypatch):
+    """Task messages the dispatcher sends: (run id, queue)."""
     from runs.tasks import run_execute_task
 
-    monkeypatch.setattr(run_execute_task, "delay_on_commit", lambda run_id: None)
+    messages = []
+    monkeypatch.setattr(
+        run_execute_task, "apply_async", lambda args, queue: messages.append((args[0], queue)), raising=False
+    )
+    return messages
+
+
+def _queued(created_at, **fields):
+    return Run.objects.create(scenario_id="x", auth_provider="api-key", model="m", created_at=created_at, **fields)
+
+
+def test_the_dispatcher_hands_each_free_machine_the_oldest_run_one_at_a_time(sent):
+    now = timezone.now()
+    alpha = Machine.objects.create(name="alpha", last_heartbeat=now)
+    beta = Machine.objects.create(name="beta", last_heartbeat=now)
+    Machine.objects.create(name="gone", last_heartbeat=now - timezone.timedelta(hours=1))
+    runs = [_queued(now - timezone.timedelta(seconds=10 - n)) for n in range(4)]
+    pinned = _queued(now - timezone.timedelta(seconds=60), requested_machine="gone")
+
+    assert dispatch.runs_dispatch() == [runs[0].id, runs[1].id]  # the pinned run waits for its machine
+    assert sent == [(runs[0].id, dispatch.machine_queue("alpha")), (runs[1].id, dispatch.machine_queue("beta"))]
+    assert dispatch.runs_dispatch() == []  # each machine has its run on the way: nothing more
+    assert Run.objects.get(pk=pinned.pk).machine_id is None
+
+    # alpha's run ends: alpha gets the next one in creation order.
+    Run.objects.filter(pk=runs[0].pk).update(status="succeeded")
+    assert dispatch.runs_dispatch() == [runs[2].id]
+    assert Run.objects.get(pk=runs[2].pk).machine_id == alpha.pk
+    # beta's worker goes away before picking its run up: the run goes back to the line, keeps its place.
+    Machine.objects.filter(pk=beta.pk).update(last_heartbeat=None)
+    Run.objects.filter(pk=runs[2].pk).update(status="succeeded")
+    assert dispatch.runs_dispatch() == [runs[1].id]
+    assert Run.objects.get(pk=runs[1].pk).machine_id == alpha.pk
+
+
+def test_a_message_no_worker_picked_up_is_sent_again(sent):
+    now = timezone.now()
+    machine = Machine.objects.create(name="lossy", last_heartbeat=now)
+    run = _queued(now)
+    assert dispatch.runs_dispatch() == [run.id]
+    assert dispatch.runs_dispatch() == []  # sent just now: not again
+    late = now - timezone.timedelta(seconds=dispatch.REDISPATCH_SECONDS + 1)
+    Run.objects.filter(pk=run.pk).update(dispatched_at=late)
+    assert dispatch.runs_dispatch() == [run.id]
+    assert sent == [(run.id, dispatch.machine_queue(machine.name))] * 2
+    # Picked up meanwhile (a worker holds it): never sent again.
+    Run.objects.filter(pk=run.pk).update(dispatched_at=late, claim_token="mine", heartbeat_at=now)
+    assert dispatch.runs_dispatch() == []
+
+
+def test_queue_names_are_safe_for_every_broker():
+    assert dispatch.machine_queue("alpha-1") == "deskhand-machine-alpha-1"
+    odd = dispatch.machine_queue("desk/top 2.example")
+    assert odd.startswith("deskhand-machine-desk-top-2-example-") and "/" not in odd and "." not in odd
+    assert dispatch.machine_queue("desk/top") != dispatch.machine_queue("desk.top")
+
+
+def test_a_duplicated_task_message_executes_the_run_once(monkeypatch, scenarios_dir, settings, sent):
     executed = []
 
     def fake_execute(run_id, token, machine):
@@ -86,7 +118,10 @@ def test_a_duplicated_task_message_executes_the_run_once(monkeypatch, scenarios_
         return services._finish(run_id, token, status="succeeded", summary="ok", error="", reason="", usage={})
 
     monkeypatch.setattr(services, "_execute_claimed", fake_execute)
+    machine = services.machine_register()
     run = services.run_create(scenario_id="shell-task", auth_provider="api-key")
+    assert Run.objects.get(pk=run.pk).machine_id == machine.pk  # handed out once the creation committed
+    assert [run_id for run_id, _ in sent] == [run.id]
     results = in_threads(3, lambda n: services.run_execute(run_id=run.id))
     assert sorted(results, key=str) == [None, None, "succeeded"]
     assert len(executed) == 1
@@ -142,8 +177,11 @@ def test_the_sweep_interrupts_stale_runs_frees_their_desktop_and_leaves_live_one
 
     result = services.runs_sweep()
 
-    assert set(result["interrupted"]) == {stale.id, never_beat.id, waiting_orphan.id}
-    for run in (stale, never_beat, waiting_orphan):
+    assert set(result["interrupted"]) == {stale.id, never_beat.id}
+    assert result["released"] == 1  # the queued run a dead worker had picked up: back in the line
+    waiting_orphan.refresh_from_db()
+    assert (waiting_orphan.status, waiting_orphan.claim_token, waiting_orphan.machine_id) == ("queued", "", None)
+    for run in (stale, never_beat):
         run.refresh_from_db()
         assert run.status == "interrupted" and "heartbeats" in run.status_reason and run.finished_at
         last = Event.objects.filter(owner_id=run.id).order_by("-seq").first()

@@ -3,19 +3,38 @@
 import pytest
 from django.utils import timezone
 
+from events.models import Event
 from runs.models import Run
 
 pytestmark = [pytest.mark.django_db]
 
 
 @pytest.fixture(autouse=True)
-def no_enqueue(monkeypatch):
-    """These tests check the API alone; nothing is sent to a broker."""
+def no_enqueue(monkeypatch, django_capture_on_commit_callbacks):
+    """These tests check the API alone: nothing reaches a broker. The dispatcher runs at once (these
+    tests' transactions never commit) and the runs it hands out are recorded."""
+    from runs import dispatch, services
     from runs.tasks import run_execute_task
 
     sent = []
-    monkeypatch.setattr(run_execute_task, "delay_on_commit", lambda run_id: sent.append(run_id))
+    monkeypatch.setattr(run_execute_task, "apply_async", lambda args, queue: sent.append(args[0]), raising=False)
+
+    def dispatch_now():
+        with django_capture_on_commit_callbacks(execute=True):
+            dispatch.runs_dispatch()
+
+    monkeypatch.setattr(services, "runs_dispatch_on_commit", dispatch_now)
     return sent
+
+
+@pytest.fixture(autouse=True)
+def machine_online(db, settings):
+    """This machine, with a live worker as far as the dispatcher can tell."""
+    from django.utils import timezone
+
+    from runs.models import Machine
+
+    return Machine.objects.create(name=settings.MACHINE_NAME, last_heartbeat=timezone.now())
 
 
 def post(api, body):
@@ -130,11 +149,52 @@ def test_stopping_a_queued_run_stops_it_at_once(api, no_enqueue, scenarios_dir):
     assert [e["data"] for e in events if e["type"] == "status"][-1]["status"] == "stopped"
 
 
-def test_stopping_a_running_run_records_the_request_and_twice_is_the_same(api):
-    run = Run.objects.create(scenario_id="x", auth_provider="api-key", model="m", status="running")
+def test_stopping_a_running_run_shows_stopping_and_twice_is_the_same(api):
+    from django.utils import timezone
+
+    run = Run.objects.create(
+        scenario_id="x", auth_provider="api-key", model="m", status="running", heartbeat_at=timezone.now()
+    )
     first = api.post(f"/api/runs/{run.id}/stop")
-    assert first.status_code == 202 and first.json()["status"] == "running" and first.json()["stopRequestedAt"]
-    assert api.post(f"/api/runs/{run.id}/stop").json()["stopRequestedAt"] == first.json()["stopRequestedAt"]
+    assert first.status_code == 202 and first.json()["status"] == "stopping" and first.json()["stopRequestedAt"]
+    again = api.post(f"/api/runs/{run.id}/stop").json()
+    assert again["status"] == "stopping" and again["stopRequestedAt"] == first.json()["stopRequestedAt"]
+    statuses = [e.data["status"] for e in Event.objects.filter(owner_id=run.id, type="status")]
+    assert statuses == ["stopping"]
+
+
+def test_stopping_a_run_whose_worker_is_gone_ends_it_at_once(api):
+    from django.utils import timezone
+
+    long_ago = timezone.now() - timezone.timedelta(minutes=5)
+    run = Run.objects.create(
+        scenario_id="x", auth_provider="api-key", model="m", status="running", heartbeat_at=long_ago
+    )
+    response = api.post(f"/api/runs/{run.id}/stop")
+    assert response.status_code == 202 and response.json()["status"] == "stopped"
+    assert "no longer running" in response.json()["statusReason"]
+    assert api.delete(f"/api/history/{run.id}").status_code < 300  # no longer active
+
+
+@pytest.mark.parametrize("action", ["pause", "resume"])
+@pytest.mark.parametrize("status", ["queued", "succeeded", "failed", "stopped", "interrupted"])
+def test_pausing_or_resuming_a_run_that_is_not_running_is_a_conflict(api, action, status):
+    run = Run.objects.create(scenario_id="x", auth_provider="api-key", model="m", status=status)
+    response = api.post(f"/api/runs/{run.id}/{action}")
+    assert response.status_code == 409 and response.json()["code"] in ("not_running", "not_paused")
+    assert Run.objects.get(pk=run.pk).pause_requested_at is None
+
+
+def test_pause_and_resume_set_and_clear_the_request(api):
+    run = Run.objects.create(scenario_id="x", auth_provider="api-key", model="m", status="running")
+    assert api.post(f"/api/runs/{run.id}/resume").status_code == 409  # not paused
+    paused = api.post(f"/api/runs/{run.id}/pause")
+    assert paused.status_code == 202 and Run.objects.get(pk=run.pk).pause_requested_at is not None
+    assert api.post(f"/api/runs/{run.id}/pause").status_code == 202  # the same request again
+    assert api.post(f"/api/runs/{run.id}/resume").status_code == 202
+    assert Run.objects.get(pk=run.pk).pause_requested_at is None
+    assert api.get(f"/api/runs/{run.id}/pause").status_code == 405
+    assert api.post("/api/runs/run_nope/pause").status_code == 404
 
 
 @pytest.mark.parametrize("status", ["succeeded", "failed", "stopped", "interrupted"])

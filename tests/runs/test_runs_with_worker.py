@@ -165,7 +165,7 @@ def test_stop_ends_a_running_shell_command_within_two_seconds(
     took = time.monotonic() - asked
     assert record["status"] == "stopped" and took < 2.0, (record["status"], took)
     assert not process_alive(pid)
-    assert statuses(record) == ["queued", "running", "stopped"]
+    assert statuses(record) == ["queued", "running", "stopping", "stopped"]
     # A finished run cannot be stopped again.
     again = api.post(f"/api/runs/{run['id']}/stop")
     assert again.status_code == 409 and again.json()["code"] == "run_finished"

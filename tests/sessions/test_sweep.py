@@ -6,13 +6,13 @@ import pytest
 from django.utils import timezone
 
 from events.models import Event
-from runs import worker_hooks
+from runs.supervision import sweep_once
 from sessions.models import LiveSession
 
 pytestmark = pytest.mark.django_db
 
 
-def test_the_worker_sweep_interrupts_a_session_whose_worker_went_silent(settings):
+def test_the_sweep_interrupts_a_session_whose_worker_went_silent(settings):
     old = timezone.now() - timedelta(seconds=settings.HEARTBEAT_STALE_SECONDS * 3)
     session = LiveSession.objects.create(
         auth_provider="api-key",
@@ -32,7 +32,7 @@ def test_the_worker_sweep_interrupts_a_session_whose_worker_went_silent(settings
         heartbeat_at=timezone.now(),
     )
 
-    worker_hooks.sweep_once()
+    sweep_once()
 
     session.refresh_from_db()
     fresh.refresh_from_db()

@@ -1,15 +1,30 @@
 """`python manage.py serve`: the whole server in one command (web + embedded desktop worker)."""
 
+from __future__ import annotations
+
 import ipaddress
+import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+
+from runs.worker_hooks import PARENT_PID_ENV
+
+logger = logging.getLogger("deskhand.serve")
+
+# How long the worker may take to stop what it executes and exit before it is killed; serve then
+# exits well within 15 s of a SIGTERM.
+STOP_TIMEOUT_S = 10
+# After the worker stopped, how long open event streams get to send the final status events.
+STREAM_FLUSH_S = 1.0
 
 
 class Command(BaseCommand):
@@ -30,7 +45,7 @@ class Command(BaseCommand):
                     "Keep the token secret and add this host name to DESKHAND_ALLOWED_HOSTS."
                 )
             )
-        worker = None if no_worker else self._start_worker(port)
+        worker = None if no_worker else WorkerSupervisor(port).start()
         shown_host = f"[{host}]" if ":" in host else host
         token_place = settings.API_TOKEN_FILE or "the DESKHAND_API_TOKEN variable"
         self.stdout.write(
@@ -41,14 +56,41 @@ class Command(BaseCommand):
             + "\n  Stop with Ctrl-C.",
         )
         try:
-            _run_daphne(host, port)
+            _run_daphne(host, port, before_stop=worker.stop if worker is not None else None)
         finally:
             if worker is not None:
-                _stop(worker)
+                worker.stop()
             self.stdout.write("Deskhand stopped.")
 
-    def _start_worker(self, port: int) -> subprocess.Popen:
-        env = {**os.environ, "DESKHAND_PROCESS_KIND": "worker", "DESKHAND_SERVER_PORT": str(port)}
+
+class WorkerSupervisor:
+    """The embedded worker, watched. When it dies, what it was executing is interrupted at once (its
+    claims name a dead process), the machine shows offline (health reports the outage) and a new
+    worker is started, after a pause that grows while it keeps dying."""
+
+    POLL_S = 0.5
+    # A worker that ran this long without dying resets the restart pause.
+    STABLE_S = 60.0
+
+    def __init__(self, port: int):
+        self.port = port
+        self.proc: subprocess.Popen | None = None
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="worker-supervisor", daemon=True)
+
+    def start(self) -> WorkerSupervisor:
+        self.proc = self._spawn()
+        self._thread.start()
+        return self
+
+    def _spawn(self) -> subprocess.Popen:
+        env = {
+            **os.environ,
+            "DESKHAND_PROCESS_KIND": "worker",
+            "DESKHAND_SERVER_PORT": str(self.port),
+            PARENT_PID_ENV: str(os.getpid()),
+        }
+        self.started = time.monotonic()
         # Its own session: Ctrl-C reaches only this process, which then stops the worker in order.
         return subprocess.Popen(
             [sys.executable, str(settings.BASE_DIR / "manage.py"), "worker"],
@@ -56,6 +98,57 @@ class Command(BaseCommand):
             start_new_session=True,
             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
+
+    def _watch(self) -> None:
+        pause = 1.0
+        while not self._stopping.wait(self.POLL_S):
+            code = self.proc.poll()
+            if code is None:
+                if time.monotonic() - self.started > self.STABLE_S:
+                    pause = 1.0
+                continue
+            how = f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
+            logger.error("The embedded worker %s; starting a new one in %.0f s", how, pause)
+            _recover_dead_worker(
+                f"The worker executing this died ({how}). Nothing was re-run automatically; retry it if you "
+                "still want it."
+            )
+            if self._stopping.wait(pause):
+                return
+            pause = min(pause * 2, 30.0)
+            self.proc = self._spawn()
+
+    def stop(self) -> None:
+        """SIGINT (Celery's warm shutdown; SIGTERM would mean "the server is gone"): the worker stops
+        what it executes (interrupted, "server shutting down") and exits."""
+        self._stopping.set()
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _recover_dead_worker(reason: str) -> None:
+    from django.db import connection
+    from django.utils import timezone
+
+    from runs.models import Machine
+    from runs.services import machine_offline
+    from runs.supervision import machine_recover
+
+    try:
+        machine = Machine.objects.filter(name=settings.MACHINE_NAME).first()
+        if machine is not None:
+            machine_offline(machine_id=machine.pk)
+            machine_recover(machine_id=machine.pk, before=timezone.now(), reason=reason)
+    except Exception:  # the sweep of the web process gets there when the heartbeats go stale
+        logger.exception("Could not recover what the dead worker held")
+    finally:
+        connection.close()
 
 
 def _die_with_parent() -> None:
@@ -69,30 +162,40 @@ def _die_with_parent() -> None:
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
-def _run_daphne(host: str, port: int) -> None:
+def _run_daphne(host: str, port: int, *, before_stop=None) -> None:
+    """Serve until SIGTERM or Ctrl-C. `before_stop` (stopping the worker) runs while the server still
+    serves, so the streams of the executions it interrupts get their final status before they close.
+    A second signal stops at once."""
     from daphne.endpoints import build_endpoint_description_strings
     from daphne.server import Server
+    from twisted.internet import reactor
 
     from config.asgi import application
 
+    stopping = threading.Event()
+
+    def stop_in_order() -> None:
+        if before_stop is not None:
+            before_stop()
+            time.sleep(STREAM_FLUSH_S)
+        reactor.callFromThread(reactor.stop)
+
+    def on_signal(signum, frame) -> None:
+        if stopping.is_set():
+            reactor.callFromThread(reactor.stop)
+            return
+        stopping.set()
+        threading.Thread(target=stop_in_order, name="serve-stop", daemon=True).start()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, on_signal)
     Server(
         application=application,
         endpoints=build_endpoint_description_strings(host=host, port=port),
-        signal_handlers=True,
+        signal_handlers=False,  # ours, above: the worker stops first
         http_timeout=None,  # event streams stay open as long as the client wants
-        application_close_timeout=10,
+        application_close_timeout=2,
     ).run()
-
-
-def _stop(worker: subprocess.Popen) -> None:
-    if worker.poll() is not None:
-        return
-    worker.send_signal(signal.SIGTERM)  # Celery's warm shutdown: the current task gets to end
-    try:
-        worker.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait()
 
 
 def _is_loopback(host: str) -> bool:

@@ -36,7 +36,10 @@ class Command(BaseCommand):
 
 
 def worker_queues() -> list[str]:
-    return ["deskhand"]
+    """This machine's own queue: the dispatcher sends here only what this desktop must execute."""
+    from runs.dispatch import machine_queue
+
+    return [machine_queue(settings.MACHINE_NAME)]
 
 
 def _scheme(url: str) -> str:
