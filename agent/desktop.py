@@ -181,8 +181,8 @@ class DesktopAgent:
                 status, problem = (
                     "declined",
                     (
-                        "The person declined these actions, so they were not run. "
-                        "Do not retry them; choose another way or stop and explain."
+                        f"The person declined your computer actions {json.dumps(actions)} ({reason}), so they "
+                        "were not run. Do not retry them; choose another way or stop and explain."
                     ),
                 )
         elif risks:
@@ -230,6 +230,11 @@ class DesktopAgent:
         }
         if acknowledged:
             output["acknowledged_safety_checks"] = acknowledged
+        elif checks:
+            # The service refuses an output that leaves the call's safety checks unacknowledged, and
+            # acknowledging them would say the person approved: the call leaves the conversation.
+            ctx.conversation.remove(call)
+            return [user_message(problem)]
         # A computer_call_output carries only an image: the reason for an error or a decline goes beside it.
         return [output] + ([user_message(problem)] if problem else [])
 

@@ -91,10 +91,11 @@ def _dump(item) -> dict:
 
 
 def _input_items(items: list[dict]) -> list[dict]:
-    """Items as resent with store=false: ids of unstored reasoning/messages would be looked up and fail."""
+    """Items as resent with store=false: nothing was stored, so the service looks up any item id it is
+    sent and answers 404 (computer calls included); Codex too sends its history without ids."""
     out = []
     for item in items:
-        if item.get("type") in ("reasoning", "message", "function_call") and "id" in item:
+        if "id" in item:
             item = {k: v for k, v in item.items() if k != "id"}
         if item.get("type") == "message" and item.get("role") == "assistant":
             item = {k: v for k, v in item.items() if k != "status"}

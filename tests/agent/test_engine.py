@@ -61,10 +61,13 @@ def test_a_declined_safety_check_does_not_run_the_action_and_tells_the_model(fak
     outcome, sink, computer = _run(fake_openai, sink=RecordingSink(["declined"]))
     assert computer.actions == []
     assert sink.of_type("tool_result")[0]["status"] == "declined"
+    # Unacknowledged checks are refused by the service and acknowledging would mean approval: the
+    # declined call leaves the conversation and a message tells the model what was not run.
     sent = fake_openai.model_requests()[1].body["input"]
-    output = next(i for i in sent if i["type"] == "computer_call_output")
-    assert "acknowledged_safety_checks" not in output
-    assert "declined" in sent[-1]["content"][0]["text"]
+    assert not [i for i in sent if i["type"] in ("computer_call", "computer_call_output")]
+    told = sent[-1]["content"][0]["text"]
+    assert "declined" in told and '"x": 10' in told and "Banking site." in told
+    assert outcome.status == "succeeded" and not [i for i in outcome.history if i["type"] == "computer_call"]
 
 
 def test_stop_mid_batch_ends_promptly_and_releases_keys(fake_openai):

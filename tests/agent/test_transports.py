@@ -1,5 +1,6 @@
 import pytest
 
+from agent.context import PLACEHOLDER_PNG
 from agent.errors import AuthFailed, AuthMissing, ModelNotSupported, ModelRequestRejected, QuotaExhausted
 from agent.transports import ModelRequest, TransportConfig, build_client
 from tests.agent.conftest import StaticTokens
@@ -136,3 +137,24 @@ def test_error_messages_never_contain_the_key(fake_openai):
     with pytest.raises(AuthFailed) as info:
         build_client("api-key", _config(fake_openai)).create(_request())
     assert "sk-test-key-0123456789abcdef" not in info.value.message
+
+
+def test_the_history_is_resent_without_item_ids(fake_openai):
+    """With store false nothing was stored: the service would look up any id it is sent and answer 404."""
+    fake_openai.add_turn(fake_openai.message("ok"))
+    call = fake_openai.computer_call({"type": "screenshot"})
+    history = [
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]},
+        fake_openai.reasoning("look"),
+        call,
+        {
+            "type": "computer_call_output",
+            "call_id": call["call_id"],
+            "output": {"type": "computer_screenshot", "image_url": PLACEHOLDER_PNG},
+        },
+    ]
+    request = ModelRequest(model="gpt-5.4", instructions="Be brief.", input=history)
+    build_client("api-key", _config(fake_openai)).create(request)
+    sent = fake_openai.requests[0].body["input"]
+    assert [i["type"] for i in sent] == ["message", "reasoning", "computer_call", "computer_call_output"]
+    assert not [i for i in sent if "id" in i] and all("id" in i for i in history[1:3])
