@@ -4,6 +4,7 @@ from agent.context import PLACEHOLDER_PNG
 from agent.errors import AuthFailed, AuthMissing, ModelNotSupported, ModelRequestRejected, QuotaExhausted
 from agent.transports import ModelRequest, TransportConfig, build_client
 from tests.agent.conftest import StaticTokens
+from tests.fixtures.waiting import wait_until
 
 
 def _config(fake, **kw):
@@ -158,3 +159,14 @@ def test_the_history_is_resent_without_item_ids(fake_openai):
     sent = fake_openai.requests[0].body["input"]
     assert [i["type"] for i in sent] == ["message", "reasoning", "computer_call", "computer_call_output"]
     assert not [i for i in sent if "id" in i] and all("id" in i for i in history[1:3])
+
+
+def test_a_reset_connection_and_a_read_timeout_are_retried(fake_openai):
+    fake_openai.add_reset()
+    fake_openai.add_timeout(30)
+    fake_openai.add_turn(fake_openai.message("third time"))
+    resp = build_client("api-key", _config(fake_openai, timeout_s=0.5)).create(_request())
+    assert resp.output[0]["content"][0]["text"] == "third time"
+    reset, timed_out, answered = fake_openai.requests
+    assert reset.status is None and answered.status == 200
+    assert wait_until(lambda: timed_out.cancelled, what="the timed-out request to be closed by the client")
