@@ -120,13 +120,6 @@ class DesktopAgent:
             items.extend(response.output)
             text = ctx.emit_messages(response.output)
             calls = [i for i in response.output if i.get("type") in ("computer_call", "function_call")]
-            if response.status == "incomplete":
-                return AgentResult(
-                    "failed",
-                    "The model's answer was cut off (incomplete response); nothing "
-                    "partial was run. Try again or simplify the instruction.",
-                    items,
-                )
             if not calls:
                 return AgentResult("succeeded", text or "Done.", items)
             for call in calls:

@@ -77,6 +77,12 @@ class BadModelOutput(EngineError):
     code = "bad_model_output"
 
 
+class IncompleteResponse(EngineError):
+    """The response stopped early (output token limit, content filter): none of it is acted on."""
+
+    code = "incomplete_response"
+
+
 class ComputerUnavailable(EngineError):
     code = "computer_unavailable"
 

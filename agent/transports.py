@@ -68,7 +68,8 @@ class ModelResponse:
     id: str
     output: list[dict]
     usage: dict
-    status: str = "completed"
+    status: str = "completed"  # or "incomplete"; a failed response raises TransportFailure instead
+    incomplete_reason: str | None = None  # "max_output_tokens", "content_filter"
 
 
 class ModelClient(Protocol):
@@ -111,6 +112,21 @@ def _raw_input(request: ModelRequest) -> dict:
     the engine does between two model calls. Our items are already in wire form.
     """
     return {"input": _input_items(request.input)}
+
+
+def _response(resp, items: list[dict], secret: str | None) -> ModelResponse:
+    """The SDK's response as ours; a `failed` one (the service gave up on it) is an error."""
+    if resp.status == "failed":
+        reason = getattr(getattr(resp, "error", None), "message", None) or "no reason given"
+        raise TransportFailure(f"The model provider failed the response: {redact(reason, secret)}")
+    details = getattr(resp, "incomplete_details", None)
+    return ModelResponse(
+        id=resp.id,
+        output=items,
+        usage=_usage(resp.usage),
+        status=resp.status or "completed",
+        incomplete_reason=getattr(details, "reason", None),
+    )
 
 
 def _error_text(exc: openai.APIStatusError) -> tuple[str, dict]:
@@ -232,12 +248,7 @@ class ApiKeyClient(_Base):
         if request.reasoning:
             params["reasoning"] = request.reasoning
         resp = self._client().responses.create(**params)
-        return ModelResponse(
-            id=resp.id,
-            output=[_dump(i) for i in resp.output or []],
-            usage=_usage(resp.usage),
-            status=resp.status or "completed",
-        )
+        return _response(resp, [_dump(i) for i in resp.output or []], self.config.openai_api_key)
 
 
 class CodexClient(_Base):
@@ -310,14 +321,8 @@ class CodexClient(_Base):
                 etype = getattr(event, "type", "")
                 if etype == "response.output_item.done":
                     items.append(_dump(event.item))
-                elif etype in ("response.completed", "response.incomplete"):
+                elif etype in ("response.completed", "response.incomplete", "response.failed"):
                     final = event.response
-                elif etype == "response.failed":
-                    err = getattr(event.response, "error", None)
-                    raise TransportFailure(
-                        "The Codex backend failed the response: "
-                        f"{redact(getattr(err, 'message', None) or 'no reason given', token)}"
-                    )
                 elif etype == "error":
                     raise ModelRequestRejected(
                         f"The Codex backend reported an error: "
@@ -327,7 +332,7 @@ class CodexClient(_Base):
             raise TransportFailure("The Codex stream ended before the response was complete.")
         if not items and final.output:
             items = [_dump(i) for i in final.output]
-        return ModelResponse(id=final.id, output=items, usage=_usage(final.usage), status=final.status or "completed")
+        return _response(final, items, token)
 
     def _auth_error(self, status: int, text: str) -> EngineError:
         return AuthFailed(f"The ChatGPT backend refused the sign-in (HTTP {status}: {text}). Sign in again.")

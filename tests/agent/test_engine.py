@@ -107,6 +107,28 @@ def test_it_fails_with_a_clear_error_when_the_model_cannot_be_reached(fake_opena
     assert computer.released == 1
 
 
+@pytest.mark.parametrize(
+    "reason, says", [("max_output_tokens", "output token limit"), ("content_filter", "content filter")]
+)
+def test_an_incomplete_response_runs_none_of_its_calls(fake_openai, tmp_path, reason, says):
+    """ "Do not execute a partially generated action": neither agent acts on a cut-off answer."""
+    fake_openai.add_incomplete(reason, fake_openai.computer_call({"type": "click", "x": 1, "y": 2}))
+    outcome, sink, computer = _run(fake_openai)
+    assert outcome.status == "failed" and says in outcome.summary and computer.actions == []
+    assert sink.of_type("error")[0]["code"] == "incomplete_response"
+
+    fake_openai.add_incomplete(reason, fake_openai.function_call("shell", {"command": "touch made"}))
+    outcome, sink, _ = _run(fake_openai, route="cli", workdir=str(tmp_path))
+    assert outcome.status == "failed" and not (tmp_path / "made").exists() and sink.of_type("tool_call") == []
+
+
+def test_a_failed_response_fails_the_task_with_its_reason(fake_openai):
+    fake_openai.add_failed("The model could not produce a response.")
+    outcome, sink, computer = _run(fake_openai)
+    assert outcome.status == "failed" and "could not produce a response" in outcome.summary
+    assert sink.of_type("error")[0]["code"] == "transport_failure" and computer.actions == []
+
+
 def test_the_turn_budget_ends_the_task(fake_openai):
     for _ in range(3):
         fake_openai.add_turn(fake_openai.computer_call({"type": "screenshot"}))

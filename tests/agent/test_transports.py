@@ -1,7 +1,14 @@
 import pytest
 
 from agent.context import PLACEHOLDER_PNG
-from agent.errors import AuthFailed, AuthMissing, ModelNotSupported, ModelRequestRejected, QuotaExhausted
+from agent.errors import (
+    AuthFailed,
+    AuthMissing,
+    ModelNotSupported,
+    ModelRequestRejected,
+    QuotaExhausted,
+    TransportFailure,
+)
 from agent.transports import ModelRequest, TransportConfig, build_client
 from tests.agent.conftest import StaticTokens
 from tests.fixtures.waiting import wait_until
@@ -170,3 +177,14 @@ def test_a_reset_connection_and_a_read_timeout_are_retried(fake_openai):
     reset, timed_out, answered = fake_openai.requests
     assert reset.status is None and answered.status == 200
     assert wait_until(lambda: timed_out.cancelled, what="the timed-out request to be closed by the client")
+
+
+@pytest.mark.parametrize("provider", ["api-key", "codex-oauth"])
+def test_an_incomplete_response_carries_its_reason_and_a_failed_one_is_an_error(fake_openai, tokens, provider):
+    fake_openai.add_incomplete("max_output_tokens", fake_openai.message("Half"))
+    fake_openai.add_failed("The model had a problem.")
+    client = build_client(provider, _config(fake_openai), tokens)
+    resp = client.create(_request())
+    assert resp.status == "incomplete" and resp.incomplete_reason == "max_output_tokens"
+    with pytest.raises(TransportFailure, match="The model had a problem."):
+        client.create(_request())
