@@ -102,8 +102,9 @@ def _one_of(value, allowed, param: str) -> None:
         )
 
 
-def _required(item: dict, key: str, param: str) -> None:
-    if item.get(key) in (None, ""):
+def _required(item: dict, key: str, param: str, *, empty_ok: bool = False) -> None:
+    value = item.get(key)
+    if value is None or (value == "" and not empty_ok):
         raise invalid(
             f"Missing required parameter: '{param}.{key}'.", param=f"{param}.{key}", code="missing_required_parameter"
         )
@@ -147,20 +148,14 @@ def _check_item(item, param: str) -> None:
     if kind == "message":
         _check_message(item, param)
     elif kind == "reasoning":
-        if not isinstance(item.get("summary"), list):
-            raise invalid(
-                f"Missing required parameter: '{param}.summary'.",
-                param=f"{param}.summary",
-                code="missing_required_parameter",
-            )
+        _required(item, "summary", param)
     elif kind == "computer_call":
         _required(item, "call_id", param)
-        if "pending_safety_checks" not in item:
-            _required(item, "pending_safety_checks", param)
+        _required(item, "pending_safety_checks", param)
     elif kind == "function_call":
-        for key in ("call_id", "name", "arguments"):
-            if key not in item or (key != "arguments" and not item[key]):
-                _required(item, key, param)
+        _required(item, "call_id", param)
+        _required(item, "name", param)
+        _required(item, "arguments", param, empty_ok=True)
     elif kind == "computer_call_output":
         _required(item, "call_id", param)
         output = item.get("output")

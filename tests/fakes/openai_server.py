@@ -48,8 +48,14 @@ done events), output_item.done, and finally response.completed, response.incompl
 response.failed. The Codex path's response.completed carries `output: []`, as the real backend's does.
 
 **Records.** `requests` holds every request in arrival order: path, headers, body, `arrived_at`
-and `answered_at` (wall clock, time.time()), the HTTP `status` answered, `cancelled` (the client
-closed the connection first) and `refusal`. `model_requests()` leaves out router calls.
+and `answered_at` (wall clock, time.time(), comparable with a worker's clock on this machine), the
+HTTP `status` answered, `cancelled` (the client closed the connection first) and `refusal`.
+`model_requests()` leaves out router calls. A stop test, for example:
+
+    fake.add_turn(fake.computer_call({"type": "screenshot"}), delay_s=30)
+    ... start the task, wait_until(lambda: fake.model_requests()), stop it, stopped_at = time.time() ...
+    wait_until(lambda: fake.model_requests()[-1].cancelled)          # the in-flight request was closed
+    assert all(r.arrived_at < stopped_at for r in fake.model_requests())  # none started after the stop
 """
 
 from __future__ import annotations

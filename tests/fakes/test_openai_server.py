@@ -151,6 +151,12 @@ REFUSED = [
         "Item with id 'msg_1' not found.",
     ),
     (
+        "a computer call without its pending_safety_checks",
+        [USER, {k: v for k, v in _computer_call().items() if k != "pending_safety_checks"}, _screenshot()],
+        400,
+        "Missing required parameter: 'input[1].pending_safety_checks'.",
+    ),
+    (
         "input text in an assistant message",
         [USER, {"type": "message", "role": "assistant", "content": [{"type": "input_text", "text": "x"}]}],
         400,
