@@ -21,7 +21,6 @@ from agent import memory as memory_mod
 from agent import prompts
 from agent.context import AgentResult, Context, user_message
 from agent.errors import Resumed
-from agent.progress import incomplete_summary
 from agent.sink import ConfirmationRequest
 from agent.transports import ModelRequest
 
@@ -214,8 +213,6 @@ class CliAgent:
                 )
                 continue
             items.extend(response.output)
-            if response.status == "incomplete":
-                return AgentResult("failed", incomplete_summary(response.incomplete_reason), items)
             text = ctx.emit_messages(response.output)
             calls = [i for i in response.output if i.get("type") == "function_call"]
             if not calls:

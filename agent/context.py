@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from agent import prompts
-from agent.errors import Aborted, BudgetExceeded, Resumed, Stopped, TimedOut
+from agent.errors import Aborted, BudgetExceeded, IncompleteResponse, Resumed, Stopped, TimedOut
 from agent.screen import ScreenConfig
 from agent.transports import ModelRequest, ModelResponse
 
@@ -15,6 +15,15 @@ from agent.transports import ModelRequest, ModelResponse
 PLACEHOLDER_PNG = (
     "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNoAAAAggCBd81ytgAAAABJRU5ErkJggg=="
 )
+
+
+INCOMPLETE = {
+    "max_output_tokens": "The model's answer was cut off at its output token limit; nothing of it was run. "
+    "Try again or simplify the instruction.",
+    "content_filter": "The provider's content filter stopped the model's answer; nothing of it was run. "
+    "Rephrase the instruction.",
+    None: "The model's answer was incomplete; nothing of it was run. Try again.",
+}
 
 
 @dataclass
@@ -100,6 +109,9 @@ class Context:
             self.usage[key] += response.usage.get(key, 0)
         self.last_call_tokens = response.usage.get("total_tokens", 0)
         self.sink.emit("usage", {"agent": agent, "turn": self.turns, **response.usage, "cumulative": dict(self.usage)})
+        if response.status == "incomplete":
+            # "Do not execute a partially generated action": a cut-off answer is not acted on at all.
+            raise IncompleteResponse(INCOMPLETE.get(response.incomplete_reason, INCOMPLETE[None]))
         self._check_budget(upcoming=0)
         return response
 

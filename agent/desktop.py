@@ -13,7 +13,7 @@ from agent import prompts, risk
 from agent.context import AgentResult, Context, prune_images, user_message
 from agent.errors import EngineError, Resumed, Stopped, TimedOut, ToolNotSupported
 from agent.keys import UnknownKey, map_keys
-from agent.progress import ProgressWatch, incomplete_summary
+from agent.progress import ProgressWatch
 from agent.screen import ModelShot, prepare, settle
 from agent.sink import ConfirmationRequest
 from agent.transports import ModelRequest
@@ -125,8 +125,6 @@ class DesktopAgent:
             items.extend(response.output)
             text = ctx.emit_messages(response.output)
             calls = [i for i in response.output if i.get("type") in ("computer_call", "function_call")]
-            if response.status == "incomplete":
-                return AgentResult("failed", incomplete_summary(response.incomplete_reason), items)
             if not calls:
                 return AgentResult("succeeded", text or "Done.", items)
             self.paused_this_turn = False
@@ -200,8 +198,8 @@ class DesktopAgent:
                 status, problem = (
                     "declined",
                     (
-                        "The person declined these actions, so they were not run. "
-                        "Do not retry them; choose another way or stop and explain."
+                        f"The person declined your computer actions {json.dumps(actions)} ({reason}), so they "
+                        "were not run. Do not retry them; choose another way or stop and explain."
                     ),
                 )
         elif risks:
@@ -251,6 +249,11 @@ class DesktopAgent:
         }
         if acknowledged:
             output["acknowledged_safety_checks"] = acknowledged
+        elif checks:
+            # The service refuses an output that leaves the call's safety checks unacknowledged, and
+            # acknowledging them would say the person approved: the call leaves the conversation.
+            ctx.conversation.remove(call)
+            return [user_message(problem)]
         # A computer_call_output carries only an image: the reason for an error or a decline goes beside it.
         return [output] + ([user_message(problem)] if problem else [])
 

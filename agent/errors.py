@@ -73,12 +73,6 @@ class TransportFailure(EngineError):
     code = "transport_failure"
 
 
-class ServiceFailed(TransportFailure):
-    """The service answered but failed the response itself (status "failed"): worth another try."""
-
-    retryable = True
-
-
 class NoProgress(EngineError):
     """The model kept repeating the same actions on a screen that did not change."""
 
@@ -93,6 +87,12 @@ class BudgetExceeded(EngineError):
 
 class BadModelOutput(EngineError):
     code = "bad_model_output"
+
+
+class IncompleteResponse(EngineError):
+    """The response stopped early (output token limit, content filter): none of it is acted on."""
+
+    code = "incomplete_response"
 
 
 class ComputerUnavailable(EngineError):

@@ -83,20 +83,3 @@ def _describe(batches: list[list[dict] | None]) -> str:
             part += " " + "+".join(map(str, action["keys"]))
         parts.append(part)
     return ", ".join(parts)[:200]
-
-
-def incomplete_summary(reason: str | None) -> str:
-    """Why an incomplete answer ended the task, for a person."""
-    if reason == "content_filter":
-        return (
-            "The model's answer was withheld by the content filter; nothing partial was run. Rephrase the instruction."
-        )
-    if reason == "max_output_tokens":
-        return (
-            "The model's answer was cut off at its output token limit; nothing partial was run. Try again or "
-            "split the task into smaller steps."
-        )
-    return (
-        f"The model's answer was incomplete ({reason or 'no reason given'}); nothing partial was run. Try again "
-        "or simplify the instruction."
-    )

@@ -41,7 +41,6 @@ from agent.errors import (
     ModelRequestRejected,
     QuotaExhausted,
     RateLimited,
-    ServiceFailed,
     ToolNotSupported,
     TransportFailure,
     redact,
@@ -82,8 +81,8 @@ class ModelResponse:
     id: str
     output: list[dict]
     usage: dict
-    status: str = "completed"
-    incomplete_reason: str | None = None  # "max_output_tokens", "content_filter"… when status is incomplete
+    status: str = "completed"  # or "incomplete"; a failed response raises TransportFailure instead
+    incomplete_reason: str | None = None  # "max_output_tokens", "content_filter"
 
 
 def _never() -> bool:
@@ -118,10 +117,11 @@ def _dump(item: Any) -> dict:
 
 
 def _input_items(items: list[dict]) -> list[dict]:
-    """Items as resent with store=false: ids of unstored reasoning/messages would be looked up and fail."""
+    """Items as resent with store=false: nothing was stored, so the service looks up any item id it is
+    sent and answers 404 (computer calls included); Codex too sends its history without ids."""
     out = []
     for item in items:
-        if item.get("type") in ("reasoning", "message", "function_call") and "id" in item:
+        if "id" in item:
             item = {k: v for k, v in item.items() if k != "id"}
         if item.get("type") == "message" and item.get("role") == "assistant":
             item = {k: v for k, v in item.items() if k != "status"}
@@ -137,6 +137,21 @@ def _raw_input(request: ModelRequest) -> dict:
     the engine does between two model calls. Our items are already in wire form.
     """
     return {"input": _input_items(request.input)}
+
+
+def _response(resp: Any, items: list[dict], secret: str | None) -> ModelResponse:
+    """The SDK's response as ours; a `failed` one (the service gave up on it) is an error."""
+    if resp.status == "failed":
+        reason = getattr(getattr(resp, "error", None), "message", None) or "no reason given"
+        raise TransportFailure(f"The model service failed the response: {redact(reason, secret)}")
+    details = getattr(resp, "incomplete_details", None)
+    return ModelResponse(
+        id=resp.id,
+        output=items,
+        usage=_usage(resp.usage),
+        status=resp.status or "completed",
+        incomplete_reason=getattr(details, "reason", None),
+    )
 
 
 def _error_text(exc: openai.APIStatusError) -> tuple[str, dict]:
@@ -162,17 +177,6 @@ def _retry_after(headers: httpx.Headers) -> float | None:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError):
         return None
-
-
-def _response(resp: Any) -> ModelResponse:
-    details = getattr(resp, "incomplete_details", None)
-    return ModelResponse(
-        id=resp.id,
-        output=[_dump(i) for i in resp.output or []],
-        usage=_usage(resp.usage),
-        status=resp.status or "completed",
-        incomplete_reason=getattr(details, "reason", None),
-    )
 
 
 class _CallLoop:
@@ -247,12 +251,8 @@ class _Base:
             retry_after = None
             try:
                 return self._create_once(request, should_abort)
-            except Aborted:
+            except (Aborted, EngineError):
                 raise
-            except EngineError as exc:
-                if not getattr(exc, "retryable", False):
-                    raise
-                error, retryable = exc, True
             except openai.APIStatusError as exc:
                 error, retryable = self._classify(exc, request)
                 retry_after = _retry_after(exc.response.headers)
@@ -368,14 +368,8 @@ class ApiKeyClient(_Base):
             params["text"] = {"format": request.text_format}
         if request.reasoning:
             params["reasoning"] = request.reasoning
-        client = self._client()
-        raw = self._calls.run(client.responses.create(**params), should_abort)
-        if raw.status == "failed":
-            error = getattr(raw, "error", None)
-            raise ServiceFailed(
-                f"The model service failed the response ({getattr(error, 'message', None) or 'no reason given'})."
-            )
-        return _response(raw)
+        resp = self._calls.run(self._client().responses.create(**params), should_abort)
+        return _response(resp, [_dump(i) for i in resp.output or []], self.config.openai_api_key)
 
 
 class CodexClient(_Base):
@@ -450,24 +444,17 @@ class CodexClient(_Base):
                 etype = getattr(event, "type", "")
                 if etype == "response.output_item.done":
                     items.append(_dump(event.item))
-                elif etype in ("response.completed", "response.incomplete"):
+                elif etype in ("response.completed", "response.incomplete", "response.failed"):
                     final = event.response
-                elif etype == "response.failed":
-                    err = getattr(event.response, "error", None)
-                    raise ServiceFailed(
-                        "The Codex backend failed the response: "
-                        f"{redact(getattr(err, 'message', None) or 'no reason given', token)}"
-                    )
                 elif etype == "error":
                     raise ModelRequestRejected(
                         f"The Codex backend reported an error: {redact(getattr(event, 'message', '') or str(event), token)}"
                     )
         if final is None:
             raise TransportFailure("The Codex stream ended before the response was complete.")
-        response = _response(final)
-        if items:
-            response.output = items
-        return response
+        if not items and final.output:
+            items = [_dump(i) for i in final.output]
+        return _response(final, items, token)
 
     def _auth_error(self, status: int, text: str) -> EngineError:
         return AuthFailed(f"The ChatGPT backend refused the sign-in (HTTP {status}: {text}). Sign in again.")

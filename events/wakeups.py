@@ -139,6 +139,7 @@ class Hub:
     def __init__(self):
         self.feeds: dict[str, OwnerFeed] = {}
         self.task: asyncio.Task | None = None
+        self.listening = False  # the loop has its poll baseline or its Redis subscription (tests wait on it)
 
     def subscribe(self, owner_id: str) -> Subscription:
         feed = self.feeds.get(owner_id)
@@ -166,11 +167,14 @@ class Hub:
             raise
         except Exception:
             logger.warning("Event wake-up loop failed; readers fall back to periodic checks", exc_info=True)
+        finally:
+            self.listening = False
 
     async def _poll(self) -> None:
         from events.models import Event
 
         last = await Event.objects.order_by("-id").values_list("id", flat=True).afirst() or 0
+        self.listening = True
         while self.feeds:
             await asyncio.sleep(settings.EVENT_POLL_INTERVAL)
             rows = [row async for row in Event.objects.filter(id__gt=last).order_by("id").values_list("id", "owner_id")]
@@ -183,6 +187,7 @@ class Hub:
         layer = _channel_layer()
         channel = await layer.new_channel()
         await layer.group_add(GROUP, channel)
+        self.listening = True
         try:
             while self.feeds:
                 try:

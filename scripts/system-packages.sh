@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(xvfb xauth xdotool x11-utils x11-xserver-utils openbox mousepad xclip xsel dbus-x11 fonts-dejavu-core chromium)
-tools=(Xvfb xauth xdotool xwininfo xrandr openbox mousepad xclip xsel dbus-launch chromium)
+tools=(Xvfb xauth xdotool xwininfo xprop xrandr openbox mousepad xclip xsel dbus-launch chromium)
 
 missing=()
 for tool in "${tools[@]}"; do

@@ -2,7 +2,13 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-pytest_plugins = ["tests.fixtures.desktop", "tests.fixtures.server", "tests.fixtures.browser", "tests.fixtures.worker"]
+pytest_plugins = [
+    "tests.fixtures.desktop",
+    "tests.fixtures.server",
+    "tests.fixtures.browser",
+    "tests.fixtures.model",
+    "tests.fixtures.worker",
+]
 
 HOST = "127.0.0.1"
 

@@ -1,16 +1,7 @@
 import pytest
 
-# The desktop fixtures (`desktop`, `editor`) come from the tests.fixtures.desktop plugin (tests/conftest.py).
-from tests.fakes.openai_server import FakeOpenAI
-
-
-@pytest.fixture
-def fake_openai():
-    fake = FakeOpenAI().start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
+# The desktop fixtures (`desktop`, `editor`) come from the tests.fixtures.desktop plugin, `fake_openai`
+# from tests.fixtures.model (tests/conftest.py).
 
 
 class StaticTokens:

@@ -11,6 +11,7 @@ from agent.engine import Task, run_task
 from agent.sink import RecordingSink
 from tests.agent.test_engine import FAST, _client
 from tests.fakes.computer import FakeComputer
+from tests.fixtures.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -63,10 +64,7 @@ def test_a_timeout_kills_the_whole_process_group(fake_openai, tmp_path):
     result = sink.of_type("tool_result")[0]
     assert result["timed_out"] is True and result["status"] == "timeout"
     pid = int((tmp_path / "child.pid").read_text())
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}"):
-        time.sleep(0.05)
-    assert not os.path.exists(f"/proc/{pid}")
+    wait_until(lambda: not os.path.exists(f"/proc/{pid}"), 10, what="the grandchild to be killed")
 
 
 def test_stop_kills_a_running_command(fake_openai, tmp_path):

@@ -1,7 +1,5 @@
 """The real computer on a real X display, with a real editor: what arrives is what was meant."""
 
-import time
-
 import pytest
 
 from agent import clipboard
@@ -11,17 +9,10 @@ from agent.screen import ScreenConfig, settle
 pytestmark = [pytest.mark.desktop, pytest.mark.timeout(120)]
 
 
-def _saved_text(computer, editor, timeout_s=10.0):
+def _saved_text(computer, editor):
     """Ask the editor itself to save (ctrl+s) and read its file: the text as the editor holds it."""
     computer.keypress(["CTRL", "S"])
-    deadline = time.monotonic() + timeout_s
-    text = ""
-    while time.monotonic() < deadline:
-        text = editor.path.read_text(encoding="utf-8")
-        if text:
-            return text
-        time.sleep(0.05)
-    return text
+    return editor.saved_text()
 
 
 def _click_into(computer, editor_window_title):

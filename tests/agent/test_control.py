@@ -82,7 +82,9 @@ def test_a_stop_while_paused_ends_the_task_stopped(fake_openai):
 
 def test_rate_limits_and_outages_are_ridden_out_and_shown_to_the_person(fake_openai):
     for _ in range(3):
-        fake_openai.add_error(429, {"error": {"message": "Rate limit reached", "type": "requests"}}, {"retry-after": "0"})
+        fake_openai.add_error(
+            429, {"error": {"message": "Rate limit reached", "type": "requests"}}, {"retry-after": "0"}
+        )
     for _ in range(3):
         fake_openai.add_error(503, {"error": {"message": "Service unavailable", "type": "server_error"}})
     fake_openai.add_turn(fake_openai.message("Made it."))
@@ -143,6 +145,7 @@ def test_a_token_budget_ends_the_task_before_a_call_would_pass_it(fake_openai):
     "reason, words", [("max_output_tokens", "output token limit"), ("content_filter", "content filter")]
 )
 def test_an_incomplete_answer_ends_the_task_with_its_reason(fake_openai, reason, words):
-    fake_openai.add_turn(fake_openai.message("partial"), status="incomplete", incomplete_reason=reason)
-    outcome, _, _ = _run(fake_openai)
+    fake_openai.add_incomplete(reason, fake_openai.computer_call({"type": "click", "x": 1, "y": 1}))
+    outcome, _, computer = _run(fake_openai)
     assert outcome.status == "failed" and words in outcome.summary
+    assert computer.actions == []  # nothing of a cut-off answer is acted on

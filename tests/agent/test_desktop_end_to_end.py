@@ -1,8 +1,6 @@
 """'Type hello into the editor and save it', end to end: the real SDK against the fake server, the real
 computer on Xvfb, a real editor. The events must tell the whole story."""
 
-import time
-
 import pytest
 
 from agent.computer import get_computer
@@ -18,13 +16,6 @@ pytestmark = [pytest.mark.desktop, pytest.mark.timeout(120)]
 def _editor_center(editor):
     win = next(w for w in get_computer().windows() if editor.title_hint in w["title"])
     return win["x"] + win["width"] // 2, win["y"] + win["height"] // 2
-
-
-def _wait_for_file(path, timeout_s=10):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and not path.read_text():
-        time.sleep(0.05)
-    return path.read_text()
 
 
 def _assert_story(sink, outcome, screen_xy):
@@ -81,7 +72,7 @@ def test_it_types_hello_into_the_editor_through_the_api_key_transport(desktop, e
         client=client,
         computer=get_computer(),
     )
-    assert _wait_for_file(editor.path) == "hello"
+    assert editor.saved_text("hello") == "hello"
     _assert_story(sink, outcome, (x, y))
     sent = fake_openai.model_requests()
     assert sent[0].body["tools"][0] == {"type": "computer"}
@@ -121,7 +112,7 @@ def test_it_types_hello_into_the_editor_through_the_codex_transport(desktop, edi
         computer=get_computer(),
         screen=screen,
     )
-    assert _wait_for_file(editor.path) == "hello"
+    assert editor.saved_text("hello") == "hello"
     _assert_story(sink, outcome, (x, y))
     assert sink.of_type("screenshot")[0]["width"] == 1000
     sent = fake_openai.model_requests()

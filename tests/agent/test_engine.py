@@ -61,10 +61,13 @@ def test_a_declined_safety_check_does_not_run_the_action_and_tells_the_model(fak
     outcome, sink, computer = _run(fake_openai, sink=RecordingSink(["declined"]))
     assert computer.actions == []
     assert sink.of_type("tool_result")[0]["status"] == "declined"
+    # Unacknowledged checks are refused by the service and acknowledging would mean approval: the
+    # declined call leaves the conversation and a message tells the model what was not run.
     sent = fake_openai.model_requests()[1].body["input"]
-    output = next(i for i in sent if i["type"] == "computer_call_output")
-    assert "acknowledged_safety_checks" not in output
-    assert "declined" in sent[-1]["content"][0]["text"]
+    assert not [i for i in sent if i["type"] in ("computer_call", "computer_call_output")]
+    told = sent[-1]["content"][0]["text"]
+    assert "declined" in told and '"x": 10' in told and "Banking site." in told
+    assert outcome.status == "succeeded" and not [i for i in outcome.history if i["type"] == "computer_call"]
 
 
 def test_stop_mid_batch_ends_promptly_and_releases_keys(fake_openai):
@@ -102,6 +105,28 @@ def test_it_fails_with_a_clear_error_when_the_model_cannot_be_reached(fake_opena
     assert outcome.status == "failed"
     assert sink.of_type("error")[0]["code"] == "model_not_supported"
     assert computer.released == 1
+
+
+@pytest.mark.parametrize(
+    "reason, says", [("max_output_tokens", "output token limit"), ("content_filter", "content filter")]
+)
+def test_an_incomplete_response_runs_none_of_its_calls(fake_openai, tmp_path, reason, says):
+    """ "Do not execute a partially generated action": neither agent acts on a cut-off answer."""
+    fake_openai.add_incomplete(reason, fake_openai.computer_call({"type": "click", "x": 1, "y": 2}))
+    outcome, sink, computer = _run(fake_openai)
+    assert outcome.status == "failed" and says in outcome.summary and computer.actions == []
+    assert sink.of_type("error")[0]["code"] == "incomplete_response"
+
+    fake_openai.add_incomplete(reason, fake_openai.function_call("shell", {"command": "touch made"}))
+    outcome, sink, _ = _run(fake_openai, route="cli", workdir=str(tmp_path))
+    assert outcome.status == "failed" and not (tmp_path / "made").exists() and sink.of_type("tool_call") == []
+
+
+def test_a_failed_response_fails_the_task_with_its_reason(fake_openai):
+    fake_openai.add_failed("The model could not produce a response.")
+    outcome, sink, computer = _run(fake_openai)
+    assert outcome.status == "failed" and "could not produce a response" in outcome.summary
+    assert sink.of_type("error")[0]["code"] == "transport_failure" and computer.actions == []
 
 
 def test_the_turn_budget_ends_the_task(fake_openai):

@@ -1,8 +1,17 @@
 import pytest
 
-from agent.errors import AuthFailed, AuthMissing, ModelNotSupported, ModelRequestRejected, QuotaExhausted
+from agent.context import PLACEHOLDER_PNG
+from agent.errors import (
+    AuthFailed,
+    AuthMissing,
+    ModelNotSupported,
+    ModelRequestRejected,
+    QuotaExhausted,
+    TransportFailure,
+)
 from agent.transports import ModelRequest, TransportConfig, build_client
 from tests.agent.conftest import StaticTokens
+from tests.fixtures.waiting import wait_until
 
 
 def _config(fake, **kw):
@@ -137,3 +146,46 @@ def test_error_messages_never_contain_the_key(fake_openai):
     with pytest.raises(AuthFailed) as info:
         build_client("api-key", _config(fake_openai)).create(_request())
     assert "sk-test-key-0123456789abcdef" not in info.value.message
+
+
+def test_the_history_is_resent_without_item_ids(fake_openai):
+    """With store false nothing was stored: the service would look up any id it is sent and answer 404."""
+    fake_openai.add_turn(fake_openai.message("ok"))
+    call = fake_openai.computer_call({"type": "screenshot"})
+    history = [
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]},
+        fake_openai.reasoning("look"),
+        call,
+        {
+            "type": "computer_call_output",
+            "call_id": call["call_id"],
+            "output": {"type": "computer_screenshot", "image_url": PLACEHOLDER_PNG},
+        },
+    ]
+    request = ModelRequest(model="gpt-5.4", instructions="Be brief.", input=history)
+    build_client("api-key", _config(fake_openai)).create(request)
+    sent = fake_openai.requests[0].body["input"]
+    assert [i["type"] for i in sent] == ["message", "reasoning", "computer_call", "computer_call_output"]
+    assert not [i for i in sent if "id" in i] and all("id" in i for i in history[1:3])
+
+
+def test_a_reset_connection_and_a_read_timeout_are_retried(fake_openai):
+    fake_openai.add_reset()
+    fake_openai.add_timeout(30)
+    fake_openai.add_turn(fake_openai.message("third time"))
+    resp = build_client("api-key", _config(fake_openai, timeout_s=0.5)).create(_request())
+    assert resp.output[0]["content"][0]["text"] == "third time"
+    reset, timed_out, answered = fake_openai.requests
+    assert reset.status is None and answered.status == 200
+    assert wait_until(lambda: timed_out.cancelled, what="the timed-out request to be closed by the client")
+
+
+@pytest.mark.parametrize("provider", ["api-key", "codex-oauth"])
+def test_an_incomplete_response_carries_its_reason_and_a_failed_one_is_an_error(fake_openai, tokens, provider):
+    fake_openai.add_incomplete("max_output_tokens", fake_openai.message("Half"))
+    fake_openai.add_failed("The model had a problem.")
+    client = build_client(provider, _config(fake_openai), tokens)
+    resp = client.create(_request())
+    assert resp.status == "incomplete" and resp.incomplete_reason == "max_output_tokens"
+    with pytest.raises(TransportFailure, match="The model had a problem."):
+        client.create(_request())

@@ -4,7 +4,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -12,6 +11,7 @@ import psutil
 import pytest
 
 from tests.fixtures.server import free_port
+from tests.fixtures.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,23 +47,21 @@ def served(tmp_path):
 
 def wait_for_health(port, data_dir, proc):
     token_file = data_dir / "api-token"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+
+    def health():
         assert proc.poll() is None, proc.stdout.read()
         if not token_file.exists():
-            time.sleep(0.1)
-            continue
+            return None
         token = token_file.read_text().strip()
         try:
             response = httpx.get(
                 f"http://127.0.0.1:{port}/api/system/health", headers={"Authorization": f"Bearer {token}"}, timeout=5
             )
-            if response.status_code == 200:
-                return response.json()
         except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("serve did not answer within 60 s")
+            return None
+        return response.json() if response.status_code == 200 else None
+
+    return wait_until(health, 60, what="serve to answer its health check")
 
 
 def test_serve_runs_web_and_worker_and_ctrl_c_stops_both(served):

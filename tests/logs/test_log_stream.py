@@ -174,16 +174,18 @@ def test_it_follows_a_file_through_rotation_and_a_process_that_starts_later(log_
     ]
 
 
-def test_a_line_written_in_two_parts_arrives_once_whole(log_dir):
+def test_a_line_written_in_two_parts_arrives_once_whole(log_dir, settings):
     web = log_dir / "deskhand-web.log"
     web.write_text("")
     text = line("split in two")
+    settings.SSE_KEEPALIVE_SECONDS = 0  # every poll that finds nothing whole says so
 
     async def scenario():
         stream = Stream(await open_stream("?catchUp=0"))
         await stream.caught_up()
         append(web, text[:20])
-        await asyncio.sleep(0.1)
+        # The stream runs only when read: this keep-alive comes from a poll after the first half.
+        assert await stream.next() == {"comment": "keep-alive"}
         append(web, text[20:])
         return await stream.messages(1)
 

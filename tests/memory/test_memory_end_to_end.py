@@ -4,11 +4,12 @@ counted as used, and what the agent saves with its `remember` tool comes back th
 the session as its source."""
 
 import json
-import time
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
+
+from tests.fixtures.waiting import wait_until
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -16,17 +17,6 @@ pytestmark = [
     pytest.mark.scaled,
     pytest.mark.timeout(120),
 ]
-
-
-def wait_for(fetch, predicate, timeout_s=60.0, what="condition"):
-    deadline = time.monotonic() + timeout_s
-    value = None
-    while time.monotonic() < deadline:
-        value = fetch()
-        if predicate(value):
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}; last value: {str(value)[:2000]}")
 
 
 def create_entry(api, **body) -> dict:
@@ -79,8 +69,11 @@ def test_an_api_entry_shows_in_admin_reaches_the_instructions_is_counted_and_rem
     )
     assert accepted.status_code == 202, accepted.content
 
-    done = wait_for(
-        lambda: api.get(f"/api/live-sessions/{sid}").json(), lambda s: s["status"] == "idle", 60, "the command to end"
+    done = wait_until(
+        lambda s: s["status"] == "idle",
+        60,
+        of=lambda: api.get(f"/api/live-sessions/{sid}").json(),
+        what="the command to end",
     )
     assert done["command"]["status"] == "succeeded", (
         done["command"],

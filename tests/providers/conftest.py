@@ -2,7 +2,6 @@
 
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -40,17 +39,6 @@ def seed_store(settings, issuer, *, access_ttl=3600.0) -> CodexTokens:
         StoredAuth(tokens=tokens, last_refresh=now_iso(), signed_in_at=now_iso(), method="browser")
     )
     return tokens
-
-
-def wait_for(condition, *, timeout=10.0, what="condition"):
-    """Poll until `condition()` is truthy (background threads finish on their own schedule)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class FakeBackend:

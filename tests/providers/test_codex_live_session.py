@@ -9,7 +9,6 @@ import writes here is the one it reads; `CODEX_HOME` is the test default, `$DESK
 """
 
 import json
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,6 +17,7 @@ from django.conf import settings as django_settings
 from providers import codex_login
 from providers.codex_tokens import CodexTokenStore, jwt_claims
 from tests.fakes.oauth_issuer import FakeOAuthIssuer
+from tests.fixtures.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.desktop, pytest.mark.timeout(120)]
 
@@ -69,17 +69,6 @@ def signed_out_afterwards(settings):
     (settings.CODEX_HOME / "auth.json").unlink(missing_ok=True)
 
 
-def wait_for(fetch, predicate, timeout_s=60.0, what="condition"):
-    deadline = time.monotonic() + timeout_s
-    value = None
-    while time.monotonic() < deadline:
-        value = fetch()
-        if predicate(value):
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}; last value: {str(value)[:2000]}")
-
-
 def write_codex_cli_auth(settings, tokens: dict, last_refresh: str) -> None:
     settings.CODEX_HOME.mkdir(parents=True, exist_ok=True)
     path = settings.CODEX_HOME / "auth.json"
@@ -125,8 +114,11 @@ def test_a_codex_oauth_live_session_uses_the_imported_tokens_and_refreshes_once_
     accepted = api.post(f"/api/live-sessions/{sid}/commands", {"instruction": "say hello"}, format="json")
     assert accepted.status_code == 202, accepted.content
 
-    done = wait_for(
-        lambda: api.get(f"/api/live-sessions/{sid}").json(), lambda s: s["status"] == "idle", 60, "the command to end"
+    done = wait_until(
+        lambda s: s["status"] == "idle",
+        60,
+        of=lambda: api.get(f"/api/live-sessions/{sid}").json(),
+        what="the command to end",
     )
     errors = [e for e in done["events"] if e["type"] == "error"]
     assert done["command"]["status"] == "succeeded", (done["command"], errors, codex_worker.tail())

@@ -8,14 +8,6 @@ from agent.errors import EngineError
 from agent.transports import ModelRequest, TransportConfig, build_client
 from providers import services
 from providers.codex_tokens import CodexTokenSource, CodexTokenStore
-from tests.fakes.openai_server import FakeOpenAI
-
-
-@pytest.fixture
-def backend_fake():
-    fake = FakeOpenAI().start()
-    yield fake
-    fake.stop()
 
 
 class _OnlyTokensFrom:
@@ -28,7 +20,7 @@ class _OnlyTokensFrom:
         return token in self.issuer.issued_access_tokens and token not in self.rejected
 
 
-def test_imported_tokens_drive_the_codex_backend_and_a_401_refreshes_exactly_once(codex, settings, backend_fake):
+def test_imported_tokens_drive_the_codex_backend_and_a_401_refreshes_exactly_once(codex, settings, fake_openai):
     imported = codex.issue_tokens()
     settings.CODEX_HOME.mkdir()
     (settings.CODEX_HOME / "auth.json").write_text(
@@ -38,12 +30,12 @@ def test_imported_tokens_drive_the_codex_backend_and_a_401_refreshes_exactly_onc
     )
     services.codex_login_start(method="import")
     # The backend no longer accepts the imported access token (revoked upstream, say).
-    backend_fake.codex_valid_tokens = _OnlyTokensFrom(codex, {imported["access_token"]})
-    backend_fake.add_turn(backend_fake.message("Hello from Codex."))
+    fake_openai.codex_valid_tokens = _OnlyTokensFrom(codex, {imported["access_token"]})
+    fake_openai.add_turn(fake_openai.message("Hello from Codex."))
 
     client = build_client(
         "codex-oauth",
-        TransportConfig(codex_base_url=backend_fake.codex_base_url, max_retries=0),
+        TransportConfig(codex_base_url=fake_openai.codex_base_url, max_retries=0),
         CodexTokenSource.from_settings(),
     )
     response = client.create(
@@ -52,21 +44,21 @@ def test_imported_tokens_drive_the_codex_backend_and_a_401_refreshes_exactly_onc
 
     assert response.output[0]["type"] == "message"
     assert codex.counts["refresh"] == 1
-    first, second = backend_fake.requests[-2:]
+    first, second = fake_openai.requests[-2:]
     assert first.headers["authorization"] == f"Bearer {imported['access_token']}"
     fresh = CodexTokenStore(settings.DATA_DIR).load().tokens
     assert second.headers["authorization"] == f"Bearer {fresh.access_token}"
     assert second.headers["chatgpt-account-id"] == "acct-fake-123"
 
 
-def test_a_signed_out_provider_is_an_engine_error_that_says_how_to_sign_in(codex, backend_fake):
+def test_a_signed_out_provider_is_an_engine_error_that_says_how_to_sign_in(codex, fake_openai):
     client = build_client(
         "codex-oauth",
-        TransportConfig(codex_base_url=backend_fake.codex_base_url, max_retries=0),
+        TransportConfig(codex_base_url=fake_openai.codex_base_url, max_retries=0),
         CodexTokenSource.from_settings(),
     )
     with pytest.raises(EngineError) as raised:
         client.create(ModelRequest(model="gpt-5.4", instructions="x", input=[{"role": "user", "content": "hi"}]))
     assert raised.value.code == "codex_signed_out"
     assert "POST /api/auth/codex/login" in raised.value.message
-    assert backend_fake.requests == []
+    assert fake_openai.requests == []

@@ -9,8 +9,7 @@ import httpx
 
 from providers import codex_login
 from providers.codex_tokens import CodexTokenStore
-
-from .conftest import wait_for
+from tests.fixtures.waiting import wait_until
 
 LOGIN = "/api/auth/codex/login"
 STATUS = "/api/auth/status"
@@ -70,7 +69,7 @@ def test_a_browser_sign_in_completes_through_the_local_callback(api, codex, sett
             return True
         return False
 
-    wait_for(listener_closed, what="the callback listener to close with the login")
+    wait_until(listener_closed, what="the callback listener to close with the login")
 
 
 def test_a_callback_with_the_wrong_state_is_refused_and_the_login_stays_pending(api, codex, settings):
@@ -163,12 +162,12 @@ def test_a_device_code_sign_in_polls_until_the_user_approves(api, codex, setting
     assert login["status"] == "pending" and login["method"] == "device"
     assert login["verificationUrl"] == f"{codex.url}/codex/device"
     assert login["userCode"]
-    wait_for(lambda: codex.counts["device_token"] >= 2, what="the device poll")
+    wait_until(lambda: codex.counts["device_token"] >= 2, what="the device poll")
     status = codex_status(api)
     assert status["signedIn"] is False and status["login"]["status"] == "pending"
 
     codex.approve_device(login["userCode"])
-    wait_for(lambda: codex_status(api)["signedIn"], what="the device sign-in")
+    wait_until(lambda: codex_status(api)["signedIn"], what="the device sign-in")
     status = codex_status(api)
     assert status["accountId"] == "acct-fake-123" and status["method"] == "device"
     assert status["login"]["status"] == "succeeded"

@@ -2,7 +2,6 @@
 (SQLite by default, PostgreSQL with `-m scaled`)."""
 
 import threading
-import time
 
 import pytest
 from django.db import connection
@@ -15,6 +14,7 @@ from runs.execution.claims import desktop_claim, desktop_release
 from runs.execution.owner import ExecutionOwner
 from runs.execution.sink import DjangoSink
 from runs.models import Confirmation, Machine, Run
+from tests.fixtures.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.scaled]
 
@@ -110,19 +110,25 @@ def test_queue_names_are_safe_for_every_broker():
 
 
 def test_a_duplicated_task_message_executes_the_run_once(monkeypatch, scenarios_dir, settings, sent):
-    executed = []
+    executed, returned = [], []
 
     def fake_execute(run_id, token, machine):
         executed.append(token)
-        time.sleep(0.3)
+        # Still executing while the duplicate deliveries arrive: they are turned away, not queued.
+        wait_until(lambda: len(returned) == 2, 20, what="the two duplicate deliveries to return")
         return services._finish(run_id, token, status="succeeded", summary="ok", error="", reason="", usage={})
+
+    def deliver(n):
+        result = services.run_execute(run_id=run.id)
+        returned.append(result)
+        return result
 
     monkeypatch.setattr(services, "_execute_claimed", fake_execute)
     machine = services.machine_register()
     run = services.run_create(scenario_id="shell-task", auth_provider="api-key")
     assert Run.objects.get(pk=run.pk).machine_id == machine.pk  # handed out once the creation committed
     assert [run_id for run_id, _ in sent] == [run.id]
-    results = in_threads(3, lambda n: services.run_execute(run_id=run.id))
+    results = in_threads(3, deliver)
     assert sorted(results, key=str) == [None, None, "succeeded"]
     assert len(executed) == 1
     assert Machine.objects.get(name=settings.MACHINE_NAME).desktop_holder == ""
@@ -228,10 +234,7 @@ def _confirm_in_background(sink, request):
     answer = {}
     thread = threading.Thread(target=lambda: (answer.setdefault("value", sink.confirm(request)), connection.close()))
     thread.start()
-    deadline = time.monotonic() + 5
-    while not Confirmation.objects.filter(owner_id=sink.owner.pk).exists():
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    wait_until(lambda: Confirmation.objects.filter(owner_id=sink.owner.pk).exists(), 5, what="the confirmation row")
     return thread, answer
 
 

@@ -123,7 +123,7 @@ def test_a_killed_embedded_worker_is_noticed_replaced_and_loses_nothing(deployme
 
 def unsupervised_activity(deployment: Deployment, model, ids: list[str], server_gone: float) -> list:
     """Model requests and input events later than UNSUPERVISED_LIMIT_S after the server was gone."""
-    late_requests = [r for r in model.requests if r.received_at > server_gone + UNSUPERVISED_LIMIT_S]
+    late_requests = [r for r in model.requests if r.arrived_at > server_gone + UNSUPERVISED_LIMIT_S]
     late_actions = [
         event
         for run_id in ids

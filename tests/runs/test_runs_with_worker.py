@@ -14,6 +14,7 @@ import pytest
 
 from agent.computer import get_computer
 from tests.fixtures.server import AsgiServer, read_sse
+from tests.fixtures.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
 
@@ -34,24 +35,20 @@ def start(api, **body) -> dict:
 
 
 def wait_for(api, run_id, statuses, timeout=30.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        record = api.get(f"/api/runs/{run_id}").json()
-        if record["status"] in statuses:
-            return record
-        if time.monotonic() > deadline:
-            raise AssertionError(f"run {run_id} is {record['status']}, not {statuses}: {record.get('events')}")
-        time.sleep(0.05)
+    return wait_until(
+        lambda record: record["status"] in statuses,
+        timeout,
+        of=lambda: api.get(f"/api/runs/{run_id}").json(),
+        what=f"run {run_id} to be {sorted(statuses)}",
+    )
 
 
 def wait_for_event(api, run_id, predicate, timeout=20.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for event in api.get(f"/api/runs/{run_id}").json()["events"]:
-            if predicate(event):
-                return event
-        time.sleep(0.05)
-    raise AssertionError(f"no such event in run {run_id}")
+    return wait_until(
+        lambda: next((e for e in api.get(f"/api/runs/{run_id}").json()["events"] if predicate(e)), None),
+        timeout,
+        what=f"the event in run {run_id}",
+    )
 
 
 def statuses(record) -> list[str]:
@@ -101,10 +98,7 @@ def test_notepad_hello_runs_from_queued_to_succeeded_types_into_the_editor_and_r
 
     # The text is really in the editor: the editor itself saves it.
     get_computer().keypress(["CTRL", "S"])
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and editor.path.read_text() != "hello":
-        time.sleep(0.05)
-    assert editor.path.read_text() == "hello"
+    wait_until(lambda text: text == "hello", 10, of=editor.path.read_text, what="the saved file")
 
     record = api.get(f"/api/runs/{run['id']}").json()
     assert record["startedAt"] and record["finishedAt"] and record["usage"]["total_tokens"] > 0
@@ -152,11 +146,7 @@ def test_stop_ends_a_running_shell_command_within_two_seconds(
     run = start(api, scenarioId="shell-task")
     wait_for(api, run["id"], {"running"})
     wait_for_event(api, run["id"], lambda e: e["type"] == "tool_call")
-    deadline = time.monotonic() + 10
-    while not pidfile.exists() or not pidfile.read_text().strip():
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    pid = int(pidfile.read_text())
+    pid = int(wait_until(lambda: pidfile.exists() and pidfile.read_text().strip(), 10, what="the command's pid"))
 
     asked = time.monotonic()
     response = api.post(f"/api/runs/{run['id']}/stop")

@@ -13,8 +13,9 @@ import pytest
 from django.conf import settings
 
 from agent.browser import shutdown_managed
+from tests.fixtures.waiting import wait_until
 from tests.sessions.conftest import new_session
-from tests.sessions.test_end_to_end import Reader, session_of, wait_for
+from tests.sessions.test_end_to_end import Reader, session_of
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -81,13 +82,13 @@ def test_a_live_session_searches_with_the_browser_tools_while_the_stream_shows_t
     frames = Reader(session_server, f"/api/live-sessions/{sid}/screen-stream")
     events.start()
     frames.start()
-    first = wait_for(lambda: frames.of("frame"), bool, 15, "the first frame")[0]["data"]
+    first = wait_until(lambda: frames.of("frame"), 15, what="the first frame")[0]["data"]
 
     accepted = http.post(
         f"/api/live-sessions/{sid}/commands", json={"instruction": "search for kittens and open the first result"}
     )
     assert accepted.status_code == 202
-    done = wait_for(lambda: session_of(http, sid), lambda s: s["status"] == "idle", 90, "idle")
+    done = wait_until(lambda s: s["status"] == "idle", 90, of=lambda: session_of(http, sid), what="idle")
     assert done["command"]["status"] == "succeeded", done
     assert done["command"]["summary"] == "Opened the first result about kittens."
 
@@ -102,11 +103,11 @@ def test_a_live_session_searches_with_the_browser_tools_while_the_stream_shows_t
 
     # The screen stream showed the browser: a frame after the browser opened differs from the first.
     opened_at = next(e for e in stored if e["type"] == "tool_result")["createdAt"]
-    wait_for(
-        lambda: frames.of("frame"),
+    wait_until(
         lambda got: any(f["data"]["image"] != first["image"] for f in got),
         15,
-        "a frame showing the browser",
+        of=lambda: frames.of("frame"),
+        what="a frame showing the browser",
     )
     later = [f["data"] for f in frames.of("frame") if f["data"]["image"] != first["image"]]
     assert later and base64.b64decode(later[-1]["image"])[:2] == b"\xff\xd8"  # a JPEG

@@ -2,6 +2,7 @@
 worker, the real `openai` SDK against the fake model server, a real editor under Xvfb."""
 
 import json
+import os
 import subprocess
 import threading
 import time
@@ -10,19 +11,21 @@ import pytest
 
 from agent.computer import get_computer
 from tests.fixtures.server import read_sse
+from tests.fixtures.waiting import wait_until
 from tests.sessions.conftest import new_session
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.desktop, pytest.mark.timeout(180)]
 
 
-def wait_for(fetch, predicate, timeout_s=30.0, what="condition"):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = fetch()
-        if predicate(value):
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}; last value: {str(value)[:2000]}")
+def runs_in(workdir: str) -> bool:
+    """A process has `workdir` as its working directory (the cli agent's command has started)."""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.readlink(f"/proc/{pid}/cwd") == workdir:
+                return True
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return False
 
 
 def session_of(http, sid):
@@ -69,13 +72,14 @@ def test_type_hello_confirm_the_safety_check_watch_events_and_frames_then_follow
     frames = Reader(session_server, f"/api/live-sessions/{sid}/screen-stream")
     events.start()
     frames.start()
-    wait_for(lambda: len(frames.of("frame")), bool, 15, "the first frame")
+    wait_until(lambda: frames.of("frame"), 15, what="the first frame")
     frames_before = len(frames.of("frame"))
 
     accepted = http.post(f"/api/live-sessions/{sid}/commands", json={"instruction": "type hello in the editor"})
     assert accepted.status_code == 202 and accepted.json()["status"] == "executing"
 
-    asked = wait_for(lambda: events.of("confirmation_required"), bool, 60, "the confirmation event")[0]["data"]["data"]
+    asked = wait_until(lambda: events.of("confirmation_required"), 60, what="the confirmation event")
+    asked = asked[0]["data"]["data"]
     # Exactly what would be done, and why.
     assert asked["kind"] == "safety_check" and asked["reason"] == check["message"]
     assert [a["type"] for a in asked["action"]["actions"]] == ["click", "type"]
@@ -89,32 +93,32 @@ def test_type_hello_confirm_the_safety_check_watch_events_and_frames_then_follow
 
     answer = http.post(f"/api/live-sessions/{sid}/confirm", json={"choice": "confirmed"})
     assert answer.status_code == 200 and answer.json()["confirmation"]["choice"] == "confirmed"
-    done = wait_for(lambda: session_of(http, sid), lambda s: s["status"] == "idle", 60, "idle")
+    done = wait_until(lambda s: s["status"] == "idle", 60, of=lambda: session_of(http, sid), what="idle")
     assert done["command"]["status"] == "succeeded" and done["command"]["route"] == "desktop"
     assert done["command"]["summary"] == "Typed hello."
     # Saved from here, not by the model: a ctrl+S sent right after the paste is sometimes lost by
     # mousepad (seen 2 in 5 full runs; the text was there, the title still said "modified").
     subprocess.run(["xdotool", "key", "--clearmodifiers", "ctrl+s"], env=desktop.env, check=True, timeout=10)
-    wait_for(editor.path.read_text, lambda text: text == "hello", 15, "the saved file")
+    wait_until(lambda text: text == "hello", 15, of=editor.path.read_text, what="the saved file")
     assert done["usage"]["total_tokens"] > 0
 
-    wait_for(lambda: events.of("status"), lambda got: len(got) >= 5, 10, "the idle status on the stream")
+    wait_until(lambda got: len(got) >= 5, 10, of=lambda: events.of("status"), what="the idle status on the stream")
     types = [m["event"] for m in events.messages]
     for expected in ("agent_route", "tool_call", "computer_action", "screenshot", "confirmation_resolved", "message"):
         assert expected in types, expected
     route = events.of("agent_route")[0]["data"]["data"]
     assert route["route"] == "desktop" and route["reason"]
-    statuses = wait_for(
-        lambda: [m["data"]["data"]["status"] for m in events.of("status")],
+    statuses = wait_until(
         lambda got: len(got) >= 5,
         10,
-        "the idle status on the stream",
+        of=lambda: [m["data"]["data"]["status"] for m in events.of("status")],
+        what="the idle status on the stream",
     )
     assert statuses == ["idle", "executing", "waiting_confirmation", "executing", "idle"]
     shot = next(e for e in session_of(http, sid)["events"] if e["type"] == "screenshot")
     assert http.get(shot["data"]["url"]).status_code == 200
     # The screen stream showed the text appearing: new frames came while the command ran.
-    wait_for(lambda: len(frames.of("frame")), lambda n: n >= frames_before + 2, 10, "frames while typing")
+    wait_until(lambda n: n >= frames_before + 2, 10, of=lambda: len(frames.of("frame")), what="frames while typing")
     stamps = [json.loads(json.dumps(f["data"]))["timestamp"] for f in frames.of("frame")]
     assert stamps == sorted(stamps)
 
@@ -123,8 +127,8 @@ def test_type_hello_confirm_the_safety_check_watch_events_and_frames_then_follow
     assert (
         http.post(f"/api/live-sessions/{sid}/commands", json={"instruction": "what did I ask you?"}).status_code == 202
     )
-    second = wait_for(
-        lambda: session_of(http, sid), lambda s: s["status"] == "idle" and s["commandCount"] == 2, 60, "idle"
+    second = wait_until(
+        lambda s: s["status"] == "idle" and s["commandCount"] == 2, 60, of=lambda: session_of(http, sid), what="idle"
     )
     # The session's usage counts every command, not only the last one.
     assert second["usage"]["total_tokens"] > done["usage"]["total_tokens"]
@@ -143,17 +147,17 @@ def test_stop_a_long_shell_command_then_decline_a_risky_one(session_server, http
     model.add_turn(model.function_call("shell", {"command": "sleep 60", "timeout_s": 120}))
     sid = new_session(http)["id"]
     assert http.post(f"/api/live-sessions/{sid}/commands", json={"instruction": "run sleep 60"}).status_code == 202
-    wait_for(
-        lambda: session_of(http, sid)["events"],
-        lambda ev: any(e["type"] == "tool_call" for e in ev),
+    call = wait_until(
+        lambda: next((e for e in session_of(http, sid)["events"] if e["type"] == "tool_call"), None),
         60,
-        "the shell command to start",
+        what="the shell command's call",
     )
-    time.sleep(0.5)
+    # The tool_call event comes before the process: stop what really runs, not what is about to.
+    wait_until(lambda: runs_in(call["data"]["workdir"]), 15, what="the shell command to start")
     started = time.monotonic()
     stop = http.post(f"/api/live-sessions/{sid}/stop")
     assert stop.status_code == 202
-    stopped = wait_for(lambda: session_of(http, sid), lambda s: s["status"] == "idle", 15, "idle after stop")
+    stopped = wait_until(lambda s: s["status"] == "idle", 15, of=lambda: session_of(http, sid), what="idle after stop")
     assert time.monotonic() - started < 5
     assert stopped["command"]["status"] == "stopped" and stopped["command"]["route"] == "cli"
 
@@ -162,9 +166,9 @@ def test_stop_a_long_shell_command_then_decline_a_risky_one(session_server, http
     model.add_turn(model.function_call("shell", {"command": "sudo true"}))
     model.add_turn(model.message("Understood: I did not run it."))
     assert http.post(f"/api/live-sessions/{sid}/commands", json={"instruction": "run sudo true"}).status_code == 202
-    pending = wait_for(lambda: session_of(http, sid), lambda s: s["pendingConfirmation"], 60, "the confirmation")[
-        "pendingConfirmation"
-    ]
+    pending = wait_until(
+        lambda s: s["pendingConfirmation"], 60, of=lambda: session_of(http, sid), what="the confirmation"
+    )["pendingConfirmation"]
     assert pending["kind"] == "shell_command" and pending["action"]["command"] == "sudo true"
     assert "privileges" in pending["reason"]
     wrong = http.post(f"/api/live-sessions/{sid}/confirm", json={"choice": "confirmed", "fingerprint": "0" * 64})
@@ -173,7 +177,7 @@ def test_stop_a_long_shell_command_then_decline_a_risky_one(session_server, http
         f"/api/live-sessions/{sid}/confirm", json={"choice": "declined", "fingerprint": pending["fingerprint"]}
     )
     assert answer.status_code == 200
-    done = wait_for(lambda: session_of(http, sid), lambda s: s["status"] == "idle", 60, "idle")
+    done = wait_until(lambda s: s["status"] == "idle", 60, of=lambda: session_of(http, sid), what="idle")
     assert done["command"]["status"] == "succeeded"
     outputs = [i for i in model.model_requests()[-1].body["input"] if i.get("type") == "function_call_output"]
     assert "declined" in outputs[-1]["output"]

@@ -1,9 +1,9 @@
 """The session's event stream and screen stream through the real ASGI app (Daphne) and a real socket."""
 
-import asyncio
 import base64
 import io
 import subprocess
+import threading
 import time
 
 import pytest
@@ -12,6 +12,7 @@ from PIL import Image
 from events.services import event_append
 from tests.fixtures.aio import run_coroutine
 from tests.fixtures.server import read_sse
+from tests.fixtures.waiting import wait_until_async
 from tests.sessions.conftest import STREAM_MAX_WIDTH, new_session
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.scaled, pytest.mark.timeout(120)]
@@ -137,24 +138,24 @@ def test_one_capture_serves_every_viewer_and_stops_when_the_last_one_leaves(desk
 
     source = FrameSource(desktop.display)
 
+    def capturing() -> bool:
+        return any(t.name == f"screen-stream{desktop.display}" and t.is_alive() for t in threading.enumerate())
+
     async def watch():
         first, second = source.subscribe(), source.subscribe()
         await first.wait(5)
         assert source.latest is not None and source.running
-        encoded = source.encoded
-        await asyncio.sleep(0.5)
+        encoded, captures = source.encoded, source.captures
+        await wait_until_async(lambda: source.captures >= captures + 3, what="three more grabs")
         # Two viewers, one capture: an unchanged screen is grabbed but never encoded again.
-        assert source.encoded == encoded and source.captures >= 3
+        assert source.encoded == encoded
         first.close()
-        await asyncio.sleep(0.3)
+        captures = source.captures
+        await wait_until_async(lambda: source.captures >= captures + 2, what="grabs after the first viewer left")
         assert source.running  # one viewer is still watching
         second.close()
-        deadline = time.monotonic() + 2
-        while source.running and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        assert not source.running
-        captures = source.captures
-        await asyncio.sleep(0.5)
-        assert source.captures == captures  # nobody watches: nothing is captured
+        await wait_until_async(lambda: not source.running, what="the capture to stop")
+        # Nobody watches: the capture thread is gone, so nothing is captured any more.
+        await wait_until_async(lambda: not capturing(), what="the capture thread to end")
 
     run_coroutine(watch())

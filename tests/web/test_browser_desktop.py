@@ -5,7 +5,6 @@ Celery worker, the `openai` SDK against the fake model server, mousepad under Xv
 
 import re
 import subprocess
-import time
 
 import pytest
 from django.conf import settings
@@ -40,14 +39,11 @@ def editor_centre(editor) -> tuple[int, int]:
     return window["x"] + window["width"] // 2, window["y"] + window["height"] // 2
 
 
-def saved_text(editor, desktop, expected: str, timeout: float = 15.0) -> str:
+def saved_text(editor, desktop, expected: str) -> str:
     """Save from here, not by the model: a ctrl+S right after a paste is sometimes lost by mousepad
     (see tests/sessions/test_end_to_end.py), and the file is what proves the text arrived."""
     subprocess.run(["xdotool", "key", "--clearmodifiers", "ctrl+s"], env=desktop.env, check=True, timeout=10)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and editor.path.read_text() != expected:
-        time.sleep(0.1)
-    return editor.path.read_text()
+    return editor.saved_text(expected, timeout_s=15)
 
 
 def test_start_notepad_hello_from_the_form_and_watch_it_finish(
