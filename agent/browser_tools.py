@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from agent import memory as memory_mod
 from agent.browser import BrowserConfig, BrowserSession, BrowserUnavailable, url_refusal
+from agent.errors import FailSafeTriggered, Stopped, TimedOut
 from agent.sink import ConfirmationRequest
 
 TEXT_CAP = 6000
@@ -183,9 +184,9 @@ class BrowserTools:
                 status, text, image = self._dispatch(call_id, name, args)
             except BrowserUnavailable as exc:
                 status, text = "error", f"The browser is not available: {exc}"
-            except Exception as exc:
-                if type(exc).__name__ in ("Stopped", "TimedOut"):
-                    raise
+            except (Stopped, TimedOut, FailSafeTriggered):
+                raise  # the task ends; not this tool's failure
+            except Exception as exc:  # noqa: BLE001 - a failed browser step goes back to the model as data
                 status, text = "error", f"{name} failed: {_short_error(exc)}"
         if status in ("ok", "declined"):
             text += self._after(call_id)
@@ -573,6 +574,8 @@ def _act(session, name: str, args: dict, approved: frozenset):
 
 
 def _wait(session, args: dict, timeout_s: float):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout  # loaded on the browser's thread already
+
     page, ms = session.page, timeout_s * 1000
     try:
         if args.get("text"):
@@ -582,10 +585,8 @@ def _wait(session, args: dict, timeout_s: float):
             page.wait_for_url(lambda u: part in u, timeout=ms)
         else:
             page.wait_for_load_state("load", timeout=ms)
-    except Exception as exc:
-        if "Timeout" in type(exc).__name__ or "Timeout" in str(exc):
-            return "error", f"Still not there after {timeout_s:g} s. " + _page_line(session), None
-        raise
+    except PlaywrightTimeout:
+        return "error", f"Still not there after {timeout_s:g} s. " + _page_line(session), None
     return "ok", "Done waiting. " + _settle(session), None
 
 

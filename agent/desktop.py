@@ -11,8 +11,8 @@ import json
 from agent import memory as memory_mod
 from agent import prompts, risk
 from agent.context import AgentResult, Context, prune_images, user_message
-from agent.errors import ToolNotSupported
-from agent.keys import UnknownKey, map_keys
+from agent.errors import FailSafeTriggered, ToolNotSupported
+from agent.platform.keys import UnknownKey, map_keys
 from agent.screen import ModelShot, prepare, settle
 from agent.sink import ConfirmationRequest
 from agent.transports import ModelRequest
@@ -82,7 +82,7 @@ class DesktopAgent:
         return [computer, *browser, memory_mod.REMEMBER_TOOL]
 
     def instructions(self) -> str:
-        base = prompts.DESKTOP
+        base = prompts.desktop(self.ctx.system)
         if self.ctx.browser is not None:
             base += prompts.BROWSER + (prompts.BROWSER_FIRST if self.browser_first else "")
         return self.ctx.instructions(base)
@@ -251,9 +251,9 @@ class DesktopAgent:
                 self.run_action(call_id, action)
             except (ValueError, TypeError, KeyError, UnknownKey) as exc:
                 return f"Action {index + 1} ({action.get('type')}) failed: {exc}. Later actions were not run."
-            except Exception as exc:
-                if type(exc).__name__ == "FailSafeException":
-                    raise  # a person pushed the mouse into a corner: that is a stop, not a tool error
+            except FailSafeTriggered:
+                raise  # a person pushed the mouse into a corner: that is a stop, not a tool error
+            except Exception as exc:  # noqa: BLE001 - a failed action goes back to the model as data
                 return f"Action {index + 1} ({action.get('type')}) failed: {type(exc).__name__}: {exc}."
         return None
 

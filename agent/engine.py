@@ -14,7 +14,7 @@ from agent.browser import BrowserConfig
 from agent.cli import CliAgent
 from agent.context import AgentResult, Context, close_dangling, prune_images
 from agent.desktop import DesktopAgent
-from agent.errors import EngineError, Stopped, TimedOut, redact
+from agent.errors import EngineError, FailSafeTriggered, Stopped, TimedOut, redact
 from agent.screen import ScreenConfig
 
 MEMORY_BUDGET_TOKENS = 1200
@@ -83,23 +83,18 @@ def run_task(
     except EngineError as exc:
         status, summary = "failed", exc.message
         sink.emit("error", exc.as_event())
+    except FailSafeTriggered:
+        status = "stopped"
+        summary = (
+            "Stopped: the mouse was pushed into a screen corner (the emergency stop). Start a new task when ready."
+        )
+        sink.emit("error", {"code": "fail_safe", "message": summary})
     except Exception as exc:  # noqa: BLE001 - the caller must always get an Outcome
-        if type(exc).__name__ == "FailSafeException":
-            status, summary = (
-                "stopped",
-                (
-                    "Stopped: the mouse was pushed into a screen corner (the emergency stop). "
-                    "Start a new task when ready."
-                ),
-            )
-            sink.emit("error", {"code": "fail_safe", "message": summary})
-        else:
-            status = "failed"
-            summary = redact(
-                f"Internal error in the engine: {type(exc).__name__}: {exc}. This is a bug; the "
-                "worker log has the details."
-            )
-            sink.emit("error", {"code": "internal_error", "message": summary})
+        status = "failed"
+        summary = redact(
+            f"Internal error in the engine: {type(exc).__name__}: {exc}. This is a bug; the worker log has the details."
+        )
+        sink.emit("error", {"code": "internal_error", "message": summary})
     finally:
         if ctx.browser is not None:
             try:
