@@ -35,7 +35,7 @@ from agent.errors import (
     redact,
 )
 
-ORIGINATOR = "deskhand"
+ORIGINATOR = "deskhand"  # the `originator` header the Codex backend and the sign-in service see
 
 
 @dataclass
