@@ -19,7 +19,6 @@ import ipaddress
 import json
 import os
 import queue
-import shutil
 import subprocess
 import sys
 import threading
@@ -29,6 +28,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
+
+import psutil
+
+from agent.platform.apps import browser_candidates
+from agent.platform.proctree import end_tree, own_group_options
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 LAUNCH_ARGS = (
@@ -62,38 +66,12 @@ class BrowserConfig:
 # -- finding and checking --
 
 
-def candidate_paths() -> list[str]:
-    """Where Chrome, Chromium and Edge are installed on this platform, most likely first."""
-    if sys.platform == "darwin":
-        return [
-            f"/Applications/{app}.app/Contents/MacOS/{app}" for app in ("Google Chrome", "Chromium", "Microsoft Edge")
-        ]
-    if sys.platform.startswith("win"):
-        roots = [os.environ.get(v) for v in ("PROGRAMFILES", "PROGRAMFILES(X86)", "LOCALAPPDATA")]
-        tails = [
-            r"Google\Chrome\Application\chrome.exe",
-            r"Microsoft\Edge\Application\msedge.exe",
-            r"Chromium\Application\chrome.exe",
-        ]
-        return [str(Path(root) / tail) for tail in tails for root in roots if root]
-    names = (
-        "chromium",
-        "chromium-browser",
-        "google-chrome",
-        "google-chrome-stable",
-        "microsoft-edge",
-        "microsoft-edge-stable",
-    )
-    found = [shutil.which(name) for name in names]
-    return [p for p in ["/usr/bin/chromium"] + found if p]
-
-
 def find_browser(executable: str | None = None) -> str:
     if executable:
         if not Path(executable).is_file():
             raise BrowserUnavailable(f"The configured browser {executable} does not exist (DESKHAND_BROWSER_PATH).")
         return executable
-    for path in candidate_paths():
+    for path in browser_candidates():
         if Path(path).is_file():
             return path
     raise BrowserUnavailable(
@@ -178,14 +156,14 @@ def url_refusal(url: str, forbidden: set[tuple[str, int]]) -> str | None:
 
 
 def _pid_alive_with(pid: int, needle: str) -> bool:
+    """Whether `pid` runs and its command line holds `needle` (not a reused pid)."""
     try:
-        os.kill(pid, 0)
-    except (OSError, ValueError):
+        process = psutil.Process(pid)
+        return process.status() != psutil.STATUS_ZOMBIE and needle in " ".join(process.cmdline())
+    except psutil.AccessDenied:
+        return True  # it runs; we may not read it (another user's process on macOS): trust the pid file
+    except (psutil.Error, ValueError):
         return False
-    try:
-        return needle in Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return sys.platform != "linux"  # no /proc: trust the pid file
 
 
 def _endpoint_answers(url: str) -> bool:
@@ -228,13 +206,13 @@ def launch_managed(config: BrowserConfig) -> str:
         )
     (profile / "DevToolsActivePort").unlink(missing_ok=True)
     args = [executable, f"--user-data-dir={profile}", *LAUNCH_ARGS, "--start-maximized"]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
+    if sys.platform != "win32" and os.geteuid() == 0:
         args.append("--no-sandbox")  # Chromium refuses to run as root with its sandbox
     args.append("about:blank")
     log = open(profile / "deskhand-browser.log", "ab")  # noqa: SIM115 - handed to the child
     try:
         proc = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, **own_group_options()
         )
     except OSError as exc:
         raise BrowserUnavailable(f"The browser {executable} could not be started: {exc}.") from None
@@ -264,22 +242,7 @@ def shutdown_managed(profile_dir: str, timeout_s: float = 10.0) -> bool:
         return False
     if not _pid_alive_with(pid, f"--user-data-dir={profile}"):
         return False
-    import signal
-
-    for sig, grace in ((signal.SIGTERM, timeout_s), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(pid, sig)
-        except (ProcessLookupError, PermissionError):
-            return True
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            try:
-                os.waitpid(pid, os.WNOHANG)  # reap it when it is our child (tests)
-            except ChildProcessError:
-                pass
-            if not _pid_alive_with(pid, f"--user-data-dir={profile}"):
-                return True
-            time.sleep(0.05)
+    end_tree(pid, grace_s=timeout_s)
     return True
 
 

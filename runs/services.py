@@ -402,11 +402,12 @@ def checks_evaluate(*, checks: list[dict], computer) -> list[str]:
 
 def _focused_window_text(computer) -> str | None:
     try:
-        from agent import clipboard
+        from agent.platform import clipboard
+        from agent.platform.keys import shortcut
 
         previous = clipboard.read_clipboard()
-        computer.keypress(["ctrl", "a"])
-        computer.keypress(["ctrl", "c"])
+        computer.keypress(shortcut("select_all"))
+        computer.keypress(shortcut("copy"))
         text = None
         deadline = time.monotonic() + 2.0
         while time.monotonic() < deadline:
@@ -414,7 +415,8 @@ def _focused_window_text(computer) -> str | None:
             if text is not None and text != previous:
                 break
             time.sleep(0.05)
-        computer.keypress(["ctrl", "end"])  # collapse the selection: the next typing must not replace it
+        # Collapse the selection: the next typing must not replace it.
+        computer.keypress(shortcut("document_end"))
         if previous is not None:
             clipboard.write_clipboard(previous)
         return text

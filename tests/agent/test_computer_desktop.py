@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from agent import clipboard
+from agent.platform import clipboard
 from agent.computer import get_computer
 from agent.screen import ScreenConfig, settle
 

@@ -1,7 +1,7 @@
 import pytest
 from PIL import Image
 
-from agent.keys import UnknownKey, map_key, map_keys
+from agent.platform.keys import UnknownKey, map_key, map_keys
 from agent.screen import Geometry, ScreenConfig, changed_pixels, prepare, target_size
 
 
