@@ -2,7 +2,6 @@
 
 import ipaddress
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -10,6 +9,8 @@ import sys
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+
+from agent.platform import proctree
 
 
 class Command(BaseCommand):
@@ -48,25 +49,22 @@ class Command(BaseCommand):
             self.stdout.write("Deskhand stopped.")
 
     def _start_worker(self, port: int) -> subprocess.Popen:
-        env = {**os.environ, "DESKHAND_PROCESS_KIND": "worker", "DESKHAND_SERVER_PORT": str(port)}
-        # Its own session: Ctrl-C reaches only this process, which then stops the worker in order.
+        # The worker stops when `serve` dies, however it dies (a `kill -9` must not leave a worker
+        # driving the desktop with no server in front of it): the kernel tells it on Linux, and
+        # elsewhere it watches DESKHAND_PARENT_PID (config/management/commands/worker.py).
+        env = {
+            **os.environ,
+            "DESKHAND_PROCESS_KIND": "worker",
+            "DESKHAND_SERVER_PORT": str(port),
+            "DESKHAND_PARENT_PID": str(os.getpid()),
+        }
+        # A group of its own: Ctrl-C reaches only this process, which then stops the worker in order.
         return subprocess.Popen(
             [sys.executable, str(settings.BASE_DIR / "manage.py"), "worker"],
             env=env,
-            start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            preexec_fn=proctree.die_with_parent_preexec(),
+            **proctree.own_group_options(),
         )
-
-
-def _die_with_parent() -> None:
-    """In the worker, before it starts: get SIGTERM when `serve` dies, however it dies.
-
-    Otherwise a `kill -9` of serve leaves a worker driving the desktop with no server in front of it.
-    """
-    import ctypes
-
-    pr_set_pdeathsig = 1
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _run_daphne(host: str, port: int) -> None:
@@ -87,7 +85,7 @@ def _run_daphne(host: str, port: int) -> None:
 def _stop(worker: subprocess.Popen) -> None:
     if worker.poll() is not None:
         return
-    worker.send_signal(signal.SIGTERM)  # Celery's warm shutdown: the current task gets to end
+    proctree.request_stop(worker)  # Celery's warm shutdown: the current task gets to end
     try:
         worker.wait(timeout=20)
     except subprocess.TimeoutExpired:
@@ -107,7 +105,10 @@ def _is_loopback(host: str) -> bool:
 def _check_port_free(host: str, port: int) -> None:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if sys.platform != "win32":
+            # POSIX: ignore a closed connection's TIME_WAIT. On Windows the same option would let the
+            # probe bind a port another server is listening on, so it is left off there.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:
