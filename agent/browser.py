@@ -24,15 +24,18 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import psutil
 
 from agent.platform.apps import browser_candidates
 from agent.platform.proctree import end_tree, own_group_options
+
+T = TypeVar("T")
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 LAUNCH_ARGS = (
@@ -110,8 +113,8 @@ def origin_key(host: str, port: int | None, scheme: str = "http") -> tuple[str, 
     return ("loopback" if _is_loopback(host) else host, port)
 
 
-def parse_origins(origins) -> set[tuple[str, int]]:
-    keys = set()
+def parse_origins(origins: Iterable[object] | None) -> set[tuple[str, int]]:
+    keys: set[tuple[str, int]] = set()
     for origin in origins or ():
         text = str(origin).strip()
         if not text:
@@ -251,7 +254,7 @@ def shutdown_managed(profile_dir: str, timeout_s: float = 10.0) -> bool:
 
 @dataclass
 class _Job:
-    fn: Callable
+    fn: Callable[[BrowserSession], Any]
     done: threading.Event = field(default_factory=threading.Event)
     result: object = None
     error: BaseException | None = None
@@ -268,10 +271,11 @@ class BrowserSession:
         self.config = config
         self.forbidden = parse_origins(config.forbidden_origins)
         self.attached = bool(config.cdp_url)
-        self.context = None
-        self.page = None
-        self.downloads: list = []
-        self.opened: list = []
+        # Playwright objects (typed Any: playwright is imported on the browser thread only).
+        self.context: Any = None
+        self.page: Any = None
+        self.downloads: list[Any] = []
+        self.opened: list[Any] = []
         self.blocked: list[str] = []
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -293,7 +297,13 @@ class BrowserSession:
             self._start_error = BrowserUnavailable("The browser did not answer in time.")
             raise self._start_error
 
-    def run(self, fn: Callable, *, timeout_s: float = JOB_TIMEOUT_S, check: Callable[[], None] | None = None):
+    def run(
+        self,
+        fn: Callable[[BrowserSession], T],
+        *,
+        timeout_s: float = JOB_TIMEOUT_S,
+        check: Callable[[], None] | None = None,
+    ) -> T:
         """Run `fn(self)` on the Playwright thread and return its result (or raise its error).
         `check` is called while waiting (the engine's stop and time budget)."""
         self.start()
@@ -307,7 +317,7 @@ class BrowserSession:
                 raise TimeoutError(f"the browser did not finish within {timeout_s:g} s")
         if job.error:
             raise job.error
-        return job.result
+        return cast(T, job.result)
 
     def close(self) -> None:
         if self._thread is None:
@@ -380,7 +390,7 @@ class BrowserSession:
             pass
         time.sleep(0.05)
 
-    def _on_page(self, page) -> None:
+    def _on_page(self, page: Any) -> None:
         page.on("download", lambda d: self.downloads.append(d))
         self.opened.append(page)
 
@@ -393,6 +403,6 @@ class BrowserSession:
         except ValueError:
             return False
 
-    def _block(self, route) -> None:
+    def _block(self, route: Any) -> None:
         self.blocked.append(route.request.url)
         route.abort("blockedbyclient")

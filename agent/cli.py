@@ -147,7 +147,7 @@ class CliAgent:
             items,
         )
 
-    def handle(self, call: dict) -> str:
+    def handle(self, call: dict[str, Any]) -> str:
         ctx, call_id, name = self.ctx, call["call_id"], call.get("name")
         try:
             args = json.loads(call.get("arguments") or "{}")
@@ -155,28 +155,28 @@ class CliAgent:
             args = {}
         if name == "remember":
             ctx.sink.emit("tool_call", {"call_id": call_id, "name": name, "arguments": args})
-            result = memory_mod.save(ctx.sink, args)
-            ctx.sink.emit("tool_result", {"call_id": call_id, "name": name, "output": result})
-            return result
+            saved = memory_mod.save(ctx.sink, args)
+            ctx.sink.emit("tool_result", {"call_id": call_id, "name": name, "output": saved})
+            return saved
         command = str(args.get("command") or "") if name == "shell" else ""
         ctx.sink.emit("tool_call", {"call_id": call_id, "name": name, "command": command, "workdir": self.workdir})
         if name != "shell" or not command.strip():
-            result = {"error": f"Unknown tool {name!r} or empty command."}
-            ctx.sink.emit("tool_result", {"call_id": call_id, "name": name, "status": "error", **result})
-            return json.dumps(result)
+            error = {"error": f"Unknown tool {name!r} or empty command."}
+            ctx.sink.emit("tool_result", {"call_id": call_id, "name": name, "status": "error", **error})
+            return json.dumps(error)
         reason = risk_reason(command, self.workdir, ctx.protected_paths, self.shell.dialect)
         if reason:
             request = ConfirmationRequest.build(
                 "shell_command", {"command": command, "workdir": self.workdir}, f"This command {reason}."
             )
             if ctx.sink.confirm(request) != "confirmed":
-                result = {
+                declined = {
                     "declined": True,
                     "output": "The person declined this command; it was not run. "
                     "Find another way or explain what is needed.",
                 }
                 ctx.sink.emit("tool_result", {"call_id": call_id, "name": "shell", "status": "declined"})
-                return json.dumps(result)
+                return json.dumps(declined)
         try:
             timeout = min(float(args.get("timeout_s") or DEFAULT_TIMEOUT_S), MAX_TIMEOUT_S)
         except (TypeError, ValueError):

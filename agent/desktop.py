@@ -7,13 +7,15 @@ coordinates mapped through the last screenshot the model saw), settle, one scree
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from agent import memory as memory_mod
 from agent import prompts, risk
-from agent.context import AgentResult, Context, prune_images, user_message
+from agent.computer import Capture
+from agent.context import AgentResult, Context, Item, prune_images, user_message
 from agent.errors import FailSafeTriggered, ToolNotSupported
 from agent.platform.keys import UnknownKey, map_keys
-from agent.screen import ModelShot, prepare, settle
+from agent.screen import Geometry, ModelShot, prepare, settle
 from agent.sink import ConfirmationRequest
 from agent.transports import ModelRequest
 
@@ -139,7 +141,7 @@ class DesktopAgent:
         )
 
     # -- one call --
-    def handle(self, call: dict) -> list[dict]:
+    def handle(self, call: Item) -> list[Item]:
         if call["type"] == "computer_call":
             actions = call.get("actions") or ([call["action"]] if call.get("action") else [])
             return self.computer(call, actions, function=False)
@@ -151,7 +153,7 @@ class DesktopAgent:
         if name == "computer" and isinstance(args, dict):
             return self.computer(call, list(args.get("actions") or []), function=True)
         if self.ctx.browser is not None and str(name).startswith("browser_"):
-            return self.ctx.browser.handle(call["call_id"], name, args)
+            return self.ctx.browser.handle(call["call_id"], str(name), args)
         self.ctx.sink.emit("tool_call", {"call_id": call["call_id"], "name": name, "arguments": args})
         if name == "remember" and isinstance(args, dict):
             result = memory_mod.save(self.ctx.sink, args)
@@ -160,12 +162,14 @@ class DesktopAgent:
         self.ctx.sink.emit("tool_result", {"call_id": call["call_id"], "name": name, "output": result})
         return [{"type": "function_call_output", "call_id": call["call_id"], "output": result}]
 
-    def computer(self, call: dict, actions: list[dict], *, function: bool) -> list[dict]:
+    def computer(self, call: Item, actions: list[dict[str, Any]], *, function: bool) -> list[Item]:
         ctx = self.ctx
         call_id = call["call_id"]
         ctx.sink.emit("tool_call", {"call_id": call_id, "name": "computer", "actions": actions})
         checks = call.get("pending_safety_checks") or []
-        acknowledged, problem, status = [], None, "ok"
+        acknowledged: list[dict[str, Any]] = []
+        problem: str | None = None
+        status = "ok"
         risks = self.gui_risks(actions)
         if checks:
             # One question covers both: the person sees the exact actions, the model's checks and our rules.
@@ -261,7 +265,7 @@ class DesktopAgent:
         ctx, computer = self.ctx, self.ctx.computer
         kind = action.get("type")
         shot = self.shot or self.capture(settle_first=False, remember=True)
-        event = {"call_id": call_id, "type": kind}
+        event: dict[str, Any] = {"call_id": call_id, "type": kind}
         keys = action.get("keys") or ()
         map_keys(keys)  # an unknown key name fails here, before anything is pressed
         if kind in ("click", "double_click", "move", "scroll"):
@@ -270,9 +274,10 @@ class DesktopAgent:
             if keys:
                 event["keys"] = list(keys)
             if kind == "click":
-                event["button"] = action.get("button") or "left"
+                button = str(action.get("button") or "left")
+                event["button"] = button
                 ctx.sink.emit("computer_action", event)
-                computer.click(x, y, button=event["button"], keys=keys)
+                computer.click(x, y, button=button, keys=keys)
             elif kind == "double_click":
                 ctx.sink.emit("computer_action", event)
                 computer.double_click(x, y, keys=keys)
@@ -292,18 +297,20 @@ class DesktopAgent:
             ctx.sink.emit("computer_action", event)
             computer.drag(path, keys=keys)
         elif kind == "keypress":
-            event["keys"] = list(action.get("keys") or [])
+            pressed = list(action.get("keys") or [])
+            event["keys"] = pressed
             ctx.sink.emit("computer_action", event)
-            computer.keypress(event["keys"])
+            computer.keypress(pressed)
         elif kind == "type":
-            event["text"] = str(action.get("text") or "")
+            text = str(action.get("text") or "")
+            event["text"] = text
             ctx.sink.emit("computer_action", event)
-            computer.type(event["text"])
+            computer.type(text)
         elif kind == "wait":
-            seconds = float(action.get("seconds") or (action.get("ms") or 0) / 1000 or DEFAULT_WAIT_S)
-            event["seconds"] = min(seconds, 30.0)
+            seconds = min(float(action.get("seconds") or (action.get("ms") or 0) / 1000 or DEFAULT_WAIT_S), 30.0)
+            event["seconds"] = seconds
             ctx.sink.emit("computer_action", event)
-            ctx.sleep(event["seconds"])
+            ctx.sleep(seconds)
         elif kind == "screenshot":
             ctx.sink.emit("computer_action", event)
         else:
@@ -312,9 +319,9 @@ class DesktopAgent:
     def capture(self, *, settle_first: bool, remember: bool = True) -> ModelShot:
         ctx = self.ctx
         if settle_first:
-            geometry = {}
+            geometry: dict[str, Geometry] = {}
 
-            def grab():
+            def grab() -> Capture:
                 cap = ctx.computer.screenshot()
                 geometry["g"] = cap.geometry
                 return cap

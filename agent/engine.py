@@ -6,16 +6,21 @@ to do, and returns a `failed` Outcome. Held keys and buttons are released howeve
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from agent import memory as memory_mod
 from agent import planner, router
 from agent.browser import BrowserConfig
 from agent.cli import CliAgent
-from agent.context import AgentResult, Context, close_dangling, prune_images
+from agent.computer import Computer
+from agent.context import AgentResult, Context, Item, close_dangling, prune_images
 from agent.desktop import DesktopAgent
 from agent.errors import EngineError, FailSafeTriggered, Stopped, TimedOut, redact
+from agent.memory import MemoryProvider
 from agent.screen import ScreenConfig
+from agent.sink import Sink
+from agent.transports import ModelClient
 
 MEMORY_BUDGET_TOKENS = 1200
 
@@ -35,18 +40,18 @@ class Task:
 class Outcome:
     status: str  # "succeeded" | "failed" | "stopped"
     summary: str
-    history: list
-    usage: dict
+    history: list[Item]
+    usage: dict[str, int]
 
 
 def run_task(
     task: Task,
     *,
-    sink,
-    client,
-    computer,
-    memory=None,
-    protected_paths=(),
+    sink: Sink,
+    client: ModelClient,
+    computer: Computer,
+    memory: MemoryProvider | None = None,
+    protected_paths: Iterable[str] = (),
     screen: ScreenConfig | None = None,
     browser: BrowserConfig | None = None,
 ) -> Outcome:

@@ -6,7 +6,10 @@ The Django side implements `MemoryProvider` over its MemoryEntry/AppProfile tabl
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from agent.sink import Sink
 
 REMEMBER_TOOL = {
     "type": "function",
@@ -57,7 +60,7 @@ def format_entries(entries: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def save(sink, args: dict) -> str:
+def save(sink: Sink, args: dict[str, Any]) -> str:
     content = str(args.get("content") or "").strip()
     if not content:
         return "Nothing saved: content was empty."

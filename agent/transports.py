@@ -17,7 +17,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 import openai
 
@@ -78,7 +78,7 @@ class ModelClient(Protocol):
     def create(self, request: ModelRequest, *, should_stop: Callable[[], bool] = ...) -> ModelResponse: ...
 
 
-def _usage(raw) -> dict:
+def _usage(raw: Any) -> dict[str, int]:
     if raw is None:
         return {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
     data = raw if isinstance(raw, dict) else raw.model_dump()
@@ -86,11 +86,12 @@ def _usage(raw) -> dict:
     return {"input_tokens": i, "output_tokens": o, "total_tokens": int(data.get("total_tokens") or i + o)}
 
 
-def _dump(item) -> dict:
-    return item if isinstance(item, dict) else item.model_dump(exclude_none=True)
+def _dump(item: Any) -> dict[str, Any]:
+    dumped = item if isinstance(item, dict) else item.model_dump(exclude_none=True)
+    return cast(dict[str, Any], dumped)
 
 
-def _input_items(items: list[dict]) -> list[dict]:
+def _input_items(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Items as resent with store=false: ids of unstored reasoning/messages would be looked up and fail."""
     out = []
     for item in items:
@@ -102,7 +103,7 @@ def _input_items(items: list[dict]) -> list[dict]:
     return out
 
 
-def _raw_input(request: ModelRequest) -> dict:
+def _raw_input(request: ModelRequest) -> dict[str, Any]:
     """The conversation as an extra body field, sent as it is.
 
     The SDK walks every typed request field against its TypedDict annotations; for a history
@@ -112,9 +113,10 @@ def _raw_input(request: ModelRequest) -> dict:
     return {"input": _input_items(request.input)}
 
 
-def _error_text(exc: openai.APIStatusError) -> tuple[str, dict]:
-    body = exc.body if isinstance(exc.body, dict) else {}
-    inner = body.get("error") if isinstance(body.get("error"), dict) else body
+def _error_text(exc: openai.APIStatusError) -> tuple[str, dict[str, Any]]:
+    body: dict[str, Any] = exc.body if isinstance(exc.body, dict) else {}
+    error = body.get("error")
+    inner: dict[str, Any] = error if isinstance(error, dict) else body
     text = inner.get("message") or inner.get("detail") or body.get("detail") or str(exc.message or exc)
     return str(text), inner
 
@@ -127,8 +129,11 @@ class _Base:
         self.computer_tool = "builtin"
         self._sdk: openai.OpenAI | None = None
 
-    def _secrets(self) -> tuple:
+    def _secrets(self) -> tuple[str | None, ...]:
         return (self.config.openai_api_key,)
+
+    def _create_once(self, request: ModelRequest) -> ModelResponse:
+        raise NotImplementedError
 
     def create(self, request: ModelRequest, *, should_stop: Callable[[], bool] = lambda: False) -> ModelResponse:
         attempt = 0
@@ -216,7 +221,7 @@ class ApiKeyClient(_Base):
         return self._sdk
 
     def _create_once(self, request: ModelRequest) -> ModelResponse:
-        params = dict(
+        params: dict[str, Any] = dict(
             model=request.model,
             instructions=request.instructions,
             extra_body=_raw_input(request),
@@ -247,7 +252,7 @@ class CodexClient(_Base):
         self.tokens = tokens
         self._token: str | None = None
 
-    def _secrets(self) -> tuple:
+    def _secrets(self) -> tuple[str | None, ...]:
         return (self._token,)
 
     def _client(self) -> openai.OpenAI:
@@ -280,7 +285,7 @@ class CodexClient(_Base):
 
     def _stream(self, request: ModelRequest, token: str, account: str) -> ModelResponse:
         self._token = token
-        params = dict(
+        params: dict[str, Any] = dict(
             model=request.model,
             instructions=request.instructions or "You are a helpful assistant.",
             extra_body=_raw_input(request),

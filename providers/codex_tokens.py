@@ -94,7 +94,7 @@ class CodexRefreshFailed(TransportFailure, AppError):
         _init_error(self, message, code=code, details=details)
 
 
-def _init_error(error: Exception, message: str, *, code: str | None, details: dict | None) -> None:
+def _init_error(error: AppError, message: str, *, code: str | None, details: dict | None) -> None:
     # One initialiser for both parents' attributes (code, message, details).
     Exception.__init__(error, message)
     error.message = message
@@ -234,7 +234,7 @@ class StoredAuth:
 
 
 def now_iso() -> str:
-    return _iso(time.time())
+    return datetime.now(tz=UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def error_record(code: str, message: str) -> dict:
@@ -342,7 +342,7 @@ class CodexTokenSource:
             tokens = self._signed_in(state)
             if not self._stale(tokens, state):
                 return tokens.access_token, tokens.account_id  # another process refreshed meanwhile
-            tokens = self._refresh(state)
+            tokens = self._refresh(state, tokens)
         return tokens.access_token, tokens.account_id
 
     def refresh_after_unauthorized(self, rejected_access_token: str) -> tuple[str, str]:
@@ -352,7 +352,7 @@ class CodexTokenSource:
             if tokens.access_token != rejected_access_token:
                 # Another process rotated the token since this one was handed out: use it.
                 return tokens.access_token, tokens.account_id
-            tokens = self._refresh(state)
+            tokens = self._refresh(state, tokens)
         return tokens.access_token, tokens.account_id
 
     # Internals -----------------------------------------------------------------------------
@@ -373,9 +373,9 @@ class CodexTokenSource:
         last = _parse_iso(state.last_refresh if state else None)
         return last is None or time.time() - last >= REFRESH_INTERVAL_WITHOUT_EXP
 
-    def _refresh(self, state: StoredAuth) -> CodexTokens:
-        """Exchange the refresh token once. Caller holds the lock."""
-        tokens = state.tokens
+    def _refresh(self, stored: StoredAuth | None, tokens: CodexTokens) -> CodexTokens:
+        """Exchange the refresh token once. Caller holds the lock and read `tokens` from `stored`."""
+        state = stored or StoredAuth(tokens=tokens)
         url = f"{self.issuer}/oauth/token"
         body = {"client_id": CLIENT_ID, "grant_type": "refresh_token", "refresh_token": tokens.refresh_token}
         try:

@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from agent.platform import clipboard
 from agent.computer import get_computer
+from agent.platform import clipboard
 from agent.screen import ScreenConfig, settle
 
 pytestmark = [pytest.mark.desktop, pytest.mark.timeout(120)]
