@@ -27,7 +27,8 @@ PLATFORMS = ("win32", "darwin")
 
 POSIX_ONLY = {"fcntl", "termios", "tty", "pty", "pwd", "grp", "resource", "posix", "syslog", "crypt", "spwd"}
 WINDOWS_ONLY = {"winreg", "msvcrt", "winsound", "_winapi", "nt", "win32api", "win32con", "win32file", "pywintypes"}
-# Where import-time imports are checked: every first-party package (the server imports them all).
+# Where import-time imports are checked: every first-party package (the server imports them all, and
+# the suite's portable part imports tests/ on Windows and macOS).
 IMPORT_CHECK_ROOTS = [
     "agent",
     "config",
@@ -41,14 +42,19 @@ IMPORT_CHECK_ROOTS = [
     "runs",
     "scenarios",
     "sessions",
+    "tests",
     "web",
 ]
 
 
-def mypy_commands(python: str, paths: Iterable[str] = ()) -> list[list[str]]:
-    """mypy for this OS (pyproject's `files`), then for each other platform over `paths`."""
-    paths = list(paths) or PLATFORM_PATHS
-    return [[python, "-m", "mypy"]] + [[python, "-m", "mypy", "--platform", platform, *paths] for platform in PLATFORMS]
+def mypy_commands(python: str) -> list[list[str]]:
+    """mypy for this OS (pyproject's `files`), then the platform check for Windows and macOS."""
+    return [[python, "-m", "mypy"]] + [platform_check_command(python, platform) for platform in PLATFORMS]
+
+
+def platform_check_command(python: str, platform: str, paths: Iterable[str] = ()) -> list[str]:
+    """mypy as if on `platform` ("win32", "darwin") over `paths` (default: PLATFORM_PATHS)."""
+    return [python, "-m", "mypy", "--platform", platform, *(list(paths) or PLATFORM_PATHS)]
 
 
 def import_problems(files: Iterable[Path]) -> list[str]:

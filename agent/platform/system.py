@@ -100,7 +100,9 @@ def desktop_file_name(text: str) -> str | None:
 def linux_desktop(env: dict[str, str]) -> str:
     session = "Wayland" if env.get("WAYLAND_DISPLAY") or env.get("XDG_SESSION_TYPE") == "wayland" else "X11"
     desktop = env.get("XDG_CURRENT_DESKTOP") or env.get("DESKTOP_SESSION") or ""
-    return f"{desktop.split(':')[0]} on {session}" if desktop else f"an {session} desktop"
+    if desktop:
+        return f"{desktop.split(':')[0]} on {session}"
+    return f"an {session} desktop" if session == "X11" else f"a {session} desktop"
 
 
 _LINUX_EDITORS = ("mousepad", "gedit", "gnome-text-editor", "kate", "kwrite", "xed", "pluma", "featherpad", "leafpad")

@@ -4,6 +4,8 @@ from PIL import Image
 from agent.platform.keys import UnknownKey, map_key, map_keys
 from agent.screen import Geometry, ScreenConfig, changed_pixels, prepare, target_size
 
+pytestmark = pytest.mark.portable
+
 
 @pytest.mark.parametrize(
     "model_name, expected",

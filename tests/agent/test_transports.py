@@ -4,6 +4,8 @@ from agent.errors import AuthFailed, AuthMissing, ModelNotSupported, ModelReques
 from agent.transports import ModelRequest, TransportConfig, build_client
 from tests.agent.conftest import StaticTokens
 
+pytestmark = pytest.mark.portable
+
 
 def _config(fake, **kw):
     return TransportConfig(

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from runs.models import Run
 
-pytestmark = [pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db, pytest.mark.portable]
 
 
 @pytest.fixture(autouse=True)
