@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path, PureWindowsPath
 
 from agent.platform.shell import Dialect
@@ -84,35 +84,11 @@ def risk_reason(
             return f"touches Deskhand's own data ({path})"
     if _OWN_DATA.search(command):
         return "touches Deskhand's own data or tokens"
-    if dialect == "powershell":
-        return _powershell_reason(command, workdir)
-    return _posix_reason(command, workdir)
-
-
-def _posix_reason(command: str, workdir: str) -> str | None:
-    if _PRIVILEGE.search(command):
-        return "runs with elevated privileges"
-    if _INSTALL.search(command):
-        return "installs or removes software"
-    if _UPLOAD.search(command):
-        return "sends data over the network"
-    if _SYSTEM_WRITE.search(command):
-        return "changes system files or system state"
-    if _posix_deletes_outside(command, workdir):
-        return "deletes files outside the task's scratch directory"
-    return None
-
-
-def _powershell_reason(command: str, workdir: str) -> str | None:
-    if _PS_PRIVILEGE.search(command):
-        return "runs with elevated privileges or changes the execution policy"
-    if _PS_INSTALL.search(command):
-        return "installs or removes software, or runs code downloaded from the internet"
-    if _PS_UPLOAD.search(command):
-        return "sends data over the network"
-    if _PS_SYSTEM.search(command):
-        return "changes system files, the registry, disks or system state"
-    if _powershell_deletes_outside(command, workdir):
+    rules, deletes_outside = _DIALECTS[dialect]
+    for pattern, reason in rules:
+        if pattern.search(command):
+            return reason
+    if deletes_outside(command, workdir):
         return "deletes files outside the task's scratch directory"
     return None
 
@@ -189,3 +165,25 @@ def _inside(root: PureWindowsPath, token: str) -> bool:
     root_parts = [p.lower() for p in root.parts[1:]]
     same_anchor = target.anchor.lower() == root.anchor.lower()
     return same_anchor and len(parts) > len(root_parts) and parts[: len(root_parts)] == root_parts
+
+
+_DIALECTS: dict[Dialect, tuple[list[tuple[re.Pattern[str], str]], Callable[[str, str], bool]]] = {
+    "posix": (
+        [
+            (_PRIVILEGE, "runs with elevated privileges"),
+            (_INSTALL, "installs or removes software"),
+            (_UPLOAD, "sends data over the network"),
+            (_SYSTEM_WRITE, "changes system files or system state"),
+        ],
+        _posix_deletes_outside,
+    ),
+    "powershell": (
+        [
+            (_PS_PRIVILEGE, "runs with elevated privileges or changes the execution policy"),
+            (_PS_INSTALL, "installs or removes software, or runs code downloaded from the internet"),
+            (_PS_UPLOAD, "sends data over the network"),
+            (_PS_SYSTEM, "changes system files, the registry, disks or system state"),
+        ],
+        _powershell_deletes_outside,
+    ),
+}
