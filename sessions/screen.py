@@ -213,7 +213,7 @@ def frame_source(display: str | None = None) -> FrameSource:
 def display_problem(display: str | None = None) -> str | None:
     """Why this process cannot stream the screen, or None. Opens the display once (~15 ms)."""
     key = display if display is not None else os.environ.get("DISPLAY", "")
-    problem = capture.display_problem(env={**os.environ, "DISPLAY": key})
+    problem = capture.display_problem(env={**os.environ, "DISPLAY": key}, needs_input=False)
     if problem:
         return problem
     try:

@@ -127,8 +127,11 @@ def mac_permissions() -> tuple[bool, bool]:
     return True, True
 
 
-def display_problem(os_name: OsName | None = None, env: Mapping[str, str] | None = None) -> str | None:
-    """Why this process cannot see and drive a desktop, or None. Cheap: no connection is opened."""
+def display_problem(
+    os_name: OsName | None = None, env: Mapping[str, str] | None = None, *, needs_input: bool = True
+) -> str | None:
+    """Why this process cannot see (and, with `needs_input`, drive) a desktop, or None. Cheap: no
+    connection is opened. The screen stream only watches, so macOS Accessibility is not its concern."""
     os_name = os_name or current_os()
     env = os.environ if env is None else env
     if os_name == "linux" and not env.get("DISPLAY"):
@@ -137,7 +140,7 @@ def display_problem(os_name: OsName | None = None, env: Mapping[str, str] | None
         )
     if os_name == "macos":
         screen_ok, input_ok = mac_permissions()
-        return mac_permission_problem(screen_ok=screen_ok, input_ok=input_ok)
+        return mac_permission_problem(screen_ok=screen_ok, input_ok=input_ok or not needs_input)
     return None
 
 
