@@ -1,64 +1,34 @@
-# The two commands of the README: `make run` and `make test`. Everything else here serves them.
+# A thin wrapper on Linux: `python -m deskhand …` does the work on every OS (deskhand/__main__.py).
 PYTHON ?= python3
-VENV := .venv
-PY := $(VENV)/bin/python
-PIP := $(PY) -m pip --disable-pip-version-check -q
 
-# The scaled mode's services (started by scripts/services.sh when they are not running).
-SCALED_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/test CELERY_BROKER_URL=redis://127.0.0.1:6379/14 DESKHAND_REDIS_URL=redis://127.0.0.1:6379/15
+.PHONY: run test check format test-portable system-packages services bench clean
 
-.PHONY: run test check format test-default test-scaled install install-dev system-packages services bench clean
+run:
+	$(PYTHON) -m deskhand run
 
-run: $(VENV)/.installed
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py serve
+# Installs what the tests need, runs the checks (ruff, mypy for Linux, Windows and macOS, the
+# import-time check), the whole suite, then the `scaled` tests on PostgreSQL and Redis.
+test:
+	$(PYTHON) -m deskhand test
 
-test: $(VENV)/.installed-dev system-packages
-	$(MAKE) check
-	$(MAKE) test-default
-	$(MAKE) test-scaled
+check:
+	$(PYTHON) -m deskhand check
 
-# Lint and format check over the whole tree; any finding fails `make test`. `make format` fixes
-# what can be fixed mechanically.
-check: $(VENV)/.installed-dev
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
+format:
+	$(PYTHON) -m deskhand format
 
-format: $(VENV)/.installed-dev
-	$(VENV)/bin/ruff check --fix .
-	$(VENV)/bin/ruff format .
-
-# The whole suite on the defaults: SQLite and the file broker, nothing else running.
-test-default: $(VENV)/.installed-dev
-	$(PY) -m pytest
-
-# The database, task and stream tests again, on PostgreSQL and Redis.
-test-scaled: $(VENV)/.installed-dev
-	scripts/services.sh
-	$(SCALED_ENV) $(PY) -m pytest -m scaled -p no:randomly
-
-install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
-
-$(VENV)/.installed: requirements.txt
-	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Deskhand needs Python 3.11 or newer"'
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install --upgrade pip
-	$(PIP) install -r requirements.txt
-	# pyautogui's dependencies bring an old fork of Xlib that overwrites python-xlib's files.
-	$(PIP) install --force-reinstall --no-deps python-xlib==0.33
-	touch $@
-
-$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
-	$(PIP) install -r requirements-dev.txt
-	$(PIP) install --force-reinstall --no-deps python-xlib==0.33
-	touch $@
+# What the Windows and macOS CI runs (marker `portable`).
+test-portable:
+	$(PYTHON) -m deskhand test --portable
 
 system-packages:
 	scripts/system-packages.sh
 
-bench: $(VENV)/.installed-dev system-packages
-	$(PY) -m bench
+services:
+	scripts/services.sh
+
+bench:
+	$(PYTHON) -m deskhand bench
 
 clean:
-	rm -rf $(VENV) data/test-* .pytest_cache
+	rm -rf .venv data/test-* .pytest_cache data/.mypy_cache

@@ -19,16 +19,23 @@ import ipaddress
 import json
 import os
 import queue
-import shutil
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
+
+import psutil
+
+from agent.platform.apps import browser_candidates
+from agent.platform.proctree import end_tree, own_group_options
+
+T = TypeVar("T")
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 LAUNCH_ARGS = (
@@ -62,38 +69,12 @@ class BrowserConfig:
 # -- finding and checking --
 
 
-def candidate_paths() -> list[str]:
-    """Where Chrome, Chromium and Edge are installed on this platform, most likely first."""
-    if sys.platform == "darwin":
-        return [
-            f"/Applications/{app}.app/Contents/MacOS/{app}" for app in ("Google Chrome", "Chromium", "Microsoft Edge")
-        ]
-    if sys.platform.startswith("win"):
-        roots = [os.environ.get(v) for v in ("PROGRAMFILES", "PROGRAMFILES(X86)", "LOCALAPPDATA")]
-        tails = [
-            r"Google\Chrome\Application\chrome.exe",
-            r"Microsoft\Edge\Application\msedge.exe",
-            r"Chromium\Application\chrome.exe",
-        ]
-        return [str(Path(root) / tail) for tail in tails for root in roots if root]
-    names = (
-        "chromium",
-        "chromium-browser",
-        "google-chrome",
-        "google-chrome-stable",
-        "microsoft-edge",
-        "microsoft-edge-stable",
-    )
-    found = [shutil.which(name) for name in names]
-    return [p for p in ["/usr/bin/chromium"] + found if p]
-
-
 def find_browser(executable: str | None = None) -> str:
     if executable:
         if not Path(executable).is_file():
             raise BrowserUnavailable(f"The configured browser {executable} does not exist (DESKHAND_BROWSER_PATH).")
         return executable
-    for path in candidate_paths():
+    for path in browser_candidates():
         if Path(path).is_file():
             return path
     raise BrowserUnavailable(
@@ -132,8 +113,8 @@ def origin_key(host: str, port: int | None, scheme: str = "http") -> tuple[str, 
     return ("loopback" if _is_loopback(host) else host, port)
 
 
-def parse_origins(origins) -> set[tuple[str, int]]:
-    keys = set()
+def parse_origins(origins: Iterable[object] | None) -> set[tuple[str, int]]:
+    keys: set[tuple[str, int]] = set()
     for origin in origins or ():
         text = str(origin).strip()
         if not text:
@@ -178,14 +159,14 @@ def url_refusal(url: str, forbidden: set[tuple[str, int]]) -> str | None:
 
 
 def _pid_alive_with(pid: int, needle: str) -> bool:
+    """Whether `pid` runs and its command line holds `needle` (not a reused pid)."""
     try:
-        os.kill(pid, 0)
-    except (OSError, ValueError):
+        process = psutil.Process(pid)
+        return process.status() != psutil.STATUS_ZOMBIE and needle in " ".join(process.cmdline())
+    except psutil.AccessDenied:
+        return True  # it runs; we may not read it (another user's process on macOS): trust the pid file
+    except (psutil.Error, ValueError):
         return False
-    try:
-        return needle in Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return sys.platform != "linux"  # no /proc: trust the pid file
 
 
 def _endpoint_answers(url: str) -> bool:
@@ -228,13 +209,13 @@ def launch_managed(config: BrowserConfig) -> str:
         )
     (profile / "DevToolsActivePort").unlink(missing_ok=True)
     args = [executable, f"--user-data-dir={profile}", *LAUNCH_ARGS, "--start-maximized"]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
+    if sys.platform != "win32" and os.geteuid() == 0:
         args.append("--no-sandbox")  # Chromium refuses to run as root with its sandbox
     args.append("about:blank")
     log = open(profile / "deskhand-browser.log", "ab")  # noqa: SIM115 - handed to the child
     try:
         proc = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, **own_group_options()
         )
     except OSError as exc:
         raise BrowserUnavailable(f"The browser {executable} could not be started: {exc}.") from None
@@ -264,22 +245,7 @@ def shutdown_managed(profile_dir: str, timeout_s: float = 10.0) -> bool:
         return False
     if not _pid_alive_with(pid, f"--user-data-dir={profile}"):
         return False
-    import signal
-
-    for sig, grace in ((signal.SIGTERM, timeout_s), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(pid, sig)
-        except (ProcessLookupError, PermissionError):
-            return True
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            try:
-                os.waitpid(pid, os.WNOHANG)  # reap it when it is our child (tests)
-            except ChildProcessError:
-                pass
-            if not _pid_alive_with(pid, f"--user-data-dir={profile}"):
-                return True
-            time.sleep(0.05)
+    end_tree(pid, grace_s=timeout_s)
     return True
 
 
@@ -288,7 +254,7 @@ def shutdown_managed(profile_dir: str, timeout_s: float = 10.0) -> bool:
 
 @dataclass
 class _Job:
-    fn: Callable
+    fn: Callable[[BrowserSession], Any]
     done: threading.Event = field(default_factory=threading.Event)
     result: object = None
     error: BaseException | None = None
@@ -305,10 +271,11 @@ class BrowserSession:
         self.config = config
         self.forbidden = parse_origins(config.forbidden_origins)
         self.attached = bool(config.cdp_url)
-        self.context = None
-        self.page = None
-        self.downloads: list = []
-        self.opened: list = []
+        # Playwright objects (typed Any: playwright is imported on the browser thread only).
+        self.context: Any = None
+        self.page: Any = None
+        self.downloads: list[Any] = []
+        self.opened: list[Any] = []
         self.blocked: list[str] = []
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -330,7 +297,13 @@ class BrowserSession:
             self._start_error = BrowserUnavailable("The browser did not answer in time.")
             raise self._start_error
 
-    def run(self, fn: Callable, *, timeout_s: float = JOB_TIMEOUT_S, check: Callable[[], None] | None = None):
+    def run(
+        self,
+        fn: Callable[[BrowserSession], T],
+        *,
+        timeout_s: float = JOB_TIMEOUT_S,
+        check: Callable[[], None] | None = None,
+    ) -> T:
         """Run `fn(self)` on the Playwright thread and return its result (or raise its error).
         `check` is called while waiting (the engine's stop and time budget)."""
         self.start()
@@ -344,7 +317,7 @@ class BrowserSession:
                 raise TimeoutError(f"the browser did not finish within {timeout_s:g} s")
         if job.error:
             raise job.error
-        return job.result
+        return cast(T, job.result)
 
     def close(self) -> None:
         if self._thread is None:
@@ -417,7 +390,7 @@ class BrowserSession:
             pass
         time.sleep(0.05)
 
-    def _on_page(self, page) -> None:
+    def _on_page(self, page: Any) -> None:
         page.on("download", lambda d: self.downloads.append(d))
         self.opened.append(page)
 
@@ -430,6 +403,6 @@ class BrowserSession:
         except ValueError:
             return False
 
-    def _block(self, route) -> None:
+    def _block(self, route: Any) -> None:
         self.blocked.append(route.request.url)
         route.abort("blockedbyclient")

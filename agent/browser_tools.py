@@ -13,12 +13,22 @@ import base64
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from agent import memory as memory_mod
 from agent.browser import BrowserConfig, BrowserSession, BrowserUnavailable, url_refusal
+from agent.context import Context
+from agent.errors import FailSafeTriggered, Stopped, TimedOut
 from agent.sink import ConfirmationRequest
+
+# (status "ok" | "error" | "declined", text for the model, the page screenshot {"ref", "url"} or None)
+Outcome = tuple[str, str, dict[str, str] | None]
+# ("confirm", what is approved ("password" | "payment" | "download"), the question for a person)
+NeedsConfirmation = tuple[str, str, ConfirmationRequest]
+T = TypeVar("T")
 
 TEXT_CAP = 6000
 LINKS_CAP = 40
@@ -39,7 +49,9 @@ _TARGET = {
 }
 
 
-def _tool(name: str, description: str, properties: dict | None = None, required=()) -> dict:
+def _tool(
+    name: str, description: str, properties: dict[str, Any] | None = None, required: tuple[str, ...] | list[str] = ()
+) -> dict[str, Any]:
     return {
         "type": "function",
         "name": name,
@@ -153,13 +165,13 @@ _READ_JS = r"""([linksCap, fieldsCap]) => {
 class BrowserTools:
     """The browser tools of one task. The browser is connected at the first call and let go at the end."""
 
-    def __init__(self, ctx, config: BrowserConfig):
+    def __init__(self, ctx: Context, config: BrowserConfig):
         self.ctx = ctx
         self.config = config
         self.session: BrowserSession | None = None
         self.hosts_seen: set[str] = set()
 
-    def tools(self) -> list[dict]:
+    def tools(self) -> list[dict[str, Any]]:
         return list(TOOLS)
 
     def close(self) -> None:
@@ -167,7 +179,7 @@ class BrowserTools:
             self.session.close()
 
     # -- one call --
-    def handle(self, call_id: str, name: str, args) -> list[dict]:
+    def handle(self, call_id: str, name: str, args: Any) -> list[dict[str, Any]]:
         ctx = self.ctx
         shown = args
         if name == "browser_type" and isinstance(args, dict) and "value" in args:
@@ -183,9 +195,9 @@ class BrowserTools:
                 status, text, image = self._dispatch(call_id, name, args)
             except BrowserUnavailable as exc:
                 status, text = "error", f"The browser is not available: {exc}"
-            except Exception as exc:
-                if type(exc).__name__ in ("Stopped", "TimedOut"):
-                    raise
+            except (Stopped, TimedOut, FailSafeTriggered):
+                raise  # the task ends; not this tool's failure
+            except Exception as exc:  # noqa: BLE001 - a failed browser step goes back to the model as data
                 status, text = "error", f"{name} failed: {_short_error(exc)}"
         if status in ("ok", "declined"):
             text += self._after(call_id)
@@ -206,12 +218,12 @@ class BrowserTools:
             ]
         return [{"type": "function_call_output", "call_id": call_id, "output": text}]
 
-    def _run(self, fn, timeout_s: float = 45.0):
+    def _run(self, fn: Callable[[BrowserSession], T], timeout_s: float = 45.0) -> T:
         if self.session is None:
             self.session = BrowserSession(self.config)
         return self.session.run(fn, timeout_s=timeout_s, check=self.ctx.check_stopped)
 
-    def _dispatch(self, call_id: str, name: str, args: dict):
+    def _dispatch(self, call_id: str, name: str, args: dict[str, Any]) -> Outcome:
         if name == "browser_open":
             return self._open(args)
         if name == "browser_tabs":
@@ -232,7 +244,7 @@ class BrowserTools:
         return "error", f"Unknown browser tool {name!r}.", None
 
     # -- tools --
-    def _open(self, args: dict):
+    def _open(self, args: dict[str, Any]) -> Outcome:
         url = normalise_url(str(args.get("url") or ""))
         refusal = url_refusal(url, self._forbidden())
         if refusal:
@@ -240,13 +252,13 @@ class BrowserTools:
             return "refused", f"Refused: {refusal}. Choose another way or tell the user.", None
         return self._run(lambda s: _open(s, url, bool(args.get("new_tab"))))
 
-    def _act(self, name: str, args: dict):
+    def _act(self, name: str, args: dict[str, Any]) -> Outcome:
         """Probe the element; ask a person first when the action is sensitive; then act, re-probing on the
         Playwright thread so a page that changed meanwhile cannot slip an unapproved action through."""
         approved: set[str] = set()
         for _ in range(3):
             outcome = self._run(lambda s: _act(s, name, args, frozenset(approved)))
-            if outcome[0] != "confirm":
+            if not isinstance(outcome[2], ConfirmationRequest):
                 return outcome
             _, reason_key, request = outcome
             if self.ctx.sink.confirm(request) != "confirmed":
@@ -261,7 +273,7 @@ class BrowserTools:
             approved.add(reason_key)
         return "error", "The page kept changing while waiting for approval; nothing was done.", None
 
-    def _screenshot(self, call_id: str):
+    def _screenshot(self, call_id: str) -> Outcome:
         data, url, width, height = self._run(_screenshot)
         ref = self.ctx.sink.store_screenshot(data, mime="image/jpeg", width=width, height=height)
         self.ctx.sink.emit(
@@ -270,7 +282,7 @@ class BrowserTools:
         image = {"ref": ref, "url": "data:image/jpeg;base64," + base64.b64encode(data).decode()}
         return "ok", f"Screenshot of the page viewport ({width}x{height}) at {url}.", image
 
-    def _forbidden(self):
+    def _forbidden(self) -> Any:
         if self.session is not None:
             return self.session.forbidden
         from agent.browser import parse_origins
@@ -301,7 +313,7 @@ class BrowserTools:
             notes.append(hints)
         return "".join("\n" + note for note in notes)
 
-    def _download(self, download) -> str:
+    def _download(self, download: Any) -> str:
         file_name, source = self._run(lambda s: (download.suggested_filename, download.url), timeout_s=10)
         request = ConfirmationRequest.build(
             "browser",
@@ -313,7 +325,12 @@ class BrowserTools:
             return f"A download ({file_name}) was declined by the person and not saved."
         folder = Path(self.config.downloads_dir or Path.home() / "Downloads")
         target = _free_name(folder, file_name)
-        self._run(lambda s: (folder.mkdir(parents=True, exist_ok=True), download.save_as(target)), timeout_s=120)
+
+        def save(_: BrowserSession) -> None:
+            folder.mkdir(parents=True, exist_ok=True)
+            download.save_as(target)
+
+        self._run(save, timeout_s=120)
         return f"Download saved to {target}."
 
     def _site_memory(self, host: str) -> str:
@@ -321,7 +338,7 @@ class BrowserTools:
         if ctx.memory is None or not host or host in self.hosts_seen:
             return ""
         self.hosts_seen.add(host)
-        entries = []
+        entries: list[dict[str, Any]] = []
         for app in [host] + (["Browser"] if len(self.hosts_seen) == 1 else []):
             try:
                 entries += ctx.memory.relevant(ctx.task.instruction, app, SITE_MEMORY_BUDGET_TOKENS) or []
@@ -342,7 +359,7 @@ class BrowserTools:
 # -- jobs: these run on the Playwright thread --
 
 
-def _page_line(session) -> str:
+def _page_line(session: BrowserSession) -> str:
     page = session.page
     try:
         title = page.title()
@@ -351,7 +368,7 @@ def _page_line(session) -> str:
     return f"Now on: {title or '(no title)'} — {page.url}"
 
 
-def _settle(session, before: str | None = None) -> str:
+def _settle(session: BrowserSession, before: str | None = None) -> str:
     """After an action: follow a tab the page opened, wait for the page to load (briefly)."""
     notes = ""
     opened = [p for p in session.opened if not p.is_closed()]
@@ -382,7 +399,7 @@ def _settle(session, before: str | None = None) -> str:
     return _page_line(session) + notes
 
 
-def _open(session, url: str, new_tab: bool):
+def _open(session: BrowserSession, url: str, new_tab: bool) -> Outcome:
     if new_tab:
         session.page = session.context.new_page()
         session.opened.clear()
@@ -398,7 +415,7 @@ def _open(session, url: str, new_tab: bool):
     return "ok", f"Opened{status}. " + _settle(session), None
 
 
-def _tabs(session) -> str:
+def _tabs(session: BrowserSession) -> str:
     lines = []
     for index, page in enumerate(session.context.pages):
         try:
@@ -410,7 +427,7 @@ def _tabs(session) -> str:
     return "Tabs:\n" + "\n".join(lines) if lines else "No tabs are open."
 
 
-def _switch(session, index):
+def _switch(session: BrowserSession, index: Any) -> Outcome:
     pages = session.context.pages
     try:
         page = pages[int(index)]
@@ -421,7 +438,7 @@ def _switch(session, index):
     return "ok", _page_line(session), None
 
 
-def _read(session) -> str:
+def _read(session: BrowserSession) -> str:
     page = session.page
     data = page.evaluate(_READ_JS, [LINKS_CAP, FIELDS_CAP])
     text = re.sub(r"\n{3,}", "\n\n", (data.get("text") or "").strip())
@@ -445,7 +462,7 @@ def _read(session) -> str:
     )
 
 
-def _locate(session, args: dict, purpose: str):
+def _locate(session: BrowserSession, args: dict[str, Any], purpose: str) -> Any:
     page = session.page
     index = int(args.get("index") or 0)
     text, role, selector = args.get("text"), args.get("role"), args.get("selector")
@@ -488,7 +505,9 @@ def _locate(session, args: dict, purpose: str):
     )
 
 
-def _act(session, name: str, args: dict, approved: frozenset):
+def _act(
+    session: BrowserSession, name: str, args: dict[str, Any], approved: frozenset[str]
+) -> Outcome | NeedsConfirmation:
     page = session.page
     before = page.url
     purpose = {"browser_click": "click", "browser_press": "key"}.get(name, "field")
@@ -572,7 +591,9 @@ def _act(session, name: str, args: dict, approved: frozenset):
     return "ok", f"{done} ({probe['field']}). " + _settle(session, before), None
 
 
-def _wait(session, args: dict, timeout_s: float):
+def _wait(session: BrowserSession, args: dict[str, Any], timeout_s: float) -> Outcome:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout  # loaded on the browser's thread already
+
     page, ms = session.page, timeout_s * 1000
     try:
         if args.get("text"):
@@ -582,21 +603,19 @@ def _wait(session, args: dict, timeout_s: float):
             page.wait_for_url(lambda u: part in u, timeout=ms)
         else:
             page.wait_for_load_state("load", timeout=ms)
-    except Exception as exc:
-        if "Timeout" in type(exc).__name__ or "Timeout" in str(exc):
-            return "error", f"Still not there after {timeout_s:g} s. " + _page_line(session), None
-        raise
+    except PlaywrightTimeout:
+        return "error", f"Still not there after {timeout_s:g} s. " + _page_line(session), None
     return "ok", "Done waiting. " + _settle(session), None
 
 
-def _back(session):
+def _back(session: BrowserSession) -> Outcome:
     response = session.page.go_back(wait_until="domcontentloaded", timeout=NAV_TIMEOUT_MS)
     if response is None and session.page.url in ("about:blank", ""):
         return "error", "There is no earlier page in this tab.", None
     return "ok", "Went back. " + _settle(session), None
 
 
-def _screenshot(session):
+def _screenshot(session: BrowserSession) -> tuple[bytes, str, int, int]:
     import io
 
     from PIL import Image
@@ -606,7 +625,7 @@ def _screenshot(session):
     return data, session.page.url, width, height
 
 
-def _discard(download) -> None:
+def _discard(download: Any) -> None:
     try:
         download.cancel()
     finally:

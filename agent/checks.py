@@ -12,8 +12,9 @@ import logging
 import re
 import time
 
-from agent import clipboard
 from agent.computer import Computer
+from agent.platform import clipboard
+from agent.platform.keys import shortcut
 
 logger = logging.getLogger("deskhand.agent")
 
@@ -49,8 +50,8 @@ def focused_window_text(computer: Computer) -> str | None:
     """The focused window's text through the clipboard, or None when it cannot be read."""
     try:
         previous = clipboard.read_clipboard()
-        computer.keypress(["ctrl", "a"])
-        computer.keypress(["ctrl", "c"])
+        computer.keypress(shortcut("select_all"))
+        computer.keypress(shortcut("copy"))
         text = None
         deadline = time.monotonic() + COPY_WAIT_S
         while time.monotonic() < deadline:
@@ -58,7 +59,8 @@ def focused_window_text(computer: Computer) -> str | None:
             if text is not None and text != previous:
                 break
             time.sleep(0.05)
-        computer.keypress(["ctrl", "end"])  # collapse the selection: the next typing must not replace it
+        # Collapse the selection: the next typing must not replace it.
+        computer.keypress(shortcut("document_end"))
         if previous is not None:
             clipboard.write_clipboard(previous)
         return text

@@ -5,11 +5,22 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from agent import prompts
+from agent.computer import Computer
 from agent.errors import Aborted, BudgetExceeded, IncompleteResponse, Resumed, Stopped, TimedOut
+from agent.memory import MemoryProvider
+from agent.platform.system import SystemInfo, describe
 from agent.screen import ScreenConfig
-from agent.transports import ModelRequest, ModelResponse
+from agent.sink import Sink
+from agent.transports import ModelClient, ModelRequest, ModelResponse
+
+if TYPE_CHECKING:  # both import this module
+    from agent.browser_tools import BrowserTools
+    from agent.engine import Task
+
+Item = dict[str, Any]  # one conversation item in the Responses API's wire form
 
 # A 1x1 grey PNG: old screenshots in the resent history become this (a computer_call_output needs an image).
 PLACEHOLDER_PNG = (
@@ -30,27 +41,28 @@ INCOMPLETE = {
 class AgentResult:
     status: str  # succeeded | failed
     summary: str
-    items: list
+    items: list[Item]
 
 
 @dataclass
 class Context:
-    task: object
-    sink: object
-    client: object
-    computer: object
-    memory: object | None
-    protected_paths: list
+    task: Task
+    sink: Sink
+    client: ModelClient
+    computer: Computer
+    memory: MemoryProvider | None
+    protected_paths: list[str]
     screen: ScreenConfig
+    system: SystemInfo = field(default_factory=describe)  # the OS the instructions name
     started: float = field(default_factory=time.monotonic)
     paused_s: float = 0.0  # time spent paused: the time budget counts active time only
-    usage: dict = field(default_factory=lambda: {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0})
+    usage: dict[str, int] = field(default_factory=lambda: {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0})
     last_call_tokens: int = 0  # what the latest model call cost: the estimate of the next one
     turns: int = 0
     memory_text: str = ""
-    memory_ids: list = field(default_factory=list)
-    conversation: list = field(default_factory=list)  # the items of the agent running now
-    browser: object | None = None  # the task's BrowserTools when a browser is configured (agent.browser_tools)
+    memory_ids: list[Any] = field(default_factory=list)
+    conversation: list[Item] = field(default_factory=list)  # the items of the agent running now
+    browser: BrowserTools | None = None  # the task's browser tools when a browser is configured
 
     def check(self, *, fresh: bool = True) -> None:
         """Before every model call and every action (fresh), and inside every wait (a cached read).
@@ -128,8 +140,11 @@ class Context:
                 + ". Raise maxTokens or split the task."
             )
 
-    def structured(self, *, name: str, schema: dict, instructions: str, text: str, agent: str) -> dict:
-        """A small JSON-schema call (router, planner); asked again after a pause."""
+    def structured(
+        self, *, name: str, schema: dict[str, Any], instructions: str, text: str, agent: str
+    ) -> dict[str, Any]:
+        """A small JSON-schema call (router, planner), asked again after a pause. Raises ValueError
+        when the answer is no JSON object."""
         request = ModelRequest(
             model=self.task.model,
             instructions=instructions,
@@ -141,14 +156,17 @@ class Context:
                 response = self.call(request, agent=agent)
             except Resumed:
                 continue
-            return json.loads(final_text(response.output))
+            answer = json.loads(final_text(response.output))
+            if not isinstance(answer, dict):
+                raise ValueError(f"expected a JSON object, got {type(answer).__name__}")
+            return answer
 
     def instructions(self, base: str) -> str:
         if self.memory_text:
             return base + "\n" + prompts.MEMORY.format(entries=self.memory_text)
         return base
 
-    def emit_messages(self, output: list[dict]) -> str:
+    def emit_messages(self, output: list[Item]) -> str:
         """Emit assistant text and reasoning summaries as `message` events; return the assistant text."""
         texts = []
         for item in output:
@@ -166,21 +184,26 @@ class Context:
         return "\n".join(texts)
 
 
-def user_message(text: str) -> dict:
+def user_message(text: str) -> Item:
     return {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
 
 
-def message_text(item: dict) -> str:
+def message_text(item: Item) -> str:
     return "".join(
         c.get("text", "") for c in item.get("content") or [] if c.get("type") in ("output_text", "input_text", "text")
     ).strip()
 
 
-def final_text(output: list[dict]) -> str:
+def final_text(output: list[Item]) -> str:
     return "\n".join(message_text(i) for i in output if i.get("type") == "message").strip()
 
 
-def prune_images(items: list[dict], keep: int) -> list[dict]:
+# Items that carry screenshots as parts, and the key of their parts: a function tool's output, and a
+# user message (the screen after a pause).
+IMAGE_PARTS = {"function_call_output": "output", "message": "content"}
+
+
+def prune_images(items: list[Item], keep: int) -> list[Item]:
     """Keep the last `keep` screenshots in a history that is resent; older ones become placeholders."""
     seen = 0
     out = list(items)
@@ -191,10 +214,9 @@ def prune_images(items: list[dict], keep: int) -> list[dict]:
             if seen > keep:
                 out[index] = {**item, "output": {"type": "computer_screenshot", "image_url": PLACEHOLDER_PNG}}
             continue
-        # A function tool's output, or a user message (the screen after a pause), with images in its parts.
-        key = {"function_call_output": "output", "message": "content"}.get(item.get("type", ""))
+        key = IMAGE_PARTS.get(item.get("type", ""))
         parts = item.get(key) if key else None
-        if isinstance(parts, list) and any(part.get("type") == "input_image" for part in parts):
+        if key and isinstance(parts, list) and any(part.get("type") == "input_image" for part in parts):
             seen += 1
             if seen > keep:
                 out[index] = {
@@ -209,7 +231,7 @@ def prune_images(items: list[dict], keep: int) -> list[dict]:
     return out
 
 
-def close_dangling(items: list[dict]) -> list[dict]:
+def close_dangling(items: list[Item]) -> list[Item]:
     """Drop tool calls that never got an output (a stop mid-batch): the API refuses such a history."""
     answered = {i.get("call_id") for i in items if i.get("type", "").endswith("_output")}
     return [

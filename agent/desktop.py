@@ -7,14 +7,16 @@ coordinates mapped through the last screenshot the model saw), settle, one scree
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from agent import memory as memory_mod
 from agent import prompts, risk
-from agent.context import AgentResult, Context, prune_images, user_message
-from agent.errors import EngineError, Resumed, Stopped, TimedOut, ToolNotSupported
-from agent.keys import UnknownKey, map_keys
+from agent.computer import Capture
+from agent.context import AgentResult, Context, Item, prune_images, user_message
+from agent.errors import EngineError, FailSafeTriggered, Resumed, Stopped, TimedOut, ToolNotSupported
+from agent.platform.keys import UnknownKey, map_keys
 from agent.progress import ProgressWatch
-from agent.screen import ModelShot, prepare, settle
+from agent.screen import Geometry, ModelShot, prepare, settle
 from agent.sink import ConfirmationRequest
 from agent.transports import ModelRequest
 
@@ -85,7 +87,7 @@ class DesktopAgent:
         return [computer, *browser, memory_mod.REMEMBER_TOOL]
 
     def instructions(self) -> str:
-        base = prompts.DESKTOP
+        base = prompts.desktop(self.ctx.system)
         if self.ctx.browser is not None:
             base += prompts.BROWSER + (prompts.BROWSER_FIRST if self.browser_first else "")
         return self.ctx.instructions(base)
@@ -156,7 +158,7 @@ class DesktopAgent:
         }
 
     # -- one call --
-    def handle(self, call: dict) -> list[dict]:
+    def handle(self, call: Item) -> list[Item]:
         if call["type"] == "computer_call":
             actions = call.get("actions") or ([call["action"]] if call.get("action") else [])
             return self.computer(call, actions, function=False)
@@ -168,7 +170,7 @@ class DesktopAgent:
         if name == "computer" and isinstance(args, dict):
             return self.computer(call, list(args.get("actions") or []), function=True)
         if self.ctx.browser is not None and str(name).startswith("browser_"):
-            return self.ctx.browser.handle(call["call_id"], name, args)
+            return self.ctx.browser.handle(call["call_id"], str(name), args)
         self.ctx.sink.emit("tool_call", {"call_id": call["call_id"], "name": name, "arguments": args})
         if name == "remember" and isinstance(args, dict):
             result = memory_mod.save(self.ctx.memory, args)
@@ -177,12 +179,14 @@ class DesktopAgent:
         self.ctx.sink.emit("tool_result", {"call_id": call["call_id"], "name": name, "output": result})
         return [{"type": "function_call_output", "call_id": call["call_id"], "output": result}]
 
-    def computer(self, call: dict, actions: list[dict], *, function: bool) -> list[dict]:
+    def computer(self, call: Item, actions: list[dict[str, Any]], *, function: bool) -> list[Item]:
         ctx = self.ctx
         call_id = call["call_id"]
         ctx.sink.emit("tool_call", {"call_id": call_id, "name": "computer", "actions": actions})
         checks = call.get("pending_safety_checks") or []
-        acknowledged, problem, status = [], None, "ok"
+        acknowledged: list[dict[str, Any]] = []
+        problem: str | None = None
+        status = "ok"
         risks = self.gui_risks(actions)
         if checks:
             # One question covers both: the person sees the exact actions, the model's checks and our rules.
@@ -253,7 +257,7 @@ class DesktopAgent:
             # The service refuses an output that leaves the call's safety checks unacknowledged, and
             # acknowledging them would say the person approved: the call leaves the conversation.
             ctx.conversation.remove(call)
-            return [user_message(problem)]
+            return [user_message(problem or "")]
         # A computer_call_output carries only an image: the reason for an error or a decline goes beside it.
         return [output] + ([user_message(problem)] if problem else [])
 
@@ -282,13 +286,11 @@ class DesktopAgent:
                     f"{resumed.paused_s:.0f} s; that action and the ones after it were not run. Look at the "
                     "new screenshot before you go on."
                 )
-            except (Stopped, TimedOut, EngineError):
-                raise
+            except (Stopped, TimedOut, EngineError, FailSafeTriggered):
+                raise  # a stop, a spent budget, a missing desktop, a person's corner push: not tool errors
             except (ValueError, TypeError, KeyError, UnknownKey) as exc:
                 return f"Action {index + 1} ({action.get('type')}) failed: {exc}. Later actions were not run."
-            except Exception as exc:
-                if type(exc).__name__ == "FailSafeException":
-                    raise  # a person pushed the mouse into a corner: that is a stop, not a tool error
+            except Exception as exc:  # noqa: BLE001 - a failed action goes back to the model as data
                 return f"Action {index + 1} ({action.get('type')}) failed: {type(exc).__name__}: {exc}."
         return None
 
@@ -296,7 +298,7 @@ class DesktopAgent:
         ctx, computer = self.ctx, self.ctx.computer
         kind = action.get("type")
         shot = self.shot or self.capture(settle_first=False, remember=True)
-        event = {"call_id": call_id, "type": kind}
+        event: dict[str, Any] = {"call_id": call_id, "type": kind}
         keys = action.get("keys") or ()
         map_keys(keys)  # an unknown key name fails here, before anything is pressed
         if kind in ("click", "double_click", "move", "scroll"):
@@ -305,9 +307,10 @@ class DesktopAgent:
             if keys:
                 event["keys"] = list(keys)
             if kind == "click":
-                event["button"] = action.get("button") or "left"
+                button = str(action.get("button") or "left")
+                event["button"] = button
                 ctx.sink.emit("computer_action", event)
-                computer.click(x, y, button=event["button"], keys=keys)
+                computer.click(x, y, button=button, keys=keys)
             elif kind == "double_click":
                 ctx.sink.emit("computer_action", event)
                 computer.double_click(x, y, keys=keys)
@@ -327,18 +330,20 @@ class DesktopAgent:
             ctx.sink.emit("computer_action", event)
             computer.drag(path, keys=keys)
         elif kind == "keypress":
-            event["keys"] = list(action.get("keys") or [])
+            pressed = list(action.get("keys") or [])
+            event["keys"] = pressed
             ctx.sink.emit("computer_action", event)
-            computer.keypress(event["keys"])
+            computer.keypress(pressed)
         elif kind == "type":
-            event["text"] = str(action.get("text") or "")
+            text = str(action.get("text") or "")
+            event["text"] = text
             ctx.sink.emit("computer_action", event)
-            computer.type(event["text"])
+            computer.type(text)
         elif kind == "wait":
-            seconds = float(action.get("seconds") or (action.get("ms") or 0) / 1000 or DEFAULT_WAIT_S)
-            event["seconds"] = min(seconds, 30.0)
+            seconds = min(float(action.get("seconds") or (action.get("ms") or 0) / 1000 or DEFAULT_WAIT_S), 30.0)
+            event["seconds"] = seconds
             ctx.sink.emit("computer_action", event)
-            ctx.sleep(event["seconds"])
+            ctx.sleep(seconds)
         elif kind == "screenshot":
             ctx.sink.emit("computer_action", event)
         else:
@@ -347,9 +352,9 @@ class DesktopAgent:
     def capture(self, *, settle_first: bool, remember: bool = True) -> ModelShot:
         ctx = self.ctx
         if settle_first:
-            geometry = {}
+            geometry: dict[str, Geometry] = {}
 
-            def grab():
+            def grab() -> Capture:
                 cap = ctx.computer.screenshot()
                 geometry["g"] = cap.geometry
                 return cap

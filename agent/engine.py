@@ -6,6 +6,7 @@ to do, and returns a `failed` Outcome. Held keys and buttons are released howeve
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from agent import memory as memory_mod
@@ -13,10 +14,14 @@ from agent import planner, router
 from agent.browser import BrowserConfig
 from agent.checks import checks_evaluate
 from agent.cli import CliAgent
-from agent.context import AgentResult, Context, close_dangling, prune_images
+from agent.computer import Computer
+from agent.context import AgentResult, Context, Item, close_dangling, prune_images
 from agent.desktop import DesktopAgent
-from agent.errors import EngineError, Stopped, TimedOut, redact
+from agent.errors import EngineError, FailSafeTriggered, Stopped, TimedOut, redact
+from agent.memory import MemoryProvider
 from agent.screen import ScreenConfig
+from agent.sink import Sink
+from agent.transports import ModelClient
 
 MEMORY_BUDGET_TOKENS = 1200
 
@@ -43,18 +48,18 @@ class Task:
 class Outcome:
     status: str  # "succeeded" | "failed" | "stopped"
     summary: str
-    history: list
-    usage: dict
+    history: list[Item]
+    usage: dict[str, int]
 
 
 def run_task(
     task: Task,
     *,
-    sink,
-    client,
-    computer,
-    memory=None,
-    protected_paths=(),
+    sink: Sink,
+    client: ModelClient,
+    computer: Computer,
+    memory: MemoryProvider | None = None,
+    protected_paths: Iterable[str] = (),
     screen: ScreenConfig | None = None,
     browser: BrowserConfig | None = None,
 ) -> Outcome:
@@ -93,23 +98,18 @@ def run_task(
     except EngineError as exc:
         status, summary = "failed", exc.message
         sink.emit("error", exc.as_event())
+    except FailSafeTriggered:
+        status = "stopped"
+        summary = (
+            "Stopped: the mouse was pushed into a screen corner (the emergency stop). Start a new task when ready."
+        )
+        sink.emit("error", {"code": "fail_safe", "message": summary})
     except Exception as exc:  # noqa: BLE001 - the caller must always get an Outcome
-        if type(exc).__name__ == "FailSafeException":
-            status, summary = (
-                "stopped",
-                (
-                    "Stopped: the mouse was pushed into a screen corner (the emergency stop). "
-                    "Start a new task when ready."
-                ),
-            )
-            sink.emit("error", {"code": "fail_safe", "message": summary})
-        else:
-            status = "failed"
-            summary = redact(
-                f"Internal error in the engine: {type(exc).__name__}: {exc}. This is a bug; the "
-                "worker log has the details."
-            )
-            sink.emit("error", {"code": "internal_error", "message": summary})
+        status = "failed"
+        summary = redact(
+            f"Internal error in the engine: {type(exc).__name__}: {exc}. This is a bug; the worker log has the details."
+        )
+        sink.emit("error", {"code": "internal_error", "message": summary})
     finally:
         if ctx.browser is not None:
             try:

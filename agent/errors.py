@@ -118,3 +118,8 @@ class Stopped(Exception):
 
 class TimedOut(Exception):
     """Raised inside the engine when the task's time budget is spent."""
+
+
+class FailSafeTriggered(Exception):
+    """A person pushed the mouse into a screen corner: the emergency stop (pyautogui's fail-safe,
+    translated by the computer so the engine never imports pyautogui)."""

@@ -7,7 +7,10 @@ it over its MemoryEntry/AppProfile tables).
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    pass
 
 REMEMBER_TOOL = {
     "type": "function",
@@ -75,7 +78,7 @@ def format_entries(entries: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def save(memory: MemoryProvider | None, args: dict) -> str:
+def save(memory: MemoryProvider | None, args: dict[str, Any]) -> str:
     """The `remember` tool: the result text goes back to the model."""
     if memory is None:
         return "Memory is not available here; nothing was saved."

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from agent import prompts
-from agent.context import AgentResult, Context, user_message
+from agent.context import AgentResult, Context, Item, user_message
 from agent.errors import BadModelOutput, EngineError
 
 SCHEMA = {
@@ -49,7 +51,9 @@ def plan(ctx: Context, instruction: str) -> list[dict]:
     return steps
 
 
-def run(ctx: Context, instruction: str, history: list[dict], run_agent) -> AgentResult:
+def run(
+    ctx: Context, instruction: str, history: list[Item], run_agent: Callable[[str, str, list[Item]], AgentResult]
+) -> AgentResult:
     """`run_agent(route, instruction, history) -> AgentResult` runs one step."""
     steps = plan(ctx, instruction)
     listing = "\n".join(f"{n}. [{s['agent']}] {s['instruction']}" for n, s in enumerate(steps, 1))

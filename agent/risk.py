@@ -10,19 +10,40 @@ read them, and typing Deskhand's own token or data paths go to a person.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
+from typing import Any
 
-from agent.keys import UnknownKey, map_keys
+from agent.platform.keys import UnknownKey, canonical_keys
+from agent.platform.system import OsName, current_os
 
-# Combinations as sets of pyautogui key names (left/right variants folded).
-_RISKY_COMBOS = [
+# Combinations as sets of canonical key names ("meta" is Cmd on macOS, the Windows key elsewhere;
+# left/right variants folded), on every OS and on one OS.
+_RISKY_COMBOS: list[tuple[set[str], str]] = [
     ({"ctrl", "alt", "delete"}, "ends or locks the session (ctrl+alt+delete)"),
-    ({"ctrl", "alt", "backspace"}, "kills the graphical session (ctrl+alt+backspace)"),
-    ({"ctrl", "alt", "t"}, "opens a terminal"),
-    ({"win", "r"}, "opens a run dialog"),
-    ({"alt", "f2"}, "opens a run dialog"),
-    ({"win", "l"}, "locks the screen"),
     ({"ctrl", "alt", "end"}, "ends the remote session"),
 ]
+_RISKY_COMBOS_ON: dict[OsName, list[tuple[set[str], str]]] = {
+    "linux": [
+        ({"ctrl", "alt", "backspace"}, "kills the graphical session (ctrl+alt+backspace)"),
+        ({"ctrl", "alt", "t"}, "opens a terminal"),
+        ({"meta", "r"}, "opens a run dialog"),
+        ({"alt", "f2"}, "opens a run dialog"),
+        ({"meta", "l"}, "locks the screen"),
+    ],
+    "windows": [
+        ({"meta", "r"}, "opens the Run dialog"),
+        ({"meta", "x"}, "opens the power-user menu (terminal as administrator, shut down)"),
+        ({"meta", "l"}, "locks the screen"),
+        ({"ctrl", "shift", "esc"}, "opens the Task Manager"),
+        ({"ctrl", "alt", "t"}, "opens a terminal"),
+    ],
+    "macos": [
+        ({"ctrl", "meta", "q"}, "locks the screen"),
+        ({"meta", "shift", "q"}, "logs the user out"),
+        ({"meta", "alt", "shift", "q"}, "logs the user out"),
+        ({"meta", "alt", "esc"}, "opens Force Quit"),
+    ],
+}
 _CONSOLE = re.compile(r"^f([1-9]|1[0-2])$")  # ctrl+alt+F1..F12 switch to a text console
 
 _SECRETS = [
@@ -41,6 +62,14 @@ _SHELL_DANGER = re.compile(
     r"|\bchmod\s+(-R\s+)?[0-7]*777\s+/"
     r"|\b(shutdown|reboot|poweroff|halt)\b|\bkillall\b|\bpkill\b"
     r"|>\s*/dev/sd[a-z]"
+    # PowerShell and cmd
+    r"|\b(Remove-Item|ri|rd|rmdir|del|erase)\b[^\n]*\s(-Recurse|-r|-Force|/s|/q)\b"
+    r"|\b(Format-Volume|Clear-Disk|Remove-Partition|Initialize-Disk|diskpart|bcdedit|vssadmin)\b"
+    r"|\breg(\.exe)?\s+(add|delete)\b|\bSet-ExecutionPolicy\b|-Verb\s+['\"]?RunAs\b"
+    r"|\b(Stop-Computer|Restart-Computer)\b|\bshutdown(\.exe)?\s+/[srp]\b"
+    r"|\b(iex|Invoke-Expression)\b[^\n]*\b(iwr|irm|Invoke-WebRequest|Invoke-RestMethod|DownloadString)\b"
+    r"|\b(iwr|irm|Invoke-WebRequest|Invoke-RestMethod)\b[^\n|]*\|\s*(iex|Invoke-Expression)\b",
+    re.I,
 )
 _TERMINALS = re.compile(
     r"term|konsole|tilix|alacritty|kitty|urxvt|rxvt|terminator|guake|tilda|yakuake|wezterm|"
@@ -54,12 +83,12 @@ def _fold(key: str) -> str:
     return re.sub(r"(left|right)$", "", key) if key not in ("left", "right") else key
 
 
-def combo_reason(keys) -> str | None:
+def combo_reason(keys: str | Iterable[str], os_name: OsName | None = None) -> str | None:
     try:
-        names = {_fold(k) for k in map_keys(keys)}
+        names = {_fold(k) for k in canonical_keys(keys)}
     except UnknownKey:
         return None  # the batch fails on it before anything is pressed
-    for combo, reason in _RISKY_COMBOS:
+    for combo, reason in _RISKY_COMBOS + _RISKY_COMBOS_ON[os_name or current_os()]:
         if combo <= names and len(names) == len(combo):
             return reason
     if {"ctrl", "alt"} <= names and any(_CONSOLE.match(n) for n in names):
@@ -74,13 +103,13 @@ def secret_reason(text: str) -> str | None:
     return None
 
 
-def looks_like_terminal(window: dict | None) -> bool:
+def looks_like_terminal(window: dict[str, Any] | None) -> bool:
     if not window:
         return False
     return bool(_TERMINALS.search(f"{window.get('app') or ''} {window.get('title') or ''}"))
 
 
-def needs_windows(actions: list[dict]) -> bool:
+def needs_windows(actions: Sequence[Any]) -> bool:
     """Whether `gui_risk` needs the window list: only typed text that a shell must not run does.
 
     Listing windows costs about 10 ms, so the common batch (ordinary text) goes without it.
@@ -91,7 +120,13 @@ def needs_windows(actions: list[dict]) -> bool:
     )
 
 
-def gui_risk(actions: list[dict], *, windows: list[dict] | None, protected=()) -> list[str]:
+def gui_risk(
+    actions: Sequence[Any],
+    *,
+    windows: list[dict[str, Any]] | None,
+    protected: Iterable[str] = (),
+    os_name: OsName | None = None,
+) -> list[str]:
     """Why a person must approve this batch first (empty: it may run).
 
     `windows` is the window list before the batch (None when unknown). Typed text counts as going
@@ -108,7 +143,7 @@ def gui_risk(actions: list[dict], *, windows: list[dict] | None, protected=()) -
         kind = action.get("type")
         keys = action.get("keys") or []
         if keys:
-            why = combo_reason(keys)
+            why = combo_reason(keys, os_name)
             if why:
                 reasons.append(why)
         if kind in ("click", "double_click", "keypress", "drag"):
@@ -130,5 +165,8 @@ def gui_risk(actions: list[dict], *, windows: list[dict] | None, protected=()) -
             or any("terminal" in r or "run dialog" in r for r in reasons)
         )
         if shell_may_read and _SHELL_DANGER.search(text):
-            reasons.append("types a dangerous shell command (sudo, rm -r/-f, mkfs, dd of=, …) where a shell may run it")
+            reasons.append(
+                "types a dangerous shell command (sudo, rm -r/-f, mkfs, Remove-Item -Recurse, Format-Volume, "
+                "dd of=, …) where a shell may run it"
+            )
     return list(dict.fromkeys(reasons))

@@ -11,6 +11,7 @@ import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, cast
 
 import xxhash
 from PIL import Image, ImageChops
@@ -58,7 +59,7 @@ class ModelShot:
     def data_url(self) -> str:
         return f"data:{self.mime};base64,{base64.b64encode(self.data).decode('ascii')}"
 
-    def to_screen(self, x, y) -> tuple[int, int]:
+    def to_screen(self, x: float | str, y: float | str) -> tuple[int, int]:
         """Model coordinates (in this screenshot) → input coordinates on the real screen, clamped."""
         g = self.geometry
         px = min(max(round(float(x) * self.scale_x), 0), g.width - 1)
@@ -166,10 +167,10 @@ def settle(
         prev_small = small
 
 
-def _image(frame) -> Image.Image:
-    return frame if isinstance(frame, Image.Image) else frame.image
+def _image(frame: Any) -> Image.Image:
+    return frame if isinstance(frame, Image.Image) else cast(Image.Image, frame.image)
 
 
-def _hash(frame) -> int | None:
+def _hash(frame: Any) -> int | None:
     raw = getattr(frame, "raw", None)
     return xxhash.xxh3_64_intdigest(raw) if raw is not None else None

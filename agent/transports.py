@@ -24,12 +24,11 @@ import contextlib
 import random
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-import httpx
 import openai
 
 from agent.errors import (
@@ -46,7 +45,7 @@ from agent.errors import (
     redact,
 )
 
-ORIGINATOR = "deskhand"
+ORIGINATOR = "deskhand"  # the `originator` header the Codex backend and the sign-in service see
 
 
 @dataclass
@@ -104,7 +103,7 @@ class ModelClient(Protocol):
     def close(self) -> None: ...
 
 
-def _usage(raw: Any) -> dict:
+def _usage(raw: Any) -> dict[str, int]:
     if raw is None:
         return {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
     data = raw if isinstance(raw, dict) else raw.model_dump()
@@ -112,11 +111,12 @@ def _usage(raw: Any) -> dict:
     return {"input_tokens": i, "output_tokens": o, "total_tokens": int(data.get("total_tokens") or i + o)}
 
 
-def _dump(item: Any) -> dict:
-    return item if isinstance(item, dict) else item.model_dump(exclude_none=True)
+def _dump(item: Any) -> dict[str, Any]:
+    dumped = item if isinstance(item, dict) else item.model_dump(exclude_none=True)
+    return cast(dict[str, Any], dumped)
 
 
-def _input_items(items: list[dict]) -> list[dict]:
+def _input_items(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Items as resent with store=false: nothing was stored, so the service looks up any item id it is
     sent and answers 404 (computer calls included); Codex too sends its history without ids."""
     out = []
@@ -129,7 +129,7 @@ def _input_items(items: list[dict]) -> list[dict]:
     return out
 
 
-def _raw_input(request: ModelRequest) -> dict:
+def _raw_input(request: ModelRequest) -> dict[str, Any]:
     """The conversation as an extra body field, sent as it is.
 
     The SDK walks every typed request field against its TypedDict annotations; for a history
@@ -139,7 +139,7 @@ def _raw_input(request: ModelRequest) -> dict:
     return {"input": _input_items(request.input)}
 
 
-def _response(resp: Any, items: list[dict], secret: str | None) -> ModelResponse:
+def _response(resp: Any, items: list[dict[str, Any]], secret: str | None) -> ModelResponse:
     """The SDK's response as ours; a `failed` one (the service gave up on it) is an error."""
     if resp.status == "failed":
         reason = getattr(getattr(resp, "error", None), "message", None) or "no reason given"
@@ -154,14 +154,15 @@ def _response(resp: Any, items: list[dict], secret: str | None) -> ModelResponse
     )
 
 
-def _error_text(exc: openai.APIStatusError) -> tuple[str, dict]:
-    body = exc.body if isinstance(exc.body, dict) else {}
-    inner = body.get("error") if isinstance(body.get("error"), dict) else body
+def _error_text(exc: openai.APIStatusError) -> tuple[str, dict[str, Any]]:
+    body: dict[str, Any] = exc.body if isinstance(exc.body, dict) else {}
+    error = body.get("error")
+    inner: dict[str, Any] = error if isinstance(error, dict) else body
     text = inner.get("message") or inner.get("detail") or body.get("detail") or str(exc.message or exc)
     return str(text), inner
 
 
-def _retry_after(headers: httpx.Headers) -> float | None:
+def _retry_after(headers: Mapping[str, str]) -> float | None:
     """Seconds the service asks us to wait (Retry-After in seconds or as a date, or retry-after-ms)."""
     if "retry-after-ms" in headers:
         with contextlib.suppress(ValueError):
@@ -290,7 +291,8 @@ class _Base:
                 time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
 
     def _backoff(self, attempt: int) -> float:
-        return min(self.config.retry_base_delay_s * 2**attempt, 30.0) * (1 - 0.25 * random.random())
+        delay: float = min(self.config.retry_base_delay_s * 2**attempt, 30.0)
+        return delay * (1 - 0.25 * random.random())
 
     def _classify(self, exc: openai.APIStatusError, request: ModelRequest) -> tuple[EngineError, bool]:
         text, inner = _error_text(exc)
@@ -368,7 +370,7 @@ class ApiKeyClient(_Base):
             params["text"] = {"format": request.text_format}
         if request.reasoning:
             params["reasoning"] = request.reasoning
-        resp = self._calls.run(self._client().responses.create(**params), should_abort)
+        resp: Any = self._calls.run(self._client().responses.create(**params), should_abort)
         return _response(resp, [_dump(i) for i in resp.output or []], self.config.openai_api_key)
 
 
@@ -401,12 +403,12 @@ class CodexClient(_Base):
         # must not block the call loop.
         token, account = self.tokens.get()
         try:
-            return self._calls.run(self._stream(request, token, account), should_abort)
+            return cast(ModelResponse, self._calls.run(self._stream(request, token, account), should_abort))
         except openai.AuthenticationError:
             # One refresh and one retry: the token may have expired between our check and the call.
             token, account = self.tokens.refresh_after_unauthorized(token)
             try:
-                return self._calls.run(self._stream(request, token, account), should_abort)
+                return cast(ModelResponse, self._calls.run(self._stream(request, token, account), should_abort))
             except openai.AuthenticationError as exc:
                 raise AuthFailed(
                     "The ChatGPT sign-in was rejected even after a token refresh "

@@ -31,6 +31,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
+from agent.transports import ORIGINATOR
 from core.errors import AppError, InvalidInput, Unavailable
 
 from .codex_tokens import (
@@ -51,7 +52,6 @@ METHODS = ("browser", "device", "import")
 DEFAULT_CALLBACK_PORT = 1455  # the port in the Codex client's registered redirect URI
 LOGIN_TTL_SECONDS = 15 * 60  # the issuer's device codes live 15 minutes; browser logins the same
 SCOPE = "openid profile email offline_access"
-ORIGINATOR = "deskhand"
 MIN_POLL_INTERVAL = 0.05
 
 

@@ -6,7 +6,7 @@ end up in backups and in the admin.
 
 Refresh tokens rotate and are single-use: presenting one twice gets `refresh_token_reused` and the
 whole sign-in is gone. The web process and the worker both make model calls, so every refresh
-happens under an exclusive `flock` on `codex-auth.lock` and re-reads the file after taking it; a
+happens under an exclusive file lock on `codex-auth.lock` (agent.platform.files) and re-reads the file after taking it; a
 process that finds the token already rotated by the other one uses the new token instead of
 refreshing again.
 
@@ -18,22 +18,20 @@ from __future__ import annotations
 
 import base64
 import binascii
-import fcntl
 import json
 import logging
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
 from urllib.parse import urlsplit
 
 import httpx
 
 from agent.errors import AuthMissing, TransportFailure
+from agent.platform.files import cross_process_lock
 from core.errors import AppError
 from core.files import InsecureFileError, read_private_file, write_private_file
 from core.redact import register_secret
@@ -96,18 +94,12 @@ class CodexRefreshFailed(TransportFailure, AppError):
         _init_error(self, message, code=code, details=details)
 
 
-def _init_error(error: Exception, message: str, *, code: str | None, details: dict | None) -> None:
+def _init_error(error: AppError, message: str, *, code: str | None, details: dict | None) -> None:
     # One initialiser for both parents' attributes (code, message, details).
     Exception.__init__(error, message)
     error.message = message
     error.code = code or type(error).code
     error.details = details or {}
-
-
-class TokenSource(Protocol):
-    def get(self) -> tuple[str, str]: ...
-
-    def refresh_after_unauthorized(self, rejected_access_token: str) -> tuple[str, str]: ...
 
 
 # --- JWT claims ---------------------------------------------------------------------------------
@@ -242,7 +234,7 @@ class StoredAuth:
 
 
 def now_iso() -> str:
-    return _iso(time.time())
+    return datetime.now(tz=UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def error_record(code: str, message: str) -> dict:
@@ -288,13 +280,8 @@ class CodexTokenStore:
     def lock(self) -> Iterator[None]:
         """Exclusive across processes (web, worker, CLI): held around every read-refresh-write."""
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with cross_process_lock(self.lock_path):
             yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
 
 
 # --- HTTP to the issuer -------------------------------------------------------------------------
@@ -355,7 +342,7 @@ class CodexTokenSource:
             tokens = self._signed_in(state)
             if not self._stale(tokens, state):
                 return tokens.access_token, tokens.account_id  # another process refreshed meanwhile
-            tokens = self._refresh(state)
+            tokens = self._refresh(state, tokens)
         return tokens.access_token, tokens.account_id
 
     def refresh_after_unauthorized(self, rejected_access_token: str) -> tuple[str, str]:
@@ -365,7 +352,7 @@ class CodexTokenSource:
             if tokens.access_token != rejected_access_token:
                 # Another process rotated the token since this one was handed out: use it.
                 return tokens.access_token, tokens.account_id
-            tokens = self._refresh(state)
+            tokens = self._refresh(state, tokens)
         return tokens.access_token, tokens.account_id
 
     # Internals -----------------------------------------------------------------------------
@@ -386,9 +373,9 @@ class CodexTokenSource:
         last = _parse_iso(state.last_refresh if state else None)
         return last is None or time.time() - last >= REFRESH_INTERVAL_WITHOUT_EXP
 
-    def _refresh(self, state: StoredAuth) -> CodexTokens:
-        """Exchange the refresh token once. Caller holds the lock."""
-        tokens = state.tokens
+    def _refresh(self, stored: StoredAuth | None, tokens: CodexTokens) -> CodexTokens:
+        """Exchange the refresh token once. Caller holds the lock and read `tokens` from `stored`."""
+        state = stored or StoredAuth(tokens=tokens)
         url = f"{self.issuer}/oauth/token"
         body = {"client_id": CLIENT_ID, "grant_type": "refresh_token", "refresh_token": tokens.refresh_token}
         try:

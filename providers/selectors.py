@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import httpx
 from django.conf import settings
 
+from agent.transports import ORIGINATOR
 from core.redact import redact
 
 from . import codex_login
@@ -27,7 +28,6 @@ from .codex_tokens import (
 
 # `/models` on the Codex backend requires a client version; any recent Codex release works.
 CODEX_CLIENT_VERSION = "0.98.0"
-ORIGINATOR = "deskhand"
 # Rate-limit headroom below this share left reads as degraded.
 LOW_HEADROOM_PERCENT = 10.0
 

@@ -1,19 +1,20 @@
 """Reads about runs and the machines that execute them."""
 
-import os
-import platform
 import socket
 
 import psutil
 from django.conf import settings
 
+from agent.platform import capture
+from agent.platform.system import describe
 from runs.models import Machine
 
 
 def display_facts() -> dict:
     """Whether this process can see a desktop, and its size. Cheap: one connection to the display."""
-    if os.name == "posix" and not os.environ.get("DISPLAY") and platform.system() == "Linux":
-        return {"displayReachable": False, "screen": None, "reason": "DISPLAY is not set"}
+    problem = capture.display_problem()
+    if problem:
+        return {"displayReachable": False, "screen": None, "reason": problem}
     try:
         import mss
 
@@ -33,7 +34,7 @@ def local_machine_facts() -> dict:
     return {
         "name": settings.MACHINE_NAME,
         "hostname": socket.gethostname(),
-        "platform": f"{platform.system()} {platform.release()}",
+        "platform": describe().name,
         **display_facts(),
         "cpuPercent": psutil.cpu_percent(interval=None),
         "cpuCount": psutil.cpu_count(),

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 
 from django.db import connection
 from django.utils import timezone
@@ -56,21 +55,26 @@ def _heartbeat() -> None:
     """The machine's heartbeat (what `online` means); and an embedded worker whose server is gone ends."""
     from runs.services import machine_heartbeat, machine_register
 
-    parent = os.environ.get(PARENT_PID_ENV)
-    if parent and os.getppid() != int(parent):
-        os.kill(os.getpid(), signal.SIGTERM)  # Celery's shutdown path, with the reason below
-        return
     global _machine_id
     if _machine_id is None or not machine_heartbeat(machine_id=_machine_id):
         _machine_id = machine_register().pk
+
+
+def server_gone() -> None:
+    """An embedded worker's `serve` is gone (macOS and Windows notice it by watching; Linux gets
+    SIGTERM from the kernel): stop driving, and say why."""
+    from agent.platform import proctree
+
+    process.shutdown_begin(SERVER_GONE_REASON)
+    proctree.stop_self()
 
 
 def on_worker_shutting_down(sender=None, sig: str = "", **kwargs) -> None:
     """SIGTERM or SIGINT: take no new work, stop what runs now; Celery then waits for the tasks,
     which end within a second or two, and exits.
 
-    `serve` stops its embedded worker with SIGINT; an embedded worker that gets SIGTERM lost its
-    server (PR_SET_PDEATHSIG, or the parent watch in `_heartbeat`)."""
+    `serve` stops its embedded worker as Ctrl-C does; an embedded worker that gets SIGTERM lost its
+    server (the kernel's parent-death signal on Linux; `server_gone` elsewhere)."""
     embedded = bool(os.environ.get(PARENT_PID_ENV))
     process.shutdown_begin(SERVER_GONE_REASON if embedded and sig == "SIGTERM" else SHUTDOWN_REASON)
     if _machine_id is not None:

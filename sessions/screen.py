@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from PIL import Image
 
+from agent.platform import capture
 from events.streams import sse_message
 
 logger = logging.getLogger("deskhand.sessions")
@@ -207,8 +208,9 @@ def frame_source(display: str | None = None) -> FrameSource:
 def display_problem(display: str | None = None) -> str | None:
     """Why this process cannot stream the screen, or None. Opens the display once (~15 ms)."""
     key = display if display is not None else os.environ.get("DISPLAY", "")
-    if os.name == "posix" and not key and not _is_mac():
-        return "No display: DISPLAY is not set. Run the server inside a desktop session (or set DISPLAY)."
+    problem = capture.display_problem(env={**os.environ, "DISPLAY": key}, needs_input=False)
+    if problem:
+        return problem
     try:
         import mss
 
@@ -217,9 +219,3 @@ def display_problem(display: str | None = None) -> str | None:
     except Exception as exc:  # noqa: BLE001 - any failure means this display cannot be captured
         return f"Cannot open the display {key!r}: {exc}"
     return None
-
-
-def _is_mac() -> bool:
-    import sys
-
-    return sys.platform == "darwin"

@@ -6,8 +6,9 @@ import time
 
 import pytest
 
-from agent.cli import OUTPUT_CAP, risk_reason, scrubbed_env
+from agent.cli import OUTPUT_CAP, scrubbed_env
 from agent.engine import Task, run_task
+from agent.shell_risk import risk_reason
 from agent.sink import RecordingSink
 from tests.agent.test_engine import FAST, _client
 from tests.fakes.computer import FakeComputer

@@ -2,8 +2,8 @@
 
 import pytest
 
-from agent import clipboard
 from agent.computer import get_computer
+from agent.platform import clipboard
 from agent.screen import ScreenConfig, settle
 
 pytestmark = [pytest.mark.desktop, pytest.mark.timeout(120)]

@@ -1,8 +1,10 @@
 import pytest
 from PIL import Image
 
-from agent.keys import UnknownKey, map_key, map_keys
+from agent.platform.keys import UnknownKey, map_key, map_keys
 from agent.screen import Geometry, ScreenConfig, changed_pixels, prepare, target_size
+
+pytestmark = pytest.mark.portable
 
 
 @pytest.mark.parametrize(

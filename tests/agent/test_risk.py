@@ -11,7 +11,7 @@ from agent.transports import TransportConfig, build_client
 from tests.fakes.computer import FakeComputer
 
 FAST = ScreenConfig(settle_quiet_s=0.0, settle_max_s=0.1)
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.portable]
 EDITOR = [{"title": "notes.txt - Mousepad", "app": "mousepad", "focused": True}]
 TERMINAL = [{"title": "user@host: ~", "app": "xfce4-terminal", "focused": True}]
 

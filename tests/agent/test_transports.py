@@ -13,6 +13,8 @@ from agent.transports import ModelRequest, TransportConfig, build_client
 from tests.agent.conftest import StaticTokens
 from tests.fixtures.waiting import wait_until
 
+pytestmark = pytest.mark.portable
+
 
 def _config(fake, **kw):
     return TransportConfig(

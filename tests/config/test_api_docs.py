@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.portable]
 
 # Every endpoint of the reference, as (method, path) with path parameters written `{}`.
 REFERENCE = [

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from events.models import Event
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.core.urls")]
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.core.urls"), pytest.mark.portable]
 
 APPEND = "/api/test/append"
 

@@ -10,7 +10,7 @@ from events.services import event_append, screenshot_store
 from runs.models import Run
 from sessions.models import LiveSession
 
-pytestmark = [pytest.mark.django_db, pytest.mark.scaled]
+pytestmark = [pytest.mark.django_db, pytest.mark.scaled, pytest.mark.portable]
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

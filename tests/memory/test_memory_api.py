@@ -4,7 +4,7 @@ import pytest
 
 from memory.models import AppProfile, MemoryEntry
 
-pytestmark = [pytest.mark.django_db, pytest.mark.scaled]
+pytestmark = [pytest.mark.django_db, pytest.mark.scaled, pytest.mark.portable]
 
 CHROME = {
     "content": "User prefers Chrome over Edge for browser tasks.",

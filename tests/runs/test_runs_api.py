@@ -6,7 +6,7 @@ from django.utils import timezone
 from events.models import Event
 from runs.models import Run
 
-pytestmark = [pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db, pytest.mark.portable]
 
 
 @pytest.fixture(autouse=True)

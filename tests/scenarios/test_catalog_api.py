@@ -4,7 +4,7 @@ import pytest
 
 from scenarios.catalog import catalog_summary, load_catalog
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.portable]
 
 SHIPPED = {"notepad-hello", "web-search", "file-organiser", "screen-describe", "form-fill", "disk-usage-report"}
 

@@ -11,11 +11,13 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from agent.platform import proctree
 from runs.worker_hooks import PARENT_PID_ENV
 
 logger = logging.getLogger("deskhand.serve")
@@ -91,17 +93,21 @@ class WorkerSupervisor:
             PARENT_PID_ENV: str(os.getpid()),
         }
         self.started = time.monotonic()
-        # Its own session: Ctrl-C reaches only this process, which then stops the worker in order.
+        # The worker stops when `serve` dies, however it dies (a `kill -9` must not leave a worker
+        # driving the desktop with no server in front of it): the kernel tells it on Linux, and
+        # elsewhere it watches DESKHAND_PARENT_PID (config/management/commands/worker.py).
+        # A group of its own: Ctrl-C reaches only this process, which then stops the worker in order.
         return subprocess.Popen(
             [sys.executable, str(settings.BASE_DIR / "manage.py"), "worker"],
             env=env,
-            start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            preexec_fn=proctree.die_with_parent_preexec(),
+            **proctree.own_group_options(),
         )
 
     def _watch(self) -> None:
         pause = 1.0
         while not self._stopping.wait(self.POLL_S):
+            assert self.proc is not None  # started before the watch
             code = self.proc.poll()
             if code is None:
                 if time.monotonic() - self.started > self.STABLE_S:
@@ -119,12 +125,12 @@ class WorkerSupervisor:
             self.proc = self._spawn()
 
     def stop(self) -> None:
-        """SIGINT (Celery's warm shutdown; SIGTERM would mean "the server is gone"): the worker stops
+        """Celery's warm shutdown (Ctrl-C; SIGTERM would mean "the server is gone"): the worker stops
         what it executes (interrupted, "server shutting down") and exits."""
         self._stopping.set()
         if self.proc is None or self.proc.poll() is not None:
             return
-        self.proc.send_signal(signal.SIGINT)
+        proctree.request_stop(self.proc)
         try:
             self.proc.wait(timeout=STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
@@ -151,24 +157,15 @@ def _recover_dead_worker(reason: str) -> None:
         connection.close()
 
 
-def _die_with_parent() -> None:
-    """In the worker, before it starts: get SIGTERM when `serve` dies, however it dies.
-
-    Otherwise a `kill -9` of serve leaves a worker driving the desktop with no server in front of it.
-    """
-    import ctypes
-
-    pr_set_pdeathsig = 1
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-
-
 def _run_daphne(host: str, port: int, *, before_stop=None) -> None:
     """Serve until SIGTERM or Ctrl-C. `before_stop` (stopping the worker) runs while the server still
     serves, so the streams of the executions it interrupts get their final status before they close.
     A second signal stops at once."""
     from daphne.endpoints import build_endpoint_description_strings
     from daphne.server import Server
-    from twisted.internet import reactor
+    from twisted.internet import reactor as _reactor
+
+    reactor: Any = _reactor  # twisted's global reactor has no useful static type
 
     from config.asgi import application
 
@@ -210,7 +207,10 @@ def _is_loopback(host: str) -> bool:
 def _check_port_free(host: str, port: int) -> None:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if sys.platform != "win32":
+            # POSIX: ignore a closed connection's TIME_WAIT. On Windows the same option would let the
+            # probe bind a port another server is listening on, so it is left off there.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:

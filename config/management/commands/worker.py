@@ -1,7 +1,12 @@
 """`python manage.py worker`: a Celery worker for this machine's desktop (runs and live commands)."""
 
+import os
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
+
+from agent.platform import proctree
+from runs import worker_hooks
 
 
 class Command(BaseCommand):
@@ -16,6 +21,11 @@ class Command(BaseCommand):
     def handle(self, *args, concurrency, loglevel, **options):
         from config.celery import app
 
+        proctree.on_stop_request()  # Windows: serve's CTRL_BREAK_EVENT becomes Celery's warm shutdown
+        parent = os.environ.get("DESKHAND_PARENT_PID")
+        if parent and proctree.die_with_parent_preexec() is None:
+            # No parent-death signal outside Linux: stop driving once `serve` is gone.
+            proctree.watch_parent(int(parent), on_gone=worker_hooks.server_gone)
         self.stdout.write(
             f"Deskhand worker for machine {settings.MACHINE_NAME!r}, broker {_scheme(settings.CELERY_BROKER_URL)}"
         )

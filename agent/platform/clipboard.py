@@ -1,9 +1,15 @@
 """Typing by clipboard paste, leaving the user's clipboard as it was.
 
-pyautogui.write drops non-ASCII text on X11 and turns "<" into ">"; xdotool type loses non-ASCII
-characters in some runs. Pasting delivered every string exactly. The helpers are started with
-stdout/stderr to DEVNULL in their own session: a lingering xclip that inherited our pipes kept a
-parent's pipeline open (measured).
+pyautogui.write drops non-ASCII text on X11 and turns "<" into ">", and on Windows and macOS it types
+key codes of a US layout; pasting delivers every string exactly on all three.
+
+X11 (xclip): the clipboard belongs to a process that serves each paste request. Our own foreground
+xclip serves the text and counts requests, so we know when the app has fetched it. The helpers are
+started with stdout/stderr to DEVNULL in their own session: a lingering xclip that inherited our
+pipes kept a parent's pipeline open (measured).
+
+Windows and macOS (pyperclip): the OS keeps the clipboard's content and does not tell who read it,
+so the user's text is put back after a short grace period (`OS_PASTE_GRACE_S`) instead.
 """
 
 from __future__ import annotations
@@ -12,10 +18,36 @@ import shutil
 import subprocess
 import threading
 import time
+from typing import IO, Protocol
+
+from agent.platform.system import OsName, current_os
+
+# How long a Windows or macOS app gets to fetch a paste before the user's clipboard is put back.
+# The app reads it while handling the paste key, normally within a few milliseconds.
+OS_PASTE_GRACE_S = 0.25
 
 
-def read_clipboard(env: dict | None = None) -> str | None:
+class PendingPaste(Protocol):
+    def wait_served(self, cap_s: float = 2.0) -> bool: ...
+    def close(self) -> None: ...
+
+
+def problem(os_name: OsName | None = None) -> str | None:
+    """Why typing cannot work here, or None."""
+    if (os_name or current_os()) == "linux" and shutil.which("xclip") is None:
+        return "Typing needs xclip (apt-get install xclip)."
+    return None
+
+
+def read_clipboard(env: dict[str, str] | None = None) -> str | None:
     """The clipboard's text, or None when nobody owns it (or it holds no text)."""
+    if current_os() != "linux":
+        import pyperclip
+
+        try:
+            return pyperclip.paste() or None
+        except pyperclip.PyperclipException:
+            return None
     try:
         out = subprocess.run(
             ["xclip", "-selection", "clipboard", "-o"],
@@ -29,8 +61,13 @@ def read_clipboard(env: dict | None = None) -> str | None:
     return out.stdout.decode("utf-8", "replace") if out.returncode == 0 else None
 
 
-def write_clipboard(text: str, env: dict | None = None) -> None:
-    """Own the clipboard with `text` until someone else takes it (xclip forks into the background)."""
+def write_clipboard(text: str, env: dict[str, str] | None = None) -> None:
+    """Put `text` on the clipboard (on X11: own it until someone else takes it; xclip forks)."""
+    if current_os() != "linux":
+        import pyperclip
+
+        pyperclip.copy(text)
+        return
     proc = subprocess.Popen(
         ["xclip", "-selection", "clipboard", "-i"],
         stdin=subprocess.PIPE,
@@ -42,6 +79,28 @@ def write_clipboard(text: str, env: dict | None = None) -> None:
     proc.communicate(text.encode("utf-8"), timeout=5)
 
 
+def serve(text: str) -> PendingPaste:
+    """Put `text` on the clipboard for one paste; `wait_served()` after pressing the paste keys."""
+    if current_os() == "linux":
+        return PasteOwner(text)
+    return OsClipboardPaste(text)
+
+
+class OsClipboardPaste:
+    """Windows and macOS: the text sits on the OS clipboard; nothing reports the app's read."""
+
+    def __init__(self, text: str, grace_s: float = OS_PASTE_GRACE_S):
+        self.grace_s = grace_s
+        write_clipboard(text)
+
+    def wait_served(self, cap_s: float = 2.0) -> bool:
+        time.sleep(min(self.grace_s, cap_s))
+        return True
+
+    def close(self) -> None:
+        pass
+
+
 class PasteOwner:
     """Serves `text` on the clipboard from a foreground xclip and counts the paste requests it answers.
 
@@ -50,7 +109,7 @@ class PasteOwner:
     requests arrived and then stopped (an app asks for TARGETS, then the text), with a cap.
     """
 
-    def __init__(self, text: str, env: dict | None = None):
+    def __init__(self, text: str, env: dict[str, str] | None = None):
         self.requests = 0
         self._last = time.monotonic()
         self.proc = subprocess.Popen(
@@ -61,14 +120,15 @@ class PasteOwner:
             start_new_session=True,
             env=env,
         )
-        self.proc.stdin.write(text.encode("utf-8"))
-        self.proc.stdin.close()
+        stdin, self._stdout = _pipes(self.proc)
+        stdin.write(text.encode("utf-8"))
+        stdin.close()
         self._ready = threading.Event()
         threading.Thread(target=self._read, daemon=True).start()
         self._ready.wait(5)
 
     def _read(self) -> None:
-        for raw in self.proc.stdout:
+        for raw in self._stdout:
             line = raw.decode("utf-8", "replace")
             if "Waiting for selection request" in line:
                 # The first such line means "ready"; each later one means one request was served.
@@ -94,8 +154,10 @@ class PasteOwner:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait(timeout=5)
-        self.proc.stdout.close()
+        self._stdout.close()
 
 
-def available() -> bool:
-    return shutil.which("xclip") is not None
+def _pipes(proc: subprocess.Popen[bytes]) -> tuple[IO[bytes], IO[bytes]]:
+    if proc.stdin is None or proc.stdout is None:
+        raise RuntimeError("xclip was started without pipes")
+    return proc.stdin, proc.stdout
