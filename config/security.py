@@ -9,16 +9,12 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth import get_user
 from django.core.exceptions import DisallowedHost, RequestDataTooBig
-from django.http import JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 
 from core.auth import ApiPrincipal, bearer_token_matches
+from core.errors import error_response
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-
-
-def error_response(status: int, code: str, message: str, details: dict | None = None) -> JsonResponse:
-    return JsonResponse({"code": code, "message": message, "details": details or {}}, status=status)
 
 
 def is_api_path(path: str) -> bool:

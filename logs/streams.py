@@ -14,13 +14,13 @@ import time
 from collections.abc import AsyncIterator
 
 from django.conf import settings
-from django.http import JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.views import APIView
 
 from core.errors import AppError, InvalidInput
-from events.streams import sse_message, sse_response
+from core.pagination import whole_number
+from events.streams import sse_message, sse_response, sse_view
 from logs.selectors import LEVELS, LIVE_FILENAME, entry_matches, log_dir, log_file_open, log_file_stats, parse_line
 
 DEFAULT_CATCH_UP = 100
@@ -162,32 +162,21 @@ def _parameters(request) -> dict:
     owner_id = request.GET.get("ownerId")
     if owner_id is not None and not OWNER_ID.fullmatch(owner_id):
         raise InvalidInput("ownerId", "must be a run or live session id")
-    raw = request.GET.get("catchUp", str(DEFAULT_CATCH_UP))
-    if not raw.isdigit() or int(raw) > MAX_CATCH_UP:
-        raise InvalidInput("catchUp", f"must be an integer from 0 to {MAX_CATCH_UP}")
+    catch_up = whole_number(request.GET.get("catchUp"), "catchUp", default=DEFAULT_CATCH_UP, low=0, high=MAX_CATCH_UP)
     after = request.headers.get("Last-Event-ID") or request.GET.get("lastEventId")
     if after is not None and not ENTRY_TIME.fullmatch(after):
         raise InvalidInput("Last-Event-ID", "must be the id (time) of the last entry received")
-    return {"min_level": level, "owner_id": owner_id, "catch_up": int(raw), "after": after}
+    return {"min_level": level, "owner_id": owner_id, "catch_up": catch_up, "after": after}
 
 
 def _entry_message(entry: dict) -> str:
     return sse_message(data=entry, event="log", id=entry.get("time"))
 
 
+@sse_view
 async def log_stream(request):
     """SSE of log entries: the recent ones first, then live ones. Validated before the first byte."""
-    if request.method != "GET":
-        response = JsonResponse(
-            {"code": "method_not_allowed", "message": f'Method "{request.method}" not allowed.', "details": {}},
-            status=405,
-        )
-        response["Allow"] = "GET"
-        return response
-    try:
-        params = _parameters(request)
-    except AppError as exc:
-        return JsonResponse({"code": exc.code, "message": exc.message, "details": exc.details}, status=exc.http_status)
+    params = _parameters(request)
     follower = LogFollower(min_level=params["min_level"], owner_id=params["owner_id"])
     return sse_response(_follow(follower, catch_up=params["catch_up"], after=params["after"]))
 

@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import InvalidInput, NotFound
-from core.pagination import page_params
+from core.pagination import page, page_params
 from core.serializers import StrictInputSerializer
 from runs.models import AuthProvider
 from sessions import selectors, services
@@ -124,7 +124,8 @@ class SessionListView(APIView):
         if wanted and wanted not in LiveSession.Status.values:
             raise InvalidInput("status", f"must be one of: {', '.join(LiveSession.Status.values)}")
         sessions, total = selectors.session_list(limit=limit, offset=offset, status=wanted)
-        return Response({"items": [selectors.session_as_dict(s, with_pending=False) for s in sessions], "total": total})
+        items = [selectors.session_as_dict(s, with_pending=False) for s in sessions]
+        return Response(page(items, total=total, limit=limit, offset=offset))
 
     @extend_schema(
         tags=TAGS,

@@ -11,34 +11,18 @@ import time
 from collections.abc import AsyncIterator
 
 from django.conf import settings
-from django.http import JsonResponse
-from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.views import APIView
 
-from core.errors import AppError, Conflict, NotFound, Unavailable
+from core.errors import Conflict, NotFound, Unavailable
 from events.models import Event
-from events.streams import last_event_id, owner_event_stream, sse_message, sse_response
+from events.streams import last_event_id, owner_event_stream, sse_message, sse_response, sse_view
 from sessions import screen
 from sessions.models import LiveSession
 
 # How often an open screen stream re-reads whether its session was closed meanwhile.
 SESSION_CHECK_SECONDS = 2.0
-
-
-def _error(exc: AppError) -> JsonResponse:
-    return JsonResponse({"code": exc.code, "message": exc.message, "details": exc.details}, status=exc.http_status)
-
-
-def _only_get(request) -> JsonResponse | None:
-    if request.method == "GET":
-        return None
-    response = JsonResponse(
-        {"code": "method_not_allowed", "message": f'Method "{request.method}" not allowed.', "details": {}}, status=405
-    )
-    response["Allow"] = "GET"
-    return response
 
 
 async def _session_status(session_id: str) -> str | None:
@@ -50,19 +34,11 @@ def _is_closing(event: Event) -> bool:
     return event.type == "status" and event.data.get("status") == LiveSession.Status.CLOSED
 
 
-# GET-only (other methods get 405 before anything happens): nothing for CSRF to protect, and
-# without the exemption a token-authenticated POST would get a confusing 403 instead of 405.
-@csrf_exempt
+@sse_view
 async def session_event_stream(request, session_id: str):
-    refusal = _only_get(request)
-    if refusal:
-        return refusal
-    try:
-        after = last_event_id(request)
-        if await _session_status(session_id) is None:
-            raise NotFound(f"No live session {session_id}.")
-    except AppError as exc:
-        return _error(exc)
+    after = last_event_id(request)
+    if await _session_status(session_id) is None:
+        raise NotFound(f"No live session {session_id}.")
 
     async def is_finished() -> bool:
         return await _session_status(session_id) == LiveSession.Status.CLOSED
@@ -72,22 +48,16 @@ async def session_event_stream(request, session_id: str):
     )
 
 
-@csrf_exempt
+@sse_view
 async def session_screen_stream(request, session_id: str):
-    refusal = _only_get(request)
-    if refusal:
-        return refusal
-    try:
-        status = await _session_status(session_id)
-        if status is None:
-            raise NotFound(f"No live session {session_id}.")
-        if status == LiveSession.Status.CLOSED:
-            raise Conflict(f"Live session {session_id} is closed; create a new one.", code="session_closed")
-        problem = await asyncio.to_thread(screen.display_problem)
-        if problem:
-            raise Unavailable(problem, code="display_unavailable")
-    except AppError as exc:
-        return _error(exc)
+    status = await _session_status(session_id)
+    if status is None:
+        raise NotFound(f"No live session {session_id}.")
+    if status == LiveSession.Status.CLOSED:
+        raise Conflict(f"Live session {session_id} is closed; create a new one.", code="session_closed")
+    problem = await asyncio.to_thread(screen.display_problem)
+    if problem:
+        raise Unavailable(problem, code="display_unavailable")
     return sse_response(_frames(screen.frame_source(), session_id))
 
 
