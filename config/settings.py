@@ -232,7 +232,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "config.api_errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.openapi.ApiAutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -246,6 +246,15 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI from the installed package, not a CDN: the docs work offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # One name per set of choices that several shapes share.
+    "ENUM_NAME_OVERRIDES": {
+        "AuthProviderEnum": "runs.models.AuthProvider",
+        "RunStatusEnum": "runs.models.Run.Status",
+        "SessionStatusEnum": "sessions.models.LiveSession.Status",
+        "ConfirmationStatusEnum": "runs.models.Confirmation.Status",
+        "RunKindEnum": ["run"],
+        "SessionKindEnum": ["session"],
+    },
 }
 
 # --- Logging ----------------------------------------------------------------------------------

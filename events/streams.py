@@ -14,12 +14,13 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.http import HttpResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import OpenApiParameter
 
 from core.errors import AppError, MethodNotAllowed, app_error_response
 from core.pagination import whole_number
 from events import wakeups
 from events.models import Event
-from events.selectors import event_as_dict
+from events.serializers import EventSerializer
 
 # Readers re-check the rows at least this often even when no wake-up came (a lost wake-up can
 # only delay an event, never lose it).
@@ -70,6 +71,20 @@ def sse_response(stream: AsyncIterator[str]) -> StreamingHttpResponse:
     return response
 
 
+def last_event_id_parameters() -> list[OpenApiParameter]:
+    """How a reader resumes, for the schema of each stream."""
+    number = {"type": "integer", "minimum": 0, "maximum": MAX_SEQ}
+    return [
+        OpenApiParameter(
+            "Last-Event-ID",
+            number,
+            OpenApiParameter.HEADER,
+            description="Resume after this event (EventSource sends it by itself on reconnect).",
+        ),
+        OpenApiParameter("lastEventId", number, description="The same, for clients that cannot set headers."),
+    ]
+
+
 def last_event_id(request) -> int:
     """Where a reader resumes: the `Last-Event-ID` header (set by EventSource on reconnect) or `?lastEventId=`."""
     raw = request.headers.get("Last-Event-ID") or request.GET.get("lastEventId")
@@ -99,7 +114,7 @@ async def owner_event_stream(
 def _event_message(event: Event) -> str:
     # Formatted once per event: the feed hands the same Event objects to every reader.
     if not hasattr(event, "sse_text"):
-        event.sse_text = sse_message(id=event.seq, event=event.type, data=event_as_dict(event))
+        event.sse_text = sse_message(id=event.seq, event=event.type, data=EventSerializer(event).data)
     return event.sse_text
 
 

@@ -14,11 +14,12 @@ import time
 from collections.abc import AsyncIterator
 
 from django.conf import settings
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.views import APIView
 
 from core.errors import AppError, InvalidInput
+from core.openapi import EventStreamResponse, errors
 from core.pagination import whole_number
 from events.streams import sse_message, sse_response, sse_view
 from logs.selectors import LEVELS, LIVE_FILENAME, entry_matches, log_dir, log_file_open, log_file_stats, parse_line
@@ -204,6 +205,18 @@ async def _follow(follower: LogFollower, *, catch_up: int, after: str | None) ->
         follower.close()
 
 
+class LogEntrySerializer(serializers.Serializer):
+    """One log line, as the files hold it and the stream sends it."""
+
+    time = serializers.CharField(help_text="ISO 8601 with milliseconds; also the SSE `id:`.")
+    level = serializers.ChoiceField(choices=LEVELS)
+    logger = serializers.CharField()
+    message = serializers.CharField(help_text="Secrets are masked.")
+    process = serializers.CharField(help_text="web, worker ...")
+    ownerId = serializers.CharField(required=False, help_text="The run or live session it is about.")
+    exception = serializers.CharField(required=False)
+
+
 class _LogStreamSchema(APIView):
     """Documentation only: drf-spectacular describes DRF views, and this stream must not be one
     (DRF would buffer it). The generator finds this class through `log_stream.cls`."""
@@ -211,21 +224,36 @@ class _LogStreamSchema(APIView):
     @extend_schema(
         tags=["logs"],
         summary="Live log entries from every process, as Server-Sent Events",
-        description="Starts with the most recent entries (`catchUp`), then follows every process's log "
-        "file. Each message is `event: log`, `id: <entry time>`, `data: {time, level, logger, message, "
-        "process, ownerId?, exception?}`; a `: caught up` comment separates the recent entries from "
-        "live ones. Reconnecting with `Last-Event-ID` resumes after that entry. "
-        "A `: keep-alive` comment is sent when nothing was written for a while.",
+        operation_id="logs_stream",
         parameters=[
             OpenApiParameter("level", str, enum=list(LEVELS), description="This level and above."),
-            OpenApiParameter("ownerId", str, description="Only entries of this run or live session."),
+            OpenApiParameter(
+                "ownerId",
+                {"type": "string", "pattern": f"^{OWNER_ID.pattern}$"},
+                description="Only entries of this run or live session.",
+            ),
             OpenApiParameter(
                 "catchUp",
-                int,
-                description=f"Recent entries sent first (0 to {MAX_CATCH_UP}, default {DEFAULT_CATCH_UP}).",
+                {"type": "integer", "minimum": 0, "maximum": MAX_CATCH_UP, "default": DEFAULT_CATCH_UP},
+                description="Recent entries sent first.",
+            ),
+            OpenApiParameter(
+                "Last-Event-ID",
+                {"type": "string", "pattern": f"^{ENTRY_TIME.pattern}$"},
+                OpenApiParameter.HEADER,
+                description="Resume after the entry with this `id:` (its time).",
             ),
         ],
-        responses={(200, "text/event-stream"): OpenApiTypes.STR},
+        responses={
+            200: EventStreamResponse(
+                description="Starts with the most recent entries (`catchUp`), then follows every process's log "
+                "file. Each message is `event: log`, `id: <entry time>`, `data: <entry>`; a `: caught up` comment "
+                "separates the recent entries from live ones. Reconnecting with `Last-Event-ID` resumes after "
+                "that entry. A `: keep-alive` comment is sent when nothing was written for a while.",
+                events={"log": LogEntrySerializer},
+            ),
+            **errors("invalid_input"),
+        },
     )
     def get(self, request):  # pragma: no cover - never routed
         raise NotImplementedError

@@ -1,12 +1,13 @@
 """`GET /api/runs/:id/events`: the run's events as Server-Sent Events (the one SSE mechanism)."""
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.views import APIView
 
 from core.errors import NotFound
+from core.openapi import EventStreamResponse, errors
 from events.models import Event
-from events.streams import last_event_id, owner_event_stream, sse_view
+from events.serializers import OWNER_STREAM_EVENTS
+from events.streams import last_event_id, last_event_id_parameters, owner_event_stream, sse_view
 from runs.models import Run
 
 TERMINAL = {str(status) for status in Run.TERMINAL}
@@ -36,11 +37,18 @@ class _RunEventsSchema(APIView):
 
     @extend_schema(
         summary="Stream a run's events (Server-Sent Events)",
-        description="Each message has `id:` (the event's sequence number in the run), `event:` (its type) and "
-        "`data:` (`{seq, type, data, createdAt}`). Resume with `Last-Event-ID`. The stream ends after the "
-        "terminal `status` event; resuming after that end answers 204.",
-        parameters=[OpenApiParameter("Last-Event-ID", int, OpenApiParameter.HEADER, required=False)],
-        responses={(200, "text/event-stream"): OpenApiTypes.STR, 204: None},
+        operation_id="runs_events",
+        parameters=last_event_id_parameters(),
+        responses={
+            200: EventStreamResponse(
+                description="Each message has `id:` (the event's sequence number in the run), `event:` (its type) "
+                "and `data:` (`{seq, type, data, createdAt}`). Resume with `Last-Event-ID`. The stream ends after "
+                "the terminal `status` event. A `: keep-alive` comment comes when nothing happened for a while.",
+                events=OWNER_STREAM_EVENTS,
+            ),
+            204: OpenApiResponse(description="The run ended and nothing follows `Last-Event-ID`: do not reconnect."),
+            **errors("invalid_input", "not_found"),
+        },
     )
     def get(self, request, run_id: str):  # pragma: no cover - never routed
         raise NotImplementedError

@@ -221,7 +221,7 @@ def session_command_execute(*, session_id: str, command_id: str) -> None:
 # --- confirm / stop ---------------------------------------------------------------------------
 
 
-def session_confirm(*, session_id: str, choice: str, fingerprint: str | None = None) -> dict:
+def session_confirm(*, session_id: str, choice: str, fingerprint: str | None = None) -> Confirmation:
     """A person's answer to the pending confirmation. It applies to that one action only (the
     execution consumes it for the fingerprint it asked about); with `fingerprint`, only if the
     pending action is still that exact one."""
@@ -237,14 +237,7 @@ def session_confirm(*, session_id: str, choice: str, fingerprint: str | None = N
             + (" with that fingerprint." if fingerprint else "."),
             code="no_pending_confirmation",
         )
-    return {
-        "id": resolved.pk,
-        "kind": resolved.kind,
-        "fingerprint": resolved.fingerprint,
-        "choice": resolved.status,
-        "action": resolved.action,
-        "reason": resolved.reason,
-    }
+    return resolved
 
 
 def session_stop(*, session_id: str) -> LiveSession:
