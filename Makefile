@@ -7,7 +7,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 # The scaled mode's services (started by scripts/services.sh when they are not running).
 SCALED_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/test CELERY_BROKER_URL=redis://127.0.0.1:6379/14 DESKHAND_REDIS_URL=redis://127.0.0.1:6379/15
 
-.PHONY: run test check format test-default test-scaled install install-dev system-packages services bench clean
+.PHONY: run test check format test-default test-scaled fuzz install install-dev system-packages services bench clean
 
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
@@ -36,6 +36,15 @@ test-default: $(VENV)/.installed-dev
 test-scaled: $(VENV)/.installed-dev
 	scripts/services.sh
 	$(SCALED_ENV) $(PY) -m pytest -m scaled -p no:randomly
+
+# The API against its own schema for ten minutes, every schemathesis phase (examples, coverage,
+# fuzzing, stateful links) and every check, on a live server (the suite runs the same for a minute).
+# FUZZ_SECONDS and FUZZ_SEED change the length and the seed.
+FUZZ_SECONDS ?= 600
+FUZZ_SEED ?= 20260301
+fuzz: $(VENV)/.installed-dev system-packages
+	DESKHAND_FUZZ_SECONDS=$(FUZZ_SECONDS) DESKHAND_FUZZ_SEED=$(FUZZ_SEED) DESKHAND_FUZZ_CHECKS=all \
+		$(PY) -m pytest tests/contract/test_fuzz.py -p no:randomly
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev

@@ -30,6 +30,8 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 BEFORE_ANY_VIEW = ("bad_host", "not_authenticated", "cross_site")
 BEFORE_A_WRITE = ("csrf_failed", "bad_request", "body_too_large", "unsupported_media_type")
 BEFORE_A_BODY_IS_READ = ("invalid_json", "invalid_input")
+# No string of a request may hold a NUL character (core.parsers refuses it: nothing can store it).
+NO_NUL = r"^[^\u0000]*$"
 
 
 class ErrorResponse(OpenApiResponse):
@@ -78,6 +80,13 @@ class ErrorDetailsSerializer(serializers.Serializer):
 
 
 class ApiAutoSchema(AutoSchema):
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        plain_string = schema.get("type") == "string" and not {"enum", "format", "pattern"} & set(schema)
+        if direction == "request" and isinstance(field, serializers.CharField) and plain_string:
+            schema["pattern"] = NO_NUL
+        return schema
+
     def _get_response_for_code(self, serializer, status_code, media_types=None, direction="response"):
         if isinstance(serializer, ErrorResponse):
             return self._error_response(serializer.codes)

@@ -9,14 +9,11 @@ from rest_framework import serializers
 from core.errors import InvalidInput
 
 
+# An input serializer that refuses keys it does not know: a misspelt key silently ignored is a bug
+# report waiting to happen ("text" instead of "instruction" would otherwise look like a missing field
+# with no hint why). The schema says so too (`additionalProperties: false`, see core.openapi).
+# (A comment, not a docstring: the schema would show it as every input's description.)
 class StrictInputSerializer(serializers.Serializer):
-    """An input serializer that refuses keys it does not know.
-
-    A misspelt key silently ignored is a bug report waiting to happen ("text" instead of
-    "instruction" would otherwise look like a missing field with no hint why). The schema says so
-    too (`additionalProperties: false`, see core.openapi).
-    """
-
     def to_internal_value(self, data):
         if isinstance(data, dict):
             unknown = sorted(set(data) - set(self.fields))
@@ -78,8 +75,9 @@ class LinksField(serializers.Field):
         return {name: template.format(id=instance.pk) for name, template in self.templates.items()}
 
 
+# The one answer of every list (built by core.pagination.page); `page_of` names its `items`.
 class PageSerializer(serializers.Serializer):
-    """The one answer of every list (built by core.pagination.page); subclasses name their `items`."""
+    """One page of a list, newest or first items first."""
 
     total = serializers.IntegerField(help_text="Items matching the filters, on every page.")
     limit = serializers.IntegerField(help_text="The page size asked for (1-200, default 50).")

@@ -25,7 +25,7 @@ HistoryRecord = PolymorphicProxySerializer(
     serializers=[RunDetailSerializer, SessionDetailSerializer],
     resource_type_field_name="kind",
 )
-MOMENT = {"type": "string", "description": "An ISO 8601 date or date-time."}
+MOMENT = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
 
 
 class HistoryListView(APIView):

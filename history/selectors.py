@@ -11,7 +11,7 @@ from django.db.models import CharField, F, Q, Value
 from django.utils.dateparse import parse_date, parse_datetime
 
 from core.errors import InvalidInput
-from core.pagination import DEFAULT_LIMIT, page, page_params
+from core.pagination import DEFAULT_LIMIT, choice_param, page, page_params, query_param
 from runs.models import Run
 from runs.selectors import run_get, runs_by_id
 from runs.serializers import RunDetailSerializer, RunSerializer
@@ -53,26 +53,15 @@ def _moment(value: str | None, field: str, *, end_of_day: bool) -> datetime | No
 def history_query(params) -> dict:
     """Parse the list's query parameters (strings, as in the URL) into `history_list` arguments."""
     limit, offset = page_params(params)
-    kind = params.get("kind")
-    if kind is not None and kind not in KINDS:
-        raise InvalidInput("kind", f"must be one of: {', '.join(KINDS)}")
-    status = params.get("status")
-    if status is not None:
-        known = {"run": set(Run.Status.values), "session": set(LiveSession.Status.values)}
-        allowed = known[kind] if kind else set(STATUSES)
-        if status not in allowed:
-            raise InvalidInput("status", f"must be one of: {', '.join(sorted(allowed))}")
-    since = _moment(params.get("since"), "since", end_of_day=False)
-    until = _moment(params.get("until"), "until", end_of_day=True)
-    if since and until and since > until:
-        raise InvalidInput("until", "must not be before since")
+    since = query_param(params, "since")
+    until = query_param(params, "until")
     return {
         "limit": limit,
         "offset": offset,
-        "kind": kind,
-        "status": status,
-        "since": since,
-        "until": until,
+        "kind": choice_param(params, "kind", KINDS),
+        "status": choice_param(params, "status", STATUSES),
+        "since": _moment(since, "since", end_of_day=False),
+        "until": _moment(until, "until", end_of_day=True),
     }
 
 
@@ -85,7 +74,8 @@ def history_list(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> dict:
-    """One page of runs and sessions, newest first (ties by id), and the total across both: 3 queries."""
+    """One page of runs and sessions, newest first (ties by id), and the total across both. Filters
+    intersect: a status of the other kind, or `since` after `until`, match nothing (an empty page)."""
     filters = Q()
     if status:
         filters &= Q(status=status)

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.openapi import errors, page_parameters
-from core.pagination import page, page_params, whole_number
+from core.pagination import page, page_params, query_param, whole_number
 from core.serializers import page_of
 
 from . import selectors
@@ -64,7 +64,7 @@ class LogFileView(APIView):
         },
     )
     def get(self, request, filename: str):
-        raw_tail = request.query_params.get("tail")
+        raw_tail = query_param(request.query_params, "tail")
         tail = whole_number(raw_tail, "tail", default=0, low=1, high=selectors.MAX_TAIL_LINES) or None
         handle = selectors.log_file_open(filename=filename)
         if tail is None:

@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 
 from core.errors import AppError, InvalidInput
 from core.openapi import EventStreamResponse, errors
-from core.pagination import whole_number
+from core.pagination import query_param, whole_number
 from events.streams import sse_message, sse_response, sse_view
 from logs.selectors import LEVELS, LIVE_FILENAME, entry_matches, log_dir, log_file_open, log_file_stats, parse_line
 
@@ -155,15 +155,17 @@ class LogFollower:
 
 
 def _parameters(request) -> dict:
-    level = request.GET.get("level")
+    level = query_param(request.GET, "level")
     if level is not None:
         level = level.upper()
         if level not in LEVELS:
             raise InvalidInput("level", f"must be one of: {', '.join(LEVELS)}")
-    owner_id = request.GET.get("ownerId")
+    owner_id = query_param(request.GET, "ownerId")
     if owner_id is not None and not OWNER_ID.fullmatch(owner_id):
         raise InvalidInput("ownerId", "must be a run or live session id")
-    catch_up = whole_number(request.GET.get("catchUp"), "catchUp", default=DEFAULT_CATCH_UP, low=0, high=MAX_CATCH_UP)
+    catch_up = whole_number(
+        query_param(request.GET, "catchUp"), "catchUp", default=DEFAULT_CATCH_UP, low=0, high=MAX_CATCH_UP
+    )
     after = request.headers.get("Last-Event-ID") or request.GET.get("lastEventId")
     if after is not None and not ENTRY_TIME.fullmatch(after):
         raise InvalidInput("Last-Event-ID", "must be the id (time) of the last entry received")

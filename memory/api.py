@@ -17,7 +17,8 @@ from .serializers import AppProfileDetailSerializer, AppProfileSerializer, Memor
 TAGS = ["memory"]
 # Entry ids are database integers: a larger one names no entry (and would overflow a query).
 MAX_ENTRY_ID = 2**63 - 1
-NOT_ONLY_SPACES = r"\S"
+# Some character that is not a space, and no NUL (core.parsers).
+NOT_ONLY_SPACES = r"^[^\u0000]*\S[^\u0000]*$"
 
 
 class MemoryEntryInputSerializer(StrictInputSerializer):
@@ -41,7 +42,7 @@ class MemoryEntryInputSerializer(StrictInputSerializer):
             "type": "string",
             "nullable": True,
             "maxLength": services.MAX_APP_NAME_CHARS,
-            "pattern": "^[^/]*$",
+            "pattern": r"^[^/\u0000]*$",
             "description": "The application it is about (matched case-insensitively against profile names and "
             "aliases; a profile is created on first use). Omit or null for a global entry.",
         },

@@ -46,7 +46,7 @@ class AppProfileSerializer(serializers.Serializer):
 
 
 class AppProfileDetailSerializer(AppProfileSerializer):
-    """One profile with its entries, newest first (the selector sets `entry_list`)."""
+    """An app profile with its memory entries, newest first."""
 
     entries = serializers.SerializerMethodField()
 

@@ -25,6 +25,7 @@ class CodexLoginInputSerializer(StrictInputSerializer):
 class AuthStatusView(APIView):
     @extend_schema(
         tags=["auth"],
+        operation_id="auth_status",
         summary="Sign-in status of each model provider",
         responses={200: AuthStatusSerializer, **errors()},
     )
@@ -35,6 +36,7 @@ class AuthStatusView(APIView):
 class CodexLoginView(APIView):
     @extend_schema(
         tags=["auth"],
+        operation_id="auth_codex_login",
         summary="Sign in with ChatGPT",
         description="Starts the Codex OAuth sign-in. `browser` answers 202 with `authorizeUrl` and listens on "
         "127.0.0.1:1455 for the callback until the login ends; `device` answers 202 with `userCode` and "
@@ -64,6 +66,7 @@ class CodexLoginView(APIView):
 class CodexLogoutView(APIView):
     @extend_schema(
         tags=["auth"],
+        operation_id="auth_codex_logout",
         summary="Sign out of ChatGPT",
         description="Cancels a pending sign-in, deletes the stored tokens and revokes them at the issuer "
         "(a failed revocation does not block the sign-out). Idempotent.",

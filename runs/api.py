@@ -8,9 +8,9 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import InvalidInput, NotFound
+from core.errors import NotFound
 from core.openapi import errors, page_parameters
-from core.pagination import page, page_params
+from core.pagination import choice_param, page, page_params
 from core.serializers import StrictCharField, StrictInputSerializer, page_of, validated_input
 from runs import selectors, services
 from runs.models import AuthProvider, Run
@@ -55,14 +55,13 @@ class RunListView(APIView):
         responses={200: RunPage, **errors("invalid_input")},
     )
     def get(self, request):
-        status = request.query_params.get("status") or None
-        if status and status not in Run.Status.values:
-            raise InvalidInput("status", f"must be one of {', '.join(Run.Status.values)}")
+        status = choice_param(request.query_params, "status", Run.Status.values)
         limit, offset = page_params(request.query_params)
         runs, total = selectors.run_list(status=status, limit=limit, offset=offset)
         return Response(page(RunSerializer(runs, many=True).data, total=total, limit=limit, offset=offset))
 
     @extend_schema(
+        operation_id="runs_create",
         summary="Start a scenario run",
         description="Validates `input` against the scenario's JSON Schema (errors name the field), stores a "
         "`queued` run and hands it to the desktop worker. `model` defaults to the server's default model.",
@@ -93,6 +92,7 @@ class RunDetailView(APIView):
 
 class RunStopView(APIView):
     @extend_schema(
+        operation_id="runs_stop",
         summary="Stop a run",
         description="A queued run is stopped at once; a running one ends as `stopped` within a second or two "
         "(between actions, inside waits, killing a running shell command). 409 when it already finished.",
@@ -105,6 +105,7 @@ class RunStopView(APIView):
 
 class RunRetryView(APIView):
     @extend_schema(
+        operation_id="runs_retry",
         summary="Retry a finished run",
         description="A new run with the original scenario, provider, model and input; `retryOf` links it to "
         "the original, whose `retries` lists it.",
@@ -117,6 +118,7 @@ class RunRetryView(APIView):
 
 class RunConfirmView(APIView):
     @extend_schema(
+        operation_id="runs_confirm",
         summary="Answer the run's pending confirmation",
         description="Approves or declines the one action the run is waiting on. Pass the `fingerprint` from the "
         "`confirmation_required` event to make sure the answer applies to that exact action. Answers the "
@@ -132,6 +134,7 @@ class RunConfirmView(APIView):
 
 class RunReplayView(APIView):
     @extend_schema(
+        operation_id="runs_replay",
         summary="Download the run's replay archive (zip)",
         description="manifest.json, events.jsonl, the screenshots and a self-contained index.html that steps "
         "through the run (open it from the unzipped folder; no server needed).",

@@ -10,8 +10,9 @@ class ScenarioLimitsSerializer(serializers.Serializer):
     timeoutSeconds = serializers.IntegerField(min_value=5, max_value=86400)
 
 
+# Renders through `Scenario.as_dict()`: a run stores that same dict, so the two cannot drift.
 class ScenarioSerializer(serializers.Serializer):
-    """Renders through `Scenario.as_dict()`: a run stores that same dict, so the two cannot drift."""
+    """A scenario: what a run executes, read from one YAML file of the scenarios folder."""
 
     id = serializers.CharField()
     title = serializers.CharField()

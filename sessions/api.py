@@ -5,9 +5,9 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import InvalidInput, NotFound
+from core.errors import NotFound
 from core.openapi import errors, page_parameters
-from core.pagination import page, page_params
+from core.pagination import choice_param, page, page_params
 from core.serializers import StrictCharField, StrictInputSerializer, page_of, validated_input
 from runs.models import AuthProvider
 from sessions import selectors, services
@@ -77,15 +77,14 @@ class SessionListView(APIView):
     )
     def get(self, request):
         limit, offset = page_params(request.query_params)
-        wanted = request.query_params.get("status") or None
-        if wanted and wanted not in LiveSession.Status.values:
-            raise InvalidInput("status", f"must be one of: {', '.join(LiveSession.Status.values)}")
+        wanted = choice_param(request.query_params, "status", LiveSession.Status.values)
         sessions, total = selectors.session_list(limit=limit, offset=offset, status=wanted)
         items = SessionSerializer(sessions, many=True).data
         return Response(page(items, total=total, limit=limit, offset=offset))
 
     @extend_schema(
         tags=TAGS,
+        operation_id="live_sessions_create",
         summary="Create a live session (idle)",
         request=SessionCreateInput,
         responses={201: SessionSerializer, **errors("invalid_input")},
@@ -116,6 +115,7 @@ class SessionDetailView(APIView):
 class CommandView(APIView):
     @extend_schema(
         tags=TAGS,
+        operation_id="live_sessions_command",
         summary="Send one instruction (runs in the worker; watch the events)",
         description="202 with the session (`executing`). 409 while another instruction executes or a "
         "confirmation is pending, when the session is closed, or when a run holds the desktop.",
@@ -152,6 +152,7 @@ class CommandView(APIView):
 class ConfirmView(APIView):
     @extend_schema(
         tags=TAGS,
+        operation_id="live_sessions_confirm",
         summary="Answer the pending confirmation (that one action only)",
         description="`declined` tells the model the action was declined. 409 when nothing is pending.",
         request=ConfirmInput,
@@ -169,6 +170,7 @@ class ConfirmView(APIView):
 class StopView(APIView):
     @extend_schema(
         tags=TAGS,
+        operation_id="live_sessions_stop",
         summary="Stop the executing instruction; the session goes back to idle",
         request=None,
         responses={202: SessionSerializer, **errors("not_found", "not_executing")},
@@ -181,6 +183,7 @@ class StopView(APIView):
 class ObserveView(APIView):
     @extend_schema(
         tags=TAGS,
+        operation_id="live_sessions_observe",
         summary="Capture the desktop now: screenshot, visible windows, machine",
         description="Also records a `screenshot` event. 503 when no display is reachable.",
         request=None,
@@ -193,6 +196,7 @@ class ObserveView(APIView):
 class CloseView(APIView):
     @extend_schema(
         tags=TAGS,
+        operation_id="live_sessions_close",
         summary="Close the session (stops what runs; ends its event stream)",
         description="The record and its events stay (delete them through /api/history). "
         "Closing a closed session is a no-op.",

@@ -75,7 +75,7 @@ class WindowSerializer(serializers.Serializer):
 
 
 class ObservationSerializer(serializers.Serializer):
-    """What `POST …/observe` saw. Built from the result of `session_observe`."""
+    """What the desktop showed when it was observed."""
 
     session = SessionSerializer()
     machine = MachineSerializer()

@@ -64,3 +64,31 @@ def test_a_stream_refuses_a_last_event_id_that_is_no_sequence_number(api, templa
     response = api.get(_stream_path(template), HTTP_LAST_EVENT_ID=value)
     assert response.status_code == 400
     assert response.json()["details"]["field"] == "Last-Event-ID"
+
+
+@pytest.mark.parametrize("path", LISTS)
+@pytest.mark.parametrize("query, field", [("offset=", "offset"), ("limit=1&limit=2", "limit"), ("status=", "status")])
+def test_an_empty_or_repeated_parameter_is_refused_too(api, path, query, field):
+    response = api.get(f"{path}?{query}")
+    assert response.status_code == 400 and response.json()["details"]["field"] == field
+
+
+@pytest.mark.parametrize(
+    "body",
+    ['{"content": "a\\u0000b", "category": "fact"}', '{"content": "a\\udabab", "category": "fact"}'],
+)
+def test_text_no_database_can_store_is_refused_before_any_service_sees_it(api, body):
+    from memory.models import MemoryEntry
+
+    response = api.post("/api/memory", body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "invalid_json" and "content" in response.json()["message"]
+    assert not MemoryEntry.objects.exists()
+
+
+@pytest.mark.parametrize("garbage", ["null,null", "abc", "0", "-1", "99999999999999999999999999", "1.5"])
+def test_an_id_that_is_no_id_is_a_404_envelope_not_an_unknown_endpoint(api, garbage):
+    for method in ("get", "delete"):
+        response = getattr(api, method)(f"/api/memory/{garbage}")
+        assert response.status_code == 404, (method, response.content)
+        assert response.json()["code"] == "not_found" and "memory entry" in response.json()["message"]
