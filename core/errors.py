@@ -17,6 +17,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "invalid_json": (400, "The body is not valid JSON."),
     "bad_request": (400, "The request itself is malformed (for example its Content-Length)."),
     "bad_host": (400, "The Host header is not one of this server's names."),
+    "issuer_bad_response": (400, "The ChatGPT sign-in service answered without JSON."),
     "not_authenticated": (401, "No valid `Authorization: Bearer <token>`."),
     "forbidden": (403, "Not allowed."),
     "cross_site": (403, "A cross-site request, or a write from a foreign Origin."),

@@ -92,3 +92,43 @@ def test_an_id_that_is_no_id_is_a_404_envelope_not_an_unknown_endpoint(api, garb
         response = getattr(api, method)(f"/api/memory/{garbage}")
         assert response.status_code == 404, (method, response.content)
         assert response.json()["code"] == "not_found" and "memory entry" in response.json()["message"]
+
+
+def test_every_error_code_the_code_base_raises_is_catalogued_with_its_status():
+    """The schema's code enums come from ERROR_CODES: a code raised but not listed would be an
+    answer the schema does not allow."""
+    import re
+    from pathlib import Path
+
+    from core.errors import ERROR_CODES, AppError
+
+    root = Path(__file__).resolve().parents[2]
+    apps = ["config", "core", "events", "history", "logs", "memory", "providers", "runs", "scenarios", "sessions"]
+    raised = set()
+    for app in apps:
+        for source in (root / app).rglob("*.py"):
+            text = source.read_text()
+            raised |= set(re.findall(r'(?:raise|return) \w+\([^)]*?code="([a-z_]+)"', text, re.S))
+            raised |= set(re.findall(r'^\s+code = "([a-z_]+)"', text, re.M))
+    raised -= {"error"}  # AppError's own placeholder, never raised as is
+    assert raised, "the scan found nothing: its patterns no longer match the code"
+    assert raised <= set(ERROR_CODES), sorted(raised - set(ERROR_CODES))
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    import providers.codex_login  # their errors subclass AppError
+    import providers.codex_tokens  # noqa: F401
+
+    for error in subclasses(AppError):
+        if error.code in ERROR_CODES:
+            assert ERROR_CODES[error.code][0] == error.http_status, error
+
+
+def test_every_event_type_documents_its_data():
+    from agent.sink import EVENT_TYPES
+    from events.serializers import EVENT_DATA, OWNER_STREAM_EVENTS
+
+    assert set(EVENT_DATA) == set(OWNER_STREAM_EVENTS) == set(EVENT_TYPES)

@@ -6,6 +6,7 @@ import re
 import pytest
 from django.conf import settings
 
+from tests.fixtures.browser import sign_in
 from tests.fixtures.server import AsgiServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
@@ -28,11 +29,23 @@ def test_signed_out_the_docs_send_you_to_sign_in_and_back(page, docs_server):
     assert "Deskhand API" in page.locator(".swagger-ui .info .title").inner_text()
 
 
+def _open_docs_signed_in(page, docs_server) -> None:
+    sign_in(page, docs_server.url, settings.API_TOKEN, next_path="/api/docs/")
+    page.locator(".swagger-ui .info .title").wait_for()
+
+
+def _try_scenarios_list(page):
+    """Expand GET /api/scenarios, "Try it out", "Execute": the response it got."""
+    operation = page.locator("#operations-scenarios-scenarios_list")
+    operation.locator(".opblock-summary").click()
+    operation.get_by_role("button", name="Try it out").click()
+    with page.expect_response(re.compile(r"/api/scenarios(\?.*)?$")) as answered:
+        operation.get_by_role("button", name="Execute").click()
+    return operation, answered.value
+
+
 def test_authorize_with_the_token_makes_try_it_out_work(page, browser_context, docs_server):
-    page.goto(f"{docs_server.url}/login/?next=/api/docs/")
-    page.get_by_label("API token").fill(settings.API_TOKEN)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{docs_server.url}/api/docs/")
+    _open_docs_signed_in(page, docs_server)
 
     page.locator("button.authorize").first.click()
     page.locator(".auth-container input").fill(settings.API_TOKEN)
@@ -41,12 +54,7 @@ def test_authorize_with_the_token_makes_try_it_out_work(page, browser_context, d
     # From here only the token can authenticate: the sign-in cookie is gone.
     browser_context.clear_cookies()
 
-    operation = page.locator("#operations-scenarios-scenarios_list")
-    operation.locator(".opblock-summary").click()
-    operation.get_by_role("button", name="Try it out").click()
-    with page.expect_response(re.compile(r"/api/scenarios(\?.*)?$")) as answered:
-        operation.get_by_role("button", name="Execute").click()
-    response = answered.value
+    operation, response = _try_scenarios_list(page)
     assert response.request.headers.get("authorization") == f"Bearer {settings.API_TOKEN}"
     assert response.status == 200
     operation.locator(".live-responses-table tbody .response-col_status").first.wait_for()
@@ -55,15 +63,7 @@ def test_authorize_with_the_token_makes_try_it_out_work(page, browser_context, d
 
 def test_without_authorize_and_signed_out_try_it_out_is_refused(page, browser_context, docs_server):
     """The control: the 200 above came from the token, not from something else letting requests through."""
-    page.goto(f"{docs_server.url}/login/?next=/api/docs/")
-    page.get_by_label("API token").fill(settings.API_TOKEN)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{docs_server.url}/api/docs/")
+    _open_docs_signed_in(page, docs_server)
     browser_context.clear_cookies()
-
-    operation = page.locator("#operations-scenarios-scenarios_list")
-    operation.locator(".opblock-summary").click()
-    operation.get_by_role("button", name="Try it out").click()
-    with page.expect_response(re.compile(r"/api/scenarios(\?.*)?$")) as answered:
-        operation.get_by_role("button", name="Execute").click()
-    assert answered.value.status == 401
+    _, response = _try_scenarios_list(page)
+    assert response.status == 401 and "authorization" not in response.request.headers
