@@ -1,7 +1,7 @@
 # A thin wrapper on Linux: `python -m deskhand …` does the work on every OS (deskhand/__main__.py).
 PYTHON ?= python3
 
-.PHONY: run test check format test-portable system-packages services bench clean
+.PHONY: run test check format test-portable fuzz system-packages services bench clean
 
 run:
 	$(PYTHON) -m deskhand run
@@ -20,6 +20,14 @@ format:
 # What the Windows and macOS CI runs (marker `portable`).
 test-portable:
 	$(PYTHON) -m deskhand test --portable
+
+# The API against its own schema for ten minutes, every schemathesis phase (examples, coverage,
+# fuzzing, stateful links) and every check, on a live server (the suite runs the same for a minute).
+# FUZZ_SECONDS and FUZZ_SEED change the length and the seed.
+FUZZ_SECONDS ?= 600
+FUZZ_SEED ?= 20260301
+fuzz:
+	$(PYTHON) -m deskhand fuzz --seconds $(FUZZ_SECONDS) --seed $(FUZZ_SEED)
 
 system-packages:
 	scripts/system-packages.sh

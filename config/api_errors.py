@@ -2,13 +2,13 @@
 
 import logging
 
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from core.errors import AppError
-from core.redact import redact, redact_data
+from core.errors import AppError, error_body, error_response
+from core.redact import redact
 
 logger = logging.getLogger("deskhand.api")
 
@@ -48,8 +48,7 @@ def _plain(detail):
 
 def exception_handler(exc, context):
     if isinstance(exc, AppError):
-        body = {"code": exc.code, "message": exc.message, "details": exc.details}
-        return Response(redact_data(body), status=exc.http_status)
+        return Response(error_body(exc.code, exc.message, exc.details), status=exc.http_status)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     if isinstance(exc, exceptions.ValidationError):
@@ -58,27 +57,21 @@ def exception_handler(exc, context):
             text = message
         else:
             text = f"{field}: {message}"
-        body = {"code": "invalid_input", "message": text, "details": {"field": field, "errors": _plain(exc.detail)}}
-        return Response(redact_data(body), status=400)
+        details = {"field": field, "errors": _plain(exc.detail)}
+        return Response(error_body("invalid_input", text, details), status=400)
     response = drf_exception_handler(exc, context)
     if response is None:
         logger.exception("Unhandled API error")
-        return Response(
-            {"code": "server_error", "message": "Internal error; see the server log.", "details": {}}, status=500
-        )
+        return Response(error_body("server_error", "Internal error; see the server log."), status=500)
     code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "error")
     detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
-    response.data = {"code": code, "message": redact(str(detail)), "details": {}}
+    response.data = error_body(code, redact(str(detail)))
     return response
 
 
 def json_not_found(request, exception=None):
-    return JsonResponse(
-        {"code": "not_found", "message": f"No such endpoint: {request.path}", "details": {}}, status=404
-    )
+    return error_response(404, "not_found", f"No such endpoint: {request.path}")
 
 
 def json_server_error(request):
-    return JsonResponse(
-        {"code": "server_error", "message": "Internal error; see the server log.", "details": {}}, status=500
-    )
+    return error_response(500, "server_error", "Internal error; see the server log.")

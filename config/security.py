@@ -8,17 +8,15 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import DisallowedHost, RequestDataTooBig
-from django.http import JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
+from django.urls import reverse
 
 from core.auth import ApiPrincipal, bearer_token_matches
+from core.errors import error_response
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-
-
-def error_response(status: int, code: str, message: str, details: dict | None = None) -> JsonResponse:
-    return JsonResponse({"code": code, "message": message, "details": details or {}}, status=status)
 
 
 def is_api_path(path: str) -> bool:
@@ -105,6 +103,9 @@ class ApiRequestMiddleware:
                 if rejected is not None:
                     return None, error_response(403, "csrf_failed", "CSRF token missing or incorrect.")
             return ApiPrincipal("session", user.get_username()), None
+        if request.method == "GET" and request.path == reverse("docs"):
+            # The docs are a page people open in a browser: sign in, then come back to them.
+            return None, redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
         response = error_response(
             401, "not_authenticated", "Send the API token: `Authorization: Bearer <token>` (see README)."
         )

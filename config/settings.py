@@ -208,6 +208,26 @@ SSE_KEEPALIVE_SECONDS = _read("DESKHAND_SSE_KEEPALIVE_SECONDS", env.float, 15.0)
 # --- This machine and the models --------------------------------------------------------------
 MACHINE_NAME = _read("DESKHAND_MACHINE_NAME", env.str, socket.gethostname())
 DEFAULT_MODEL = _read("DESKHAND_DEFAULT_MODEL", env.str, "gpt-5.4")
+
+
+def _prices(name: str) -> dict[str, tuple[float, float]]:
+    """`model=input/output,…` in US dollars per million tokens, e.g. `gpt-5.4=1.25/10`."""
+    prices = {}
+    for entry in _read(name, env.list, []):
+        model, _, pair = entry.partition("=")
+        try:
+            per_in, per_out = (float(part) for part in pair.split("/"))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} is malformed: expected model=input/output per million tokens (e.g. gpt-5.4=1.25/10), "
+                f"got {entry!r}"
+            ) from None
+        prices[model.strip()] = (per_in, per_out)
+    return prices
+
+
+# Prices of models per million input/output tokens: runs and sessions show a cost estimate for them.
+MODEL_PRICES = _prices("DESKHAND_MODEL_PRICES")
 # Transient model-service faults (429, 5xx, timeouts, resets) are retried for this long per call.
 MODEL_RETRY_SECONDS = _read("DESKHAND_MODEL_RETRY_SECONDS", env.float, 120.0)
 # The same actions on an unchanged screen this many times: the model is told; twice as many: the
@@ -246,10 +266,10 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["core.auth.MiddlewareAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON only: forms and text/plain are what a cross-site page can send without a preflight.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "config.api_errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.openapi.ApiAutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -263,6 +283,15 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI from the installed package, not a CDN: the docs work offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # One name per set of choices that several shapes share.
+    "ENUM_NAME_OVERRIDES": {
+        "AuthProviderEnum": "runs.models.AuthProvider",
+        "RunStatusEnum": "runs.models.Run.Status",
+        "SessionStatusEnum": "sessions.models.LiveSession.Status",
+        "ConfirmationStatusEnum": "runs.models.Confirmation.Status",
+        "RunKindEnum": ["run"],
+        "SessionKindEnum": ["session"],
+    },
 }
 
 # --- Logging ----------------------------------------------------------------------------------

@@ -1,8 +1,57 @@
 """Domain errors. Every error the API reports has one shape: {"code", "message", "details"}.
 
 Services raise these; `config.api_errors.exception_handler` renders them (and DRF's own errors)
-into that shape.
+into that shape, the plain async stream views and the security middleware through
+`error_response` below: one builder for every error body the API sends.
 """
+
+from django.http import JsonResponse
+
+from core.redact import redact_data
+
+# Every code the API answers with: its HTTP status and what it means. The OpenAPI schema lists,
+# for each operation, the codes it can return (core.openapi), and a test checks that every code
+# raised in the code base is listed here.
+ERROR_CODES: dict[str, tuple[int, str]] = {
+    "invalid_input": (400, "A parameter or a body field is wrong; `details.field` names it."),
+    "invalid_json": (400, "The body is not valid JSON."),
+    "bad_request": (400, "The request itself is malformed (for example its Content-Length)."),
+    "bad_host": (400, "The Host header is not one of this server's names."),
+    "issuer_bad_response": (400, "The ChatGPT sign-in service answered without JSON."),
+    "not_authenticated": (401, "No valid `Authorization: Bearer <token>`."),
+    "forbidden": (403, "Not allowed."),
+    "cross_site": (403, "A cross-site request, or a write from a foreign Origin."),
+    "csrf_failed": (403, "A cookie-authenticated write without the CSRF token."),
+    "not_found": (404, "Nothing with this id or name."),
+    "method_not_allowed": (405, "The path does not answer this method."),
+    "not_acceptable": (406, "The Accept header allows no type this endpoint answers with."),
+    "conflict": (409, "The request conflicts with the current state."),
+    "run_active": (409, "The run has not finished yet."),
+    "run_finished": (409, "The run has already finished."),
+    "scenario_gone": (409, "The run's scenario no longer exists."),
+    "no_pending_confirmation": (409, "Nothing is waiting for a confirmation (or not this one)."),
+    "session_closed": (409, "The live session is closed."),
+    "session_busy": (409, "The live session is executing an instruction."),
+    "waiting_confirmation": (409, "The live session is waiting for a confirmation."),
+    "desktop_busy": (409, "Another execution drives the desktop."),
+    "not_executing": (409, "Nothing is executing."),
+    "not_running": (409, "The run is not running, so it cannot be paused."),
+    "not_paused": (409, "The run or session is not paused, so there is nothing to resume."),
+    "codex_import_unavailable": (409, "There is no Codex CLI sign-in to import."),
+    "callback_port_busy": (409, "The sign-in callback port is taken by another program."),
+    "codex_signed_out": (409, "Not signed in with ChatGPT."),
+    "codex_token_file_insecure": (409, "The ChatGPT token file can be read by other users."),
+    "body_too_large": (413, "The body is larger than DESKHAND_MAX_BODY_BYTES."),
+    "unsupported_media_type": (415, "The body is not JSON (Content-Type: application/json)."),
+    "rate_limited": (429, "Too many requests."),
+    "disk_full": (507, "The data dir's disk is (nearly) full; free some space."),
+    "server_error": (500, "A bug; the server log has the details."),
+    "unavailable": (503, "A service this request needs is not available."),
+    "display_unavailable": (503, "No desktop display is reachable."),
+    "issuer_unreachable": (503, "The ChatGPT sign-in service cannot be reached."),
+    "device_login_unavailable": (503, "The ChatGPT sign-in service refused a device code."),
+    "codex_refresh_failed": (503, "The ChatGPT sign-in could not be refreshed; try again later."),
+}
 
 
 class AppError(Exception):
@@ -31,6 +80,16 @@ class NotFound(AppError):
     http_status = 404
 
 
+class MethodNotAllowed(AppError):
+    code = "method_not_allowed"
+    http_status = 405
+
+    def __init__(self, method: str, *, allowed: tuple[str, ...]):
+        # Worded as DRF words it, so every path of the API says it the same way.
+        super().__init__(f'Method "{method}" not allowed.')
+        self.allowed = allowed
+
+
 class Conflict(AppError):
     code = "conflict"
     http_status = 409
@@ -46,3 +105,20 @@ class InsufficientStorage(AppError):
 
     code = "disk_full"
     http_status = 507
+
+
+def error_body(code: str, message: str, details: dict | None = None) -> dict:
+    """The one error shape, secrets masked (a message may quote what a caller sent)."""
+    return redact_data({"code": code, "message": message, "details": details or {}})
+
+
+def error_response(status: int, code: str, message: str, details: dict | None = None) -> JsonResponse:
+    return JsonResponse(error_body(code, message, details), status=status)
+
+
+def app_error_response(exc: AppError) -> JsonResponse:
+    """An AppError as a plain Django response, for views and middleware that DRF does not wrap."""
+    response = error_response(exc.http_status, exc.code, exc.message, exc.details)
+    if isinstance(exc, MethodNotAllowed):
+        response["Allow"] = ", ".join(exc.allowed)
+    return response

@@ -90,6 +90,9 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("check", help="ruff, mypy (this OS, Windows, macOS), the import-time check")
     commands.add_parser("format", help="fix what ruff can fix")
     commands.add_parser("bench", help="the benchmarks (Linux)")
+    fuzz = commands.add_parser("fuzz", help="schemathesis against a live server: every phase and check")
+    fuzz.add_argument("--seconds", type=int, default=600)
+    fuzz.add_argument("--seed", type=int, default=20260301)
     args = parser.parse_args(argv)
 
     if args.command == "run":
@@ -103,6 +106,14 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "format":
         sh(python, "-m", "ruff", "check", "--fix", ".")
         sh(python, "-m", "ruff", "format", ".")
+    elif args.command == "fuzz":
+        sh(ROOT / "scripts/system-packages.sh")
+        fuzz_env = {
+            "DESKHAND_FUZZ_SECONDS": str(args.seconds),
+            "DESKHAND_FUZZ_SEED": str(args.seed),
+            "DESKHAND_FUZZ_CHECKS": "all",
+        }
+        sh(python, "-m", "pytest", "tests/contract/test_fuzz.py", "-p", "no:randomly", env=fuzz_env)
     elif args.command == "bench":
         sh(ROOT / "scripts/system-packages.sh")
         sh(python, "-m", "bench")

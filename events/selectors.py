@@ -19,10 +19,3 @@ def screenshot_get(*, screenshot_id: str) -> Screenshot | None:
 
 def screenshot_url(screenshot_id: str) -> str:
     return f"/api/screenshots/{screenshot_id}"
-
-
-def event_as_dict(event: Event) -> dict:
-    data = event.data
-    if event.type == "screenshot" and isinstance(data, dict) and data.get("ref"):
-        data = {**data, "url": screenshot_url(data["ref"])}
-    return {"seq": event.seq, "type": event.type, "data": data, "createdAt": event.created_at.isoformat()}

@@ -4,6 +4,7 @@ Plain `async def` views returning a StreamingHttpResponse over an async generato
 would buffer the response, and Django would buffer a sync generator to a list under ASGI.
 """
 
+import functools
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -12,15 +13,43 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
 from django.http import HttpResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import OpenApiParameter
 
-from core.errors import InvalidInput
+from core.errors import AppError, MethodNotAllowed, app_error_response
+from core.pagination import whole_number
 from events import wakeups
 from events.models import Event
-from events.selectors import event_as_dict
+from events.serializers import EventSerializer
 
 # Readers re-check the rows at least this often even when no wake-up came (a lost wake-up can
 # only delay an event, never lose it).
 RECHECK_SECONDS = 1.0
+
+
+# The largest sequence number an event can have (a 32-bit column on every database).
+MAX_SEQ = 2_147_483_647
+
+
+def sse_view(view):
+    """The front door of every stream: GET only, and an AppError raised while the view validates
+    (before the first byte) becomes the API's error body, exactly as a DRF view would answer it.
+
+    CSRF-exempt because only GET gets through: nothing for CSRF to protect, and without the
+    exemption a token-authenticated POST would get Django's HTML 403 instead of the JSON 405.
+    """
+
+    @csrf_exempt
+    @functools.wraps(view)
+    async def guarded(request, *args, **kwargs):
+        try:
+            if request.method != "GET":
+                raise MethodNotAllowed(request.method, allowed=("GET",))
+            return await view(request, *args, **kwargs)
+        except AppError as exc:
+            return app_error_response(exc)
+
+    return guarded
 
 
 def sse_message(*, data: dict, event: str | None = None, id: int | str | None = None) -> str:
@@ -42,12 +71,24 @@ def sse_response(stream: AsyncIterator[str]) -> StreamingHttpResponse:
     return response
 
 
+def last_event_id_parameters() -> list[OpenApiParameter]:
+    """How a reader resumes, for the schema of each stream."""
+    number = {"type": "integer", "minimum": 0, "maximum": MAX_SEQ}
+    return [
+        OpenApiParameter(
+            "Last-Event-ID",
+            number,
+            OpenApiParameter.HEADER,
+            description="Resume after this event (EventSource sends it by itself on reconnect).",
+        ),
+        OpenApiParameter("lastEventId", number, description="The same, for clients that cannot set headers."),
+    ]
+
+
 def last_event_id(request) -> int:
     """Where a reader resumes: the `Last-Event-ID` header (set by EventSource on reconnect) or `?lastEventId=`."""
-    raw = request.headers.get("Last-Event-ID") or request.GET.get("lastEventId") or "0"
-    if not raw.isdigit():
-        raise InvalidInput("Last-Event-ID", "must be a non-negative integer (the last event's id)")
-    return int(raw)
+    raw = request.headers.get("Last-Event-ID") or request.GET.get("lastEventId")
+    return whole_number(raw, "Last-Event-ID", default=0, low=0, high=MAX_SEQ)
 
 
 async def owner_event_stream(
@@ -73,7 +114,7 @@ async def owner_event_stream(
 def _event_message(event: Event) -> str:
     # Formatted once per event: the feed hands the same Event objects to every reader.
     if not hasattr(event, "sse_text"):
-        event.sse_text = sse_message(id=event.seq, event=event.type, data=event_as_dict(event))
+        event.sse_text = sse_message(id=event.seq, event=event.type, data=EventSerializer(event).data)
     return event.sse_text
 
 

@@ -1,58 +1,50 @@
 """HTTP interface of the unified history: runs and live sessions in one list."""
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import serializers, status
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
+from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import NotFound
-from core.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from core.openapi import errors, page_parameters
+from core.serializers import page_of
+from runs.serializers import RunDetailSerializer, RunSerializer
+from sessions.serializers import SessionDetailSerializer, SessionSerializer
 
 from . import selectors, services
 
-ITEM_FIELDS = {
-    "kind": serializers.ChoiceField(choices=selectors.KINDS),
-    "id": serializers.CharField(),
-    "title": serializers.CharField(help_text="Run: its title, instruction or scenario. Session: its title."),
-    "status": serializers.CharField(),
-    "createdAt": serializers.DateTimeField(),
-    "startedAt": serializers.DateTimeField(allow_null=True),
-    "endedAt": serializers.DateTimeField(allow_null=True, help_text="finishedAt of a run, closedAt of a session."),
-    "finishedAt": serializers.DateTimeField(allow_null=True, required=False, help_text="Runs only."),
-    "closedAt": serializers.DateTimeField(allow_null=True, required=False, help_text="Sessions only."),
-    "authProvider": serializers.CharField(),
-    "model": serializers.CharField(),
-    "eventCount": serializers.IntegerField(),
-    "scenarioId": serializers.CharField(required=False, help_text="Runs only."),
-    "commandCount": serializers.IntegerField(required=False, help_text="Sessions only."),
-    "links": serializers.DictField(child=serializers.CharField()),
-}
-
-HistoryPage = inline_serializer(
-    "HistoryPage",
-    {
-        "items": inline_serializer("HistoryItem", ITEM_FIELDS, many=True),
-        "total": serializers.IntegerField(help_text="Records matching the filters, across both kinds."),
-        "limit": serializers.IntegerField(),
-        "offset": serializers.IntegerField(),
-    },
+HistoryItem = PolymorphicProxySerializer(
+    component_name="HistoryItem",
+    serializers=[RunSerializer, SessionSerializer],
+    resource_type_field_name="kind",
+    many=True,
 )
+HistoryPage = page_of(HistoryItem, "HistoryPage")
+HistoryRecord = PolymorphicProxySerializer(
+    component_name="HistoryRecord",
+    serializers=[RunDetailSerializer, SessionDetailSerializer],
+    resource_type_field_name="kind",
+)
+MOMENT = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
 
 
 class HistoryListView(APIView):
     @extend_schema(
         tags=["history"],
         summary="Runs and live sessions merged, newest first",
+        description="Each item is a run (as in GET /api/runs) or a live session (as in GET /api/live-sessions), "
+        "told apart by `kind`.",
         operation_id="history_list",
         parameters=[
-            OpenApiParameter("limit", int, description=f"1 to {MAX_LIMIT}, default {DEFAULT_LIMIT}."),
-            OpenApiParameter("offset", int, description="Records to skip, default 0."),
+            *page_parameters(),
             OpenApiParameter("kind", str, enum=list(selectors.KINDS)),
-            OpenApiParameter("status", str, description="A run or session status, e.g. succeeded, idle."),
-            OpenApiParameter("since", str, description="Created at or after (ISO date or date-time)."),
-            OpenApiParameter("until", str, description="Created at or before (ISO date or date-time)."),
+            OpenApiParameter(
+                "status", str, enum=selectors.STATUSES, description="A run or session status (of `kind` if given)."
+            ),
+            OpenApiParameter("since", MOMENT, description="Created at or after (a bare date: from its start)."),
+            OpenApiParameter("until", MOMENT, description="Created at or before (a bare date: to its end)."),
         ],
-        responses=HistoryPage,
+        responses={200: HistoryPage, **errors("invalid_input")},
     )
     def get(self, request):
         return Response(selectors.history_list(**selectors.history_query(request.query_params)))
@@ -62,19 +54,9 @@ class HistoryRecordView(APIView):
     @extend_schema(
         tags=["history"],
         summary="One run or live session with its events",
+        description="Exactly what GET /api/runs/:id or GET /api/live-sessions/:id answers for it.",
         operation_id="history_retrieve",
-        responses={
-            200: inline_serializer(
-                "HistoryRecord",
-                {
-                    "kind": serializers.ChoiceField(choices=selectors.KINDS),
-                    "id": serializers.CharField(),
-                    "status": serializers.CharField(),
-                    "events": serializers.ListField(child=serializers.DictField()),
-                },
-            ),
-            404: OpenApiResponse(description="No run or session with this id"),
-        },
+        responses={200: HistoryRecord, **errors("not_found")},
     )
     def get(self, request, record_id: str):
         record = selectors.history_record_get(record_id=record_id)
@@ -85,11 +67,10 @@ class HistoryRecordView(APIView):
     @extend_schema(
         tags=["history"],
         summary="Delete a run or live session with its events and screenshots",
-        responses={
-            204: None,
-            404: OpenApiResponse(description="No run or session with this id"),
-            409: OpenApiResponse(description="It is still running or waiting for a confirmation"),
-        },
+        description="409 while it is still running or waiting for a confirmation (`details.status` says which).",
+        operation_id="history_destroy",
+        request=None,
+        responses={204: None, **errors("not_found", "conflict")},
     )
     def delete(self, request, record_id: str):
         services.history_record_delete(record_id=record_id)

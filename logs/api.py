@@ -7,7 +7,9 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import InvalidInput
+from core.openapi import errors, page_parameters
+from core.pagination import page, page_params, query_param, whole_number
+from core.serializers import page_of
 
 from . import selectors
 
@@ -18,9 +20,7 @@ class LogFileSerializer(serializers.Serializer):
     modified = serializers.DateTimeField()
 
 
-class LogFileListSerializer(serializers.Serializer):
-    items = LogFileSerializer(many=True)
-    total = serializers.IntegerField()
+LogFilePage = page_of(LogFileSerializer, "LogFilePage")
 
 
 def _plain_text(response):
@@ -36,11 +36,13 @@ class LogFileListView(APIView):
         tags=["logs"],
         operation_id="logs_files_list",
         summary="Log files in $DESKHAND_DATA_DIR/logs (one per process, rotated copies .log.N)",
-        responses=LogFileListSerializer,
+        parameters=page_parameters(),
+        responses={200: LogFilePage, **errors("invalid_input")},
     )
     def get(self, request):
+        limit, offset = page_params(request.query_params)
         files = selectors.log_file_list()
-        return Response({"items": files, "total": len(files)})
+        return Response(page(files[offset : offset + limit], total=len(files), limit=limit, offset=offset))
 
 
 class LogFileView(APIView):
@@ -50,17 +52,20 @@ class LogFileView(APIView):
         operation_id="logs_file_retrieve",
         description="Only names from the folder's own listing are served; anything else is 404.",
         parameters=[
-            OpenApiParameter("tail", int, description=f"Only the last N lines (1 to {selectors.MAX_TAIL_LINES}).")
+            OpenApiParameter(
+                "tail",
+                {"type": "integer", "minimum": 1, "maximum": selectors.MAX_TAIL_LINES},
+                description="Only the last N lines.",
+            )
         ],
-        responses={(200, "text/plain"): OpenApiTypes.STR, 404: OpenApiResponse(description="No such log file")},
+        responses={
+            (200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="The file's text."),
+            **errors("invalid_input", "not_found"),
+        },
     )
     def get(self, request, filename: str):
-        raw_tail = request.query_params.get("tail")
-        tail = None
-        if raw_tail is not None:
-            if not raw_tail.isdigit() or not 1 <= int(raw_tail) <= selectors.MAX_TAIL_LINES:
-                raise InvalidInput("tail", f"must be an integer from 1 to {selectors.MAX_TAIL_LINES}")
-            tail = int(raw_tail)
+        raw_tail = query_param(request.query_params, "tail")
+        tail = whole_number(raw_tail, "tail", default=0, low=1, high=selectors.MAX_TAIL_LINES) or None
         handle = selectors.log_file_open(filename=filename)
         if tail is None:
             return _plain_text(FileResponse(handle, content_type="text/plain; charset=utf-8"))

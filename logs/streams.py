@@ -14,13 +14,14 @@ import time
 from collections.abc import AsyncIterator
 
 from django.conf import settings
-from django.http import JsonResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.views import APIView
 
 from core.errors import AppError, InvalidInput
-from events.streams import sse_message, sse_response
+from core.openapi import EventStreamResponse, errors
+from core.pagination import query_param, whole_number
+from events.streams import sse_message, sse_response, sse_view
 from logs.selectors import LEVELS, LIVE_FILENAME, entry_matches, log_dir, log_file_open, log_file_stats, parse_line
 
 DEFAULT_CATCH_UP = 100
@@ -154,40 +155,31 @@ class LogFollower:
 
 
 def _parameters(request) -> dict:
-    level = request.GET.get("level")
+    level = query_param(request.GET, "level")
     if level is not None:
         level = level.upper()
         if level not in LEVELS:
             raise InvalidInput("level", f"must be one of: {', '.join(LEVELS)}")
-    owner_id = request.GET.get("ownerId")
+    owner_id = query_param(request.GET, "ownerId")
     if owner_id is not None and not OWNER_ID.fullmatch(owner_id):
         raise InvalidInput("ownerId", "must be a run or live session id")
-    raw = request.GET.get("catchUp", str(DEFAULT_CATCH_UP))
-    if not raw.isdigit() or int(raw) > MAX_CATCH_UP:
-        raise InvalidInput("catchUp", f"must be an integer from 0 to {MAX_CATCH_UP}")
+    catch_up = whole_number(
+        query_param(request.GET, "catchUp"), "catchUp", default=DEFAULT_CATCH_UP, low=0, high=MAX_CATCH_UP
+    )
     after = request.headers.get("Last-Event-ID") or request.GET.get("lastEventId")
     if after is not None and not ENTRY_TIME.fullmatch(after):
         raise InvalidInput("Last-Event-ID", "must be the id (time) of the last entry received")
-    return {"min_level": level, "owner_id": owner_id, "catch_up": int(raw), "after": after}
+    return {"min_level": level, "owner_id": owner_id, "catch_up": catch_up, "after": after}
 
 
 def _entry_message(entry: dict) -> str:
     return sse_message(data=entry, event="log", id=entry.get("time"))
 
 
+@sse_view
 async def log_stream(request):
     """SSE of log entries: the recent ones first, then live ones. Validated before the first byte."""
-    if request.method != "GET":
-        response = JsonResponse(
-            {"code": "method_not_allowed", "message": f'Method "{request.method}" not allowed.', "details": {}},
-            status=405,
-        )
-        response["Allow"] = "GET"
-        return response
-    try:
-        params = _parameters(request)
-    except AppError as exc:
-        return JsonResponse({"code": exc.code, "message": exc.message, "details": exc.details}, status=exc.http_status)
+    params = _parameters(request)
     follower = LogFollower(min_level=params["min_level"], owner_id=params["owner_id"])
     return sse_response(_follow(follower, catch_up=params["catch_up"], after=params["after"]))
 
@@ -215,6 +207,18 @@ async def _follow(follower: LogFollower, *, catch_up: int, after: str | None) ->
         follower.close()
 
 
+class LogEntrySerializer(serializers.Serializer):
+    """One log line, as the files hold it and the stream sends it."""
+
+    time = serializers.CharField(help_text="ISO 8601 with milliseconds; also the SSE `id:`.")
+    level = serializers.ChoiceField(choices=LEVELS)
+    logger = serializers.CharField()
+    message = serializers.CharField(help_text="Secrets are masked.")
+    process = serializers.CharField(help_text="web, worker ...")
+    ownerId = serializers.CharField(required=False, help_text="The run or live session it is about.")
+    exception = serializers.CharField(required=False)
+
+
 class _LogStreamSchema(APIView):
     """Documentation only: drf-spectacular describes DRF views, and this stream must not be one
     (DRF would buffer it). The generator finds this class through `log_stream.cls`."""
@@ -222,21 +226,36 @@ class _LogStreamSchema(APIView):
     @extend_schema(
         tags=["logs"],
         summary="Live log entries from every process, as Server-Sent Events",
-        description="Starts with the most recent entries (`catchUp`), then follows every process's log "
-        "file. Each message is `event: log`, `id: <entry time>`, `data: {time, level, logger, message, "
-        "process, ownerId?, exception?}`; a `: caught up` comment separates the recent entries from "
-        "live ones. Reconnecting with `Last-Event-ID` resumes after that entry. "
-        "A `: keep-alive` comment is sent when nothing was written for a while.",
+        operation_id="logs_stream",
         parameters=[
             OpenApiParameter("level", str, enum=list(LEVELS), description="This level and above."),
-            OpenApiParameter("ownerId", str, description="Only entries of this run or live session."),
+            OpenApiParameter(
+                "ownerId",
+                {"type": "string", "pattern": f"^{OWNER_ID.pattern}$"},
+                description="Only entries of this run or live session.",
+            ),
             OpenApiParameter(
                 "catchUp",
-                int,
-                description=f"Recent entries sent first (0 to {MAX_CATCH_UP}, default {DEFAULT_CATCH_UP}).",
+                {"type": "integer", "minimum": 0, "maximum": MAX_CATCH_UP, "default": DEFAULT_CATCH_UP},
+                description="Recent entries sent first.",
+            ),
+            OpenApiParameter(
+                "Last-Event-ID",
+                {"type": "string", "pattern": f"^{ENTRY_TIME.pattern}$"},
+                OpenApiParameter.HEADER,
+                description="Resume after the entry with this `id:` (its time).",
             ),
         ],
-        responses={(200, "text/event-stream"): OpenApiTypes.STR},
+        responses={
+            200: EventStreamResponse(
+                description="Starts with the most recent entries (`catchUp`), then follows every process's log "
+                "file. Each message is `event: log`, `id: <entry time>`, `data: <entry>`; a `: caught up` comment "
+                "separates the recent entries from live ones. Reconnecting with `Last-Event-ID` resumes after "
+                "that entry. A `: keep-alive` comment is sent when nothing was written for a while.",
+                events={"log": LogEntrySerializer},
+            ),
+            **errors("invalid_input"),
+        },
     )
     def get(self, request):  # pragma: no cover - never routed
         raise NotImplementedError

@@ -1,122 +1,128 @@
 """HTTP interface of memory: global entries, app profiles, create (or merge) and delete entries."""
 
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import InvalidInput, NotFound
-from core.serializers import StrictInputSerializer
+from core.openapi import errors, page_parameters
+from core.pagination import page, page_params, whole_number
+from core.serializers import RuleCheckedField, StrictInputSerializer, page_of, validated_input
 
 from . import selectors, services
 from .models import MemoryEntry
+from .serializers import AppProfileDetailSerializer, AppProfileSerializer, MemoryEntrySerializer
+
+TAGS = ["memory"]
+# Entry ids are database integers: a larger one names no entry (and would overflow a query).
+MAX_ENTRY_ID = 2**63 - 1
+# Some character that is not a space, and no NUL (core.parsers).
+NOT_ONLY_SPACES = r"^[^\u0000]*\S[^\u0000]*$"
 
 
 class MemoryEntryInputSerializer(StrictInputSerializer):
-    # Types only: the rules (non-empty, known category, 0..1, short tags) live in the service, so
-    # the agent's `remember` tool meets the same ones.
-    content = serializers.JSONField(help_text="The fact, preference or procedure, in a sentence or two.")
-    category = serializers.JSONField(help_text=f"One of: {', '.join(MemoryEntry.Category.values)}.")
-    appContext = serializers.JSONField(
+    # The rules (non-empty, known category, 0..1, short tags) live in the service, so the agent's
+    # `remember` tool meets the same ones; the fields only document them.
+    content = RuleCheckedField(
+        schema={
+            "type": "string",
+            "minLength": 1,
+            "maxLength": services.MAX_CONTENT_CHARS,
+            "pattern": NOT_ONLY_SPACES,
+            "description": "The fact, preference or procedure, in a sentence or two.",
+        },
+    )
+    category = RuleCheckedField(schema={"type": "string", "enum": MemoryEntry.Category.values})
+    appContext = RuleCheckedField(
         required=False,
         allow_null=True,
         default=None,
-        help_text="The application it is about (matched case-insensitively against profile names and "
-        "aliases; a profile is created on first use). Omit or null for a global entry.",
+        schema={
+            "type": "string",
+            "nullable": True,
+            "maxLength": services.MAX_APP_NAME_CHARS,
+            "pattern": r"^[^/\u0000]*$",
+            "description": "The application it is about (matched case-insensitively against profile names and "
+            "aliases; a profile is created on first use). Omit or null for a global entry.",
+        },
     )
-    tags = serializers.JSONField(required=False, default=list, help_text="Up to 20 short strings.")
-    confidence = serializers.JSONField(required=False, default=1.0, help_text="0 to 1; default 1.")
-
-
-class MemoryEntrySerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    content = serializers.CharField()
-    category = serializers.ChoiceField(choices=MemoryEntry.Category.values)
-    appContext = serializers.CharField(allow_null=True)
-    tags = serializers.ListField(child=serializers.CharField())
-    confidence = serializers.FloatField()
-    source = serializers.ChoiceField(choices=MemoryEntry.Source.values, help_text="person (API, admin) or agent.")
-    sourceOwnerId = serializers.CharField(
-        allow_null=True, help_text="The run or live session an agent entry came from."
+    tags = RuleCheckedField(
+        required=False,
+        default=list,
+        schema={
+            "type": "array",
+            "maxItems": services.MAX_TAGS,
+            "items": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": services.MAX_TAG_CHARS,
+                "pattern": NOT_ONLY_SPACES,
+            },
+            "description": "Short strings; the same tag twice (any case) is kept once.",
+        },
     )
-    useCount = serializers.IntegerField(help_text="How many tasks this entry was given to.")
-    lastUsedAt = serializers.DateTimeField(allow_null=True)
-    createdAt = serializers.DateTimeField()
-    updatedAt = serializers.DateTimeField()
+    confidence = RuleCheckedField(
+        required=False, default=1.0, schema={"type": "number", "minimum": 0, "maximum": 1, "default": 1}
+    )
 
 
-class MemoryEntryListSerializer(serializers.Serializer):
-    items = MemoryEntrySerializer(many=True)
-    total = serializers.IntegerField()
-
-
-class AppProfileSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    aliases = serializers.ListField(child=serializers.CharField())
-    notes = serializers.CharField()
-    entryCount = serializers.IntegerField()
-    createdAt = serializers.DateTimeField()
-    updatedAt = serializers.DateTimeField()
-
-
-class AppProfileDetailSerializer(AppProfileSerializer):
-    entries = MemoryEntrySerializer(many=True)
-
-
-class AppProfileListSerializer(serializers.Serializer):
-    items = AppProfileSerializer(many=True)
-    total = serializers.IntegerField()
+MemoryEntryPage = page_of(MemoryEntrySerializer, "MemoryEntryPage")
+AppProfilePage = page_of(AppProfileSerializer, "AppProfilePage")
 
 
 class GlobalMemoryView(APIView):
     @extend_schema(
-        tags=["memory"],
+        tags=TAGS,
         operation_id="memory_global_list",
         summary="Global memory entries (not tied to an app), newest first",
-        responses=MemoryEntryListSerializer,
+        parameters=page_parameters(),
+        responses={200: MemoryEntryPage, **errors("invalid_input")},
     )
     def get(self, request):
-        entries = selectors.memory_entry_list_global()
-        return Response({"items": [selectors.memory_entry_as_dict(e) for e in entries], "total": len(entries)})
+        limit, offset = page_params(request.query_params)
+        entries, total = selectors.memory_entry_list_global(limit=limit, offset=offset)
+        return Response(page(MemoryEntrySerializer(entries, many=True).data, total=total, limit=limit, offset=offset))
 
 
 class AppProfileListView(APIView):
     @extend_schema(
-        tags=["memory"],
+        tags=TAGS,
         operation_id="memory_apps_list",
-        summary="App profiles with their aliases and entry counts",
-        responses=AppProfileListSerializer,
+        summary="App profiles with their aliases and entry counts, by name",
+        parameters=page_parameters(),
+        responses={200: AppProfilePage, **errors("invalid_input")},
     )
     def get(self, request):
-        profiles = selectors.app_profile_list()
-        return Response({"items": [selectors.app_profile_as_dict(p) for p in profiles], "total": len(profiles)})
+        limit, offset = page_params(request.query_params)
+        profiles, total = selectors.app_profile_list(limit=limit, offset=offset)
+        return Response(page(AppProfileSerializer(profiles, many=True).data, total=total, limit=limit, offset=offset))
 
 
 class AppProfileDetailView(APIView):
     @extend_schema(
-        tags=["memory"],
+        tags=TAGS,
         summary="One app profile and its entries, by name or alias (any case)",
         operation_id="memory_app_retrieve",
-        responses={200: AppProfileDetailSerializer, 404: OpenApiResponse(description="No such app")},
+        responses={200: AppProfileDetailSerializer, **errors("not_found")},
     )
     def get(self, request, name: str):
-        profile = selectors.app_profile_find(name=name)
+        profile = selectors.app_profile_detail(name=name)
         if profile is None:
             raise NotFound(f"No app profile named {name!r}")
-        entries = selectors.app_profile_entries(profile=profile)
-        return Response(selectors.app_profile_as_dict(profile, entries=entries))
+        return Response(AppProfileDetailSerializer(profile).data)
 
 
 class MemoryEntryCreateView(APIView):
     @extend_schema(
-        tags=["memory"],
+        tags=TAGS,
         summary="Create a memory entry (a duplicate is merged into the existing one)",
         description="Same content (ignoring case, spacing and a final full stop) for the same app is a "
         "duplicate: the existing entry gets the union of the tags and the higher confidence, and is "
         "returned with 200. A new entry is returned with 201.",
+        operation_id="memory_create",
         request=MemoryEntryInputSerializer,
-        responses={201: MemoryEntrySerializer, 200: MemoryEntrySerializer},
+        responses={201: MemoryEntrySerializer, 200: MemoryEntrySerializer, **errors("invalid_input")},
         examples=[
             OpenApiExample(
                 "Preference",
@@ -132,11 +138,7 @@ class MemoryEntryCreateView(APIView):
         ],
     )
     def post(self, request):
-        if not isinstance(request.data, dict):
-            raise InvalidInput("body", "must be a JSON object")
-        data = MemoryEntryInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = validated_input(MemoryEntryInputSerializer, request.data)
         entry, created = services.memory_entry_upsert(
             content=values["content"],
             category=values["category"],
@@ -146,19 +148,45 @@ class MemoryEntryCreateView(APIView):
             source=MemoryEntry.Source.PERSON,
         )
         return Response(
-            selectors.memory_entry_as_dict(entry), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+            MemoryEntrySerializer(entry).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
 
 
+ENTRY_ID = OpenApiParameter(
+    "entry_id", {"type": "integer", "minimum": 1}, OpenApiParameter.PATH, description="The entry's id."
+)
+
+
+def _entry_id(raw: str) -> int:
+    """The id in the path; anything that is not a whole number names no entry (404, as an unknown id)."""
+    try:
+        return whole_number(raw, "entry_id", default=0, low=1, high=MAX_ENTRY_ID)
+    except InvalidInput:
+        raise NotFound(f"No memory entry {raw}") from None
+
+
 class MemoryEntryDetailView(APIView):
-    @extend_schema(tags=["memory"], summary="One memory entry", responses=MemoryEntrySerializer)
-    def get(self, request, entry_id: int):
-        entry = selectors.memory_entry_get(entry_id=entry_id)
+    @extend_schema(
+        tags=TAGS,
+        summary="One memory entry",
+        operation_id="memory_retrieve",
+        parameters=[ENTRY_ID],
+        responses={200: MemoryEntrySerializer, **errors("not_found")},
+    )
+    def get(self, request, entry_id: str):
+        entry = selectors.memory_entry_get(entry_id=_entry_id(entry_id))
         if entry is None:
             raise NotFound(f"No memory entry {entry_id}")
-        return Response(selectors.memory_entry_as_dict(entry))
+        return Response(MemoryEntrySerializer(entry).data)
 
-    @extend_schema(tags=["memory"], summary="Delete a memory entry", responses={204: None})
-    def delete(self, request, entry_id: int):
-        services.memory_entry_delete(entry_id=entry_id)
+    @extend_schema(
+        tags=TAGS,
+        summary="Delete a memory entry",
+        operation_id="memory_destroy",
+        parameters=[ENTRY_ID],
+        request=None,
+        responses={204: None, **errors("not_found")},
+    )
+    def delete(self, request, entry_id: str):
+        services.memory_entry_delete(entry_id=_entry_id(entry_id))
         return Response(status=status.HTTP_204_NO_CONTENT)

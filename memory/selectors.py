@@ -109,50 +109,27 @@ def memory_entry_get(*, entry_id: int) -> MemoryEntry | None:
     return MemoryEntry.objects.select_related("app").filter(pk=entry_id).first()
 
 
-def memory_entry_list_global() -> list[MemoryEntry]:
-    return list(MemoryEntry.objects.filter(app__isnull=True).order_by("-created_at", "-id"))
+def memory_entry_list_global(*, limit: int, offset: int) -> tuple[list[MemoryEntry], int]:
+    """Entries tied to no app, newest first: (page, total)."""
+    queryset = MemoryEntry.objects.filter(app__isnull=True).order_by("-created_at", "-id")
+    return list(queryset[offset : offset + limit]), queryset.count()
 
 
-def app_profile_list() -> list[AppProfile]:
-    return list(AppProfile.objects.annotate(entry_count=Count("entries")).order_by("name"))
+def app_profile_list(*, limit: int, offset: int) -> tuple[list[AppProfile], int]:
+    """Profiles by name, each with its `entry_count`: (page, total)."""
+    queryset = AppProfile.objects.annotate(entry_count=Count("entries")).order_by("name", "id")
+    return list(queryset[offset : offset + limit]), AppProfile.objects.count()
 
 
-def app_profile_entries(*, profile: AppProfile) -> list[MemoryEntry]:
-    return list(MemoryEntry.objects.filter(app=profile).select_related("app").order_by("-created_at", "-id"))
-
-
-def memory_entry_as_dict(entry: MemoryEntry) -> dict:
-    return {
-        "id": entry.id,
-        "content": entry.content,
-        "category": entry.category,
-        "appContext": entry.app.name if entry.app_id else None,
-        "tags": list(entry.tags or []),
-        "confidence": entry.confidence,
-        "source": entry.source,
-        "sourceOwnerId": entry.source_owner_id or None,
-        "useCount": entry.use_count,
-        "lastUsedAt": entry.last_used_at.isoformat() if entry.last_used_at else None,
-        "createdAt": entry.created_at.isoformat(),
-        "updatedAt": entry.updated_at.isoformat(),
-    }
-
-
-def app_profile_as_dict(profile: AppProfile, *, entries: list[MemoryEntry] | None = None) -> dict:
-    record = {
-        "id": profile.id,
-        "name": profile.name,
-        "aliases": list(profile.aliases or []),
-        "notes": profile.notes,
-        "createdAt": profile.created_at.isoformat(),
-        "updatedAt": profile.updated_at.isoformat(),
-    }
-    if entries is not None:
-        record["entryCount"] = len(entries)
-        record["entries"] = [memory_entry_as_dict(entry) for entry in entries]
-    else:
-        record["entryCount"] = getattr(profile, "entry_count", None)
-    return record
+def app_profile_detail(*, name: str) -> AppProfile | None:
+    """The profile `name` names (or an alias of it), with `entry_list` (newest first) and `entry_count`."""
+    profile = app_profile_find(name=name)
+    if profile is not None:
+        profile.entry_list = list(
+            MemoryEntry.objects.filter(app=profile).select_related("app").order_by("-created_at", "-id")
+        )
+        profile.entry_count = len(profile.entry_list)
+    return profile
 
 
 def _mentioned_profiles(instruction: str) -> list[int]:

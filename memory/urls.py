@@ -9,5 +9,7 @@ urlpatterns = [
     path("memory/global", api.GlobalMemoryView.as_view(), name="memory-global"),
     path("memory/apps", api.AppProfileListView.as_view(), name="memory-apps"),
     path("memory/apps/<str:name>", api.AppProfileDetailView.as_view(), name="memory-app"),
-    path("memory/<int:entry_id>", api.MemoryEntryDetailView.as_view(), name="memory-entry"),
+    # `str`, not `int`: `/api/memory/null` names no entry (404 "No memory entry null"), it is not an
+    # unknown endpoint; the view checks the id.
+    path("memory/<str:entry_id>", api.MemoryEntryDetailView.as_view(), name="memory-entry"),
 ]

@@ -61,8 +61,10 @@ class CallbackPortBusy(AppError):
 
 
 class ImportUnavailable(AppError):
+    """The request is fine; this machine has no Codex CLI sign-in to copy (a state, hence 409)."""
+
     code = "codex_import_unavailable"
-    http_status = 400
+    http_status = 409
 
 
 # --- PKCE -------------------------------------------------------------------------------------

@@ -3,88 +3,21 @@
 from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import InvalidInput, NotFound
-from core.pagination import page_params
-from core.serializers import StrictInputSerializer
-from events.selectors import event_as_dict, event_list
+from core.errors import NotFound
+from core.openapi import errors, page_parameters
+from core.pagination import choice_param, page, page_params
+from core.serializers import StrictCharField, StrictInputSerializer, page_of, validated_input
 from runs import selectors, services
 from runs.models import AuthProvider, Run
+from runs.serializers import ConfirmationSerializer, RunDetailSerializer, RunSerializer
 from scenarios.catalog import LIMIT_RANGES
 
-
-def run_record(run: Run, *, retries: list[str] | None = None) -> dict:
-    return {
-        "id": run.id,
-        "kind": "run",
-        "scenarioId": run.scenario_id,
-        "title": run.title,
-        "status": run.status,
-        "statusReason": run.status_reason,
-        "authProvider": run.auth_provider,
-        "model": run.model,
-        "input": run.input,
-        "instruction": run.instruction,
-        "route": run.route,
-        "retryOf": run.retry_of_id,
-        "retries": retries if retries is not None else selectors.run_retry_ids(run_id=run.id),
-        "machine": run.machine.name if run.machine_id and run.machine else None,
-        "summary": run.summary,
-        "error": run.error,
-        "usage": run.usage or {},
-        "eventCount": run.event_count,
-        "createdAt": _iso(run.created_at),
-        "startedAt": _iso(run.started_at),
-        "finishedAt": _iso(run.finished_at),
-        "heartbeatAt": _iso(run.heartbeat_at),
-        "stopRequestedAt": _iso(run.stop_requested_at),
-        "links": {
-            "self": f"/api/runs/{run.id}",
-            "events": f"/api/runs/{run.id}/events",
-            "replay": f"/api/runs/{run.id}/replay",
-        },
-    }
-
-
-def _iso(value):
-    return value.isoformat() if value else None
-
-
-RunRecord = inline_serializer(
-    "Run",
-    {
-        "id": serializers.CharField(),
-        "scenarioId": serializers.CharField(),
-        "status": serializers.ChoiceField(choices=Run.Status.choices),
-        "statusReason": serializers.CharField(),
-        "authProvider": serializers.ChoiceField(choices=AuthProvider.choices),
-        "model": serializers.CharField(),
-        "input": serializers.DictField(),
-        "retryOf": serializers.CharField(allow_null=True),
-        "retries": serializers.ListField(child=serializers.CharField()),
-        "usage": serializers.DictField(),
-        "createdAt": serializers.DateTimeField(),
-        "startedAt": serializers.DateTimeField(allow_null=True),
-        "finishedAt": serializers.DateTimeField(allow_null=True),
-    },
-)
-RunDetail = inline_serializer(
-    "RunDetail",
-    {"run": RunRecord, "events": serializers.ListField(child=serializers.DictField())},
-)
-RunPage = inline_serializer(
-    "RunPage",
-    {
-        "items": serializers.ListField(child=RunRecord),
-        "total": serializers.IntegerField(),
-        "limit": serializers.IntegerField(),
-        "offset": serializers.IntegerField(),
-    },
-)
+RunPage = page_of(RunSerializer, "RunPage")
 
 
 class RunLimitsInput(StrictInputSerializer):
@@ -108,19 +41,25 @@ class RunLimitsInput(StrictInputSerializer):
 
 
 class RunCreateInput(StrictInputSerializer):
-    scenarioId = serializers.CharField(max_length=100)
-    authProvider = serializers.ChoiceField(choices=AuthProvider.values, default=AuthProvider.API_KEY)
-    model = serializers.CharField(max_length=100, required=False, allow_blank=False)
-    input = serializers.DictField(required=False, default=dict)
+    scenarioId = StrictCharField(max_length=100, help_text="An id from GET /api/scenarios.")
+    authProvider = serializers.ChoiceField(choices=AuthProvider.choices, default=AuthProvider.API_KEY)
+    model = StrictCharField(
+        max_length=100, required=False, help_text="Default: DESKHAND_DEFAULT_MODEL.", allow_blank=False
+    )
     limits = RunLimitsInput(required=False)
-    machine = serializers.CharField(
+    machine = StrictCharField(
         max_length=200, required=False, help_text="The machine that must run it (default: the first free one)."
+    )
+    input = serializers.DictField(
+        required=False, default=dict, help_text="Checked against the scenario's `inputSchema`; errors name the field."
     )
 
 
 class RunConfirmInput(StrictInputSerializer):
     choice = serializers.ChoiceField(choices=["confirmed", "declined"])
-    fingerprint = serializers.CharField(max_length=64, required=False)
+    fingerprint = StrictCharField(
+        max_length=64, required=False, help_text="From the `confirmation_required` event: answer that action only."
+    )
 
 
 def _run_or_404(run_id: str) -> Run:
@@ -133,30 +72,29 @@ def _run_or_404(run_id: str) -> Run:
 class RunListView(APIView):
     @extend_schema(
         summary="List runs, newest first",
+        operation_id="runs_list",
         parameters=[
             OpenApiParameter("status", str, enum=Run.Status.values, description="Only runs in this status."),
-            OpenApiParameter("limit", int, description="Page size, 1-200 (default 50)."),
-            OpenApiParameter("offset", int, description="Runs to skip (default 0)."),
+            *page_parameters(),
         ],
-        responses=RunPage,
+        responses={200: RunPage, **errors("invalid_input")},
     )
     def get(self, request):
-        status = request.query_params.get("status") or None
-        if status and status not in Run.Status.values:
-            raise InvalidInput("status", f"must be one of {', '.join(Run.Status.values)}")
+        status = choice_param(request.query_params, "status", Run.Status.values)
         limit, offset = page_params(request.query_params)
         runs, total = selectors.run_list(status=status, limit=limit, offset=offset)
-        return Response({"items": [run_record(r) for r in runs], "total": total, "limit": limit, "offset": offset})
+        return Response(page(RunSerializer(runs, many=True).data, total=total, limit=limit, offset=offset))
 
     @extend_schema(
+        operation_id="runs_create",
         summary="Start a scenario run",
         description="Validates `input` against the scenario's JSON Schema (errors name the field), stores a "
         "`queued` run and hands it to the desktop worker. `model` defaults to the server's default model.",
         request=RunCreateInput,
-        responses={202: RunRecord},
+        responses={202: RunSerializer, **errors("invalid_input", "disk_full")},
     )
     def post(self, request):
-        data = _valid(RunCreateInput, request.data)
+        data = validated_input(RunCreateInput, request.data)
         run = services.run_create(
             scenario_id=data["scenarioId"],
             auth_provider=data["authProvider"],
@@ -166,88 +104,99 @@ class RunListView(APIView):
             machine=data.get("machine"),
         )
         # The record as created: re-reading it would race with a worker that already took it.
-        return Response(run_record(run, retries=[]), status=202)
+        return Response(RunSerializer(run).data, status=202)
 
 
 class RunDetailView(APIView):
-    @extend_schema(summary="One run and its events (screenshots as URLs)", responses=RunDetail)
+    @extend_schema(
+        summary="One run with its scenario and events (screenshots as URLs)",
+        operation_id="runs_retrieve",
+        responses={200: RunDetailSerializer, **errors("not_found")},
+    )
     def get(self, request, run_id: str):
-        run = _run_or_404(run_id)
-        events = [event_as_dict(e) for e in event_list(owner_id=run.id)]
-        return Response({**run_record(run), "scenario": run.scenario, "events": events})
+        return Response(RunDetailSerializer(_run_or_404(run_id)).data)
 
 
 class RunStopView(APIView):
     @extend_schema(
+        operation_id="runs_stop",
         summary="Stop a run",
-        description="A queued run is stopped at once; a running one ends as `stopped` within a second or two "
-        "(between actions, inside waits, killing a running shell command). 409 when it already finished.",
+        description="A queued run is stopped at once; a running (or paused) one turns `stopping` and ends as "
+        "`stopped` within a second or two: a model call in flight is cancelled, a running shell command killed. "
+        "A run whose worker is gone is ended at once. 409 when it already finished.",
         request=None,
-        responses={202: RunRecord},
+        responses={202: RunSerializer, **errors("not_found", "run_finished")},
     )
     def post(self, request, run_id: str):
-        run = services.run_stop(run_id=run_id)
-        return Response(run_record(run), status=202)
+        return Response(RunSerializer(services.run_stop(run_id=run_id)).data, status=202)
 
 
 class RunPauseView(APIView):
     @extend_schema(
+        operation_id="runs_pause",
         summary="Pause a run and take the desktop over",
         description="The run halts at its next safe point (a model call in flight is cancelled and asked again "
         "after resume), lets go of held keys and buttons, and turns `paused`; its time budget stops counting. "
-        "409 when it is not running.",
+        "Asking twice is the same request. 409 when it is not running.",
         request=None,
-        responses={202: RunRecord},
+        responses={202: RunSerializer, **errors("not_found", "not_running")},
     )
     def post(self, request, run_id: str):
-        return Response(run_record(services.run_pause(run_id=run_id)), status=202)
+        return Response(RunSerializer(services.run_pause(run_id=run_id)).data, status=202)
 
 
 class RunResumeView(APIView):
     @extend_schema(
+        operation_id="runs_resume",
         summary="Hand the desktop back to a paused run",
         description="It goes on from a fresh screenshot, told that a person used the desktop meanwhile. 409 when "
         "it is not paused.",
         request=None,
-        responses={202: RunRecord},
+        responses={202: RunSerializer, **errors("not_found", "not_paused")},
     )
     def post(self, request, run_id: str):
-        return Response(run_record(services.run_resume(run_id=run_id)), status=202)
+        return Response(RunSerializer(services.run_resume(run_id=run_id)).data, status=202)
 
 
 class RunRetryView(APIView):
     @extend_schema(
+        operation_id="runs_retry",
         summary="Retry a finished run",
         description="A new run with the original scenario, provider, model and input; `retryOf` links it to "
         "the original, whose `retries` lists it.",
         request=None,
-        responses={202: RunRecord},
+        responses={202: RunSerializer, **errors("not_found", "run_active", "scenario_gone", "disk_full")},
     )
     def post(self, request, run_id: str):
-        run = services.run_retry(run_id=run_id)
-        return Response(run_record(run, retries=[]), status=202)
+        return Response(RunSerializer(services.run_retry(run_id=run_id)).data, status=202)
 
 
 class RunConfirmView(APIView):
     @extend_schema(
+        operation_id="runs_confirm",
         summary="Answer the run's pending confirmation",
         description="Approves or declines the one action the run is waiting on. Pass the `fingerprint` from the "
-        "`confirmation_required` event to make sure the answer applies to that exact action.",
+        "`confirmation_required` event to make sure the answer applies to that exact action. Answers the "
+        "confirmation as answered.",
         request=RunConfirmInput,
-        responses={200: inline_serializer("ConfirmationAnswer", {"status": serializers.CharField()})},
+        responses={200: ConfirmationSerializer, **errors("invalid_input", "not_found", "no_pending_confirmation")},
     )
     def post(self, request, run_id: str):
-        data = _valid(RunConfirmInput, request.data)
+        data = validated_input(RunConfirmInput, request.data)
         answered = services.run_confirm(run_id=run_id, choice=data["choice"], fingerprint=data.get("fingerprint"))
-        return Response({"status": answered.status, "fingerprint": answered.fingerprint, "kind": answered.kind})
+        return Response(ConfirmationSerializer(answered).data)
 
 
 class RunReplayView(APIView):
     @extend_schema(
+        operation_id="runs_replay",
         summary="Download the run's replay archive (zip)",
         description="manifest.json, events.jsonl, the screenshots and a self-contained index.html that steps "
         "through the run (open it from the unzipped folder; no server needed).",
-        responses={(200, "application/zip"): OpenApiTypes.BINARY},
+        responses={
+            (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="The archive."),
+            **errors("not_found"),
+        },
     )
     def get(self, request, run_id: str):
         from runs.replay import replay_build
@@ -258,9 +207,3 @@ class RunReplayView(APIView):
         response["Content-Disposition"] = f'attachment; filename="deskhand-{run.id}.zip"'
         response["Cache-Control"] = "no-store"
         return response
-
-
-def _valid(serializer_class, data):
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data

@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from core.redact import redact, redact_data
 from events.models import Screenshot
-from events.selectors import event_as_dict, event_list
+from events.selectors import event_list
+from events.serializers import EventSerializer
 from runs.models import Run
 
 FORMAT_VERSION = 1
@@ -31,15 +32,15 @@ def _seconds(start, end) -> float | None:
 
 
 def replay_manifest(*, run: Run, screenshots: list[dict], event_count: int) -> dict:
-    from runs.api import run_record
+    from runs.serializers import MachineSerializer, RunSerializer
 
-    machine = run.machine if run.machine_id else None
+    record = RunSerializer(run).data
     return redact_data(
         {
             "format": "deskhand-replay",
             "formatVersion": FORMAT_VERSION,
             "generatedAt": timezone.now().isoformat(),
-            "run": run_record(run),
+            "run": record,
             "scenario": run.scenario or {"id": run.scenario_id},
             "model": run.model,
             "authProvider": run.auth_provider,
@@ -51,15 +52,7 @@ def replay_manifest(*, run: Run, screenshots: list[dict], event_count: int) -> d
                 "durationSeconds": _seconds(run.started_at, run.finished_at),
             },
             "usage": run.usage or {},
-            "machine": {
-                "name": machine.name,
-                "platform": machine.platform,
-                "screen": {"width": machine.screen_width, "height": machine.screen_height}
-                if machine.screen_width
-                else None,
-            }
-            if machine
-            else None,
+            "machine": MachineSerializer(run.machine).data if run.machine_id else None,
             "eventCount": event_count,
             "screenshots": screenshots,
         }
@@ -88,7 +81,7 @@ def replay_build(*, run: Run) -> bytes:
             listed.append({"ref": shot.id, "file": name, "width": shot.width, "height": shot.height, "mime": shot.mime})
         files = {item["ref"]: item["file"] for item in listed}
         for event in events:
-            record = event_as_dict(event)
+            record = dict(EventSerializer(event).data)
             if event.type == "screenshot" and isinstance(record["data"], dict):
                 ref = record["data"].get("ref")
                 data = {k: v for k, v in record["data"].items() if k != "url"}

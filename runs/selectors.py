@@ -4,10 +4,11 @@ import socket
 
 import psutil
 from django.conf import settings
+from django.db.models import Prefetch
 
 from agent.platform import capture
 from agent.platform.system import describe
-from runs.models import Machine
+from runs.models import Confirmation, Machine, Run
 
 
 def display_facts() -> dict:
@@ -46,23 +47,43 @@ def machine_list() -> list[Machine]:
     return list(Machine.objects.order_by("name"))
 
 
-def run_get(*, run_id: str):
-    from runs.models import Run
+def _runs():
+    """Runs with what their output shape reads: the machine and the ids of their retries (one query a page)."""
+    retries = Prefetch("retries", queryset=Run.objects.only("id", "retry_of_id", "created_at"))
+    return Run.objects.select_related("machine").prefetch_related(retries)
 
-    return Run.objects.select_related("machine", "retry_of").filter(pk=run_id).first()
+
+def run_get(*, run_id: str) -> Run | None:
+    return _runs().filter(pk=run_id).first()
 
 
-def run_list(*, status: str | None = None, limit: int = 50, offset: int = 0):
+def run_list(*, status: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[Run], int]:
     """Newest first; returns (page, total)."""
-    from runs.models import Run
-
-    queryset = Run.objects.select_related("machine").order_by("-created_at", "-pk")
+    queryset = _runs().order_by("-created_at", "-pk")
     if status:
         queryset = queryset.filter(status=status)
     return list(queryset[offset : offset + limit]), queryset.count()
 
 
-def run_retry_ids(*, run_id: str) -> list[str]:
-    from runs.models import Run
+def runs_by_id(*, run_ids: list[str]) -> dict[str, Run]:
+    return {run.pk: run for run in _runs().filter(pk__in=run_ids)}
 
-    return list(Run.objects.filter(retry_of_id=run_id).order_by("created_at").values_list("pk", flat=True))
+
+def confirmation_pending(*, owner_id: str) -> Confirmation | None:
+    """The action a run or live session waits on a person for, if any."""
+    return (
+        Confirmation.objects.filter(owner_id=owner_id, status=Confirmation.Status.PENDING)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def cost_estimate(*, model: str, usage: dict) -> float | None:
+    """What `usage` cost in US dollars at the model's configured price (DESKHAND_MODEL_PRICES, per
+    million input and output tokens); None when no price is configured for the model."""
+    price = settings.MODEL_PRICES.get(model)
+    if price is None:
+        return None
+    per_million_in, per_million_out = price
+    cost = int(usage.get("input_tokens") or 0) * per_million_in + int(usage.get("output_tokens") or 0) * per_million_out
+    return round(cost / 1_000_000, 6)

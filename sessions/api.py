@@ -1,53 +1,58 @@
 """HTTP interface of live sessions (the SSE streams are in streams.py: DRF would buffer them)."""
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import InvalidInput, NotFound
-from core.pagination import page_params
-from core.serializers import StrictInputSerializer
+from core.errors import NotFound
+from core.openapi import errors, page_parameters
+from core.pagination import choice_param, page, page_params
+from core.serializers import StrictCharField, StrictInputSerializer, page_of, validated_input
 from runs.models import AuthProvider
 from sessions import selectors, services
 from sessions.models import LiveSession
+from sessions.serializers import (
+    ConfirmAnswerSerializer,
+    ObservationSerializer,
+    SessionDetailSerializer,
+    SessionSerializer,
+)
 
 TAGS = ["live sessions"]
-ERROR = OpenApiResponse(description='{"code", "message", "details"}')
-
-
-class TextField(serializers.CharField):
-    """A string, and only a string: DRF's CharField would turn 5 or true into "5" / "True"."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
+MODEL_NAME_CHARS = 100
 
 
 class SessionCreateInput(StrictInputSerializer):
-    model = TextField(required=False, max_length=100, help_text="Default: DESKHAND_DEFAULT_MODEL.")
-    authProvider = serializers.ChoiceField(choices=AuthProvider.values, required=False, help_text="Default: api-key.")
-    machine = TextField(
+    model = StrictCharField(
+        required=False, min_length=1, max_length=MODEL_NAME_CHARS, help_text="Default: DESKHAND_DEFAULT_MODEL."
+    )
+    authProvider = serializers.ChoiceField(choices=AuthProvider.choices, required=False, help_text="Default: api-key.")
+    machine = StrictCharField(
         required=False, max_length=200, help_text="The machine to bind the session to (default: a free online one)."
     )
 
 
 class CommandInput(StrictInputSerializer):
-    instruction = TextField(
+    instruction = StrictCharField(
         max_length=services.MAX_INSTRUCTION_CHARS,
         trim_whitespace=True,
         help_text="What the agent should do (not `text`).",
     )
     authProvider = serializers.ChoiceField(
-        choices=AuthProvider.values, required=False, help_text="For this command only; default: the session's."
+        choices=AuthProvider.choices, required=False, help_text="For this command only; default: the session's."
     )
-    model = TextField(required=False, max_length=100, help_text="For this command only; default: the session's.")
+    model = StrictCharField(
+        required=False,
+        min_length=1,
+        max_length=MODEL_NAME_CHARS,
+        help_text="For this command only; default: the session's.",
+    )
 
 
 class ConfirmInput(StrictInputSerializer):
     choice = serializers.ChoiceField(choices=["confirmed", "declined"])
-    fingerprint = TextField(
+    fingerprint = StrictCharField(
         required=False,
         max_length=64,
         help_text="The `fingerprint` of the confirmation_required event: the "
@@ -55,52 +60,7 @@ class ConfirmInput(StrictInputSerializer):
     )
 
 
-class SessionSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    title = serializers.CharField()
-    status = serializers.ChoiceField(choices=LiveSession.Status.values)
-    statusReason = serializers.CharField()
-    model = serializers.CharField()
-    authProvider = serializers.CharField()
-    machine = serializers.CharField(allow_null=True)
-    commandCount = serializers.IntegerField()
-    command = serializers.DictField(
-        allow_null=True,
-        help_text="The current or last command: id, instruction, "
-        "model, authProvider, route, status, summary, createdAt, startedAt, finishedAt.",
-    )
-    usage = serializers.DictField()
-    pendingConfirmation = serializers.DictField(
-        allow_null=True, help_text="kind, action, reason, fingerprint: exactly what would be done and why."
-    )
-    createdAt = serializers.DateTimeField()
-    updatedAt = serializers.DateTimeField()
-    closedAt = serializers.DateTimeField(allow_null=True)
-
-
-class EventSerializer(serializers.Serializer):
-    seq = serializers.IntegerField()
-    type = serializers.CharField()
-    data = serializers.DictField(help_text="`screenshot` events carry `ref` and the image's `url`.")
-    createdAt = serializers.DateTimeField()
-
-
-class SessionDetailSerializer(SessionSerializer):
-    events = EventSerializer(many=True)
-
-
-class SessionListSerializer(serializers.Serializer):
-    items = SessionSerializer(many=True)
-    total = serializers.IntegerField()
-
-
-class ObserveSerializer(serializers.Serializer):
-    session = SessionSerializer()
-    machine = serializers.DictField(help_text="name, lastHeartbeat, online, displayReachable, screen, desktopHolder")
-    windows = serializers.ListField(
-        child=serializers.DictField(), help_text="Visible windows: title, app, x, y, width, height, focused."
-    )
-    screenshot = serializers.DictField(help_text="id, url, width, height, mime")
+SessionPage = page_of(SessionSerializer, "SessionPage")
 
 
 def _session_or_404(session_id: str) -> LiveSession:
@@ -114,61 +74,63 @@ class SessionListView(APIView):
     @extend_schema(
         tags=TAGS,
         summary="Live sessions, newest first",
-        parameters=[
-            OpenApiParameter("limit", int, description="1 to 200, default 50"),
-            OpenApiParameter("offset", int),
-            OpenApiParameter("status", str, enum=LiveSession.Status.values),
-        ],
-        responses={200: SessionListSerializer, 400: ERROR},
+        operation_id="live_sessions_list",
+        parameters=[*page_parameters(), OpenApiParameter("status", str, enum=LiveSession.Status.values)],
+        responses={200: SessionPage, **errors("invalid_input")},
     )
     def get(self, request):
         limit, offset = page_params(request.query_params)
-        wanted = request.query_params.get("status") or None
-        if wanted and wanted not in LiveSession.Status.values:
-            raise InvalidInput("status", f"must be one of: {', '.join(LiveSession.Status.values)}")
+        wanted = choice_param(request.query_params, "status", LiveSession.Status.values)
         sessions, total = selectors.session_list(limit=limit, offset=offset, status=wanted)
-        return Response({"items": [selectors.session_as_dict(s, with_pending=False) for s in sessions], "total": total})
+        items = SessionSerializer(sessions, many=True).data
+        return Response(page(items, total=total, limit=limit, offset=offset))
 
     @extend_schema(
         tags=TAGS,
+        operation_id="live_sessions_create",
         summary="Create a live session (idle)",
         request=SessionCreateInput,
-        responses={201: SessionSerializer, 400: ERROR},
+        responses={201: SessionSerializer, **errors("invalid_input")},
         examples=[
             OpenApiExample("create", value={"model": "gpt-5.4", "authProvider": "codex-oauth"}, request_only=True)
         ],
     )
     def post(self, request):
-        data = _valid(SessionCreateInput, request)
+        data = validated_input(SessionCreateInput, request.data)
         session = services.session_create(
             model=data.get("model"), auth_provider=data.get("authProvider"), machine=data.get("machine")
         )
-        return Response(selectors.session_as_dict(_session_or_404(session.pk)), status=status.HTTP_201_CREATED)
+        return Response(SessionSerializer(_session_or_404(session.pk)).data, status=status.HTTP_201_CREATED)
 
 
 class SessionDetailView(APIView):
     @extend_schema(
         tags=TAGS,
         summary="A live session and its full event history",
-        responses={200: SessionDetailSerializer, 404: ERROR},
+        operation_id="live_sessions_retrieve",
+        responses={200: SessionDetailSerializer, **errors("not_found")},
     )
     def get(self, request, session_id: str):
         session = _session_or_404(session_id)
         if session.status in LiveSession.BUSY and services.session_sweep_stale(session_id=session_id):
             session = _session_or_404(session_id)
-        return Response(
-            {**selectors.session_as_dict(session), "events": selectors.session_events(session_id=session_id)}
-        )
+        return Response(SessionDetailSerializer(session).data)
 
 
 class CommandView(APIView):
     @extend_schema(
         tags=TAGS,
+        operation_id="live_sessions_command",
         summary="Send one instruction (runs in the worker; watch the events)",
         description="202 with the session (`executing`). 409 while another instruction executes or a "
         "confirmation is pending, when the session is closed, or when a run holds the desktop.",
         request=CommandInput,
-        responses={202: SessionSerializer, 400: ERROR, 404: ERROR, 409: ERROR},
+        responses={
+            202: SessionSerializer,
+            **errors(
+                "invalid_input", "not_found", "session_closed", "session_busy", "waiting_confirmation", "desktop_busy"
+            ),
+        },
         examples=[
             OpenApiExample(
                 "command",
@@ -182,111 +144,100 @@ class CommandView(APIView):
         ],
     )
     def post(self, request, session_id: str):
-        data = _valid(CommandInput, request)
+        data = validated_input(CommandInput, request.data)
         session = services.session_command_submit(
             session_id=session_id,
             instruction=data["instruction"],
             model=data.get("model"),
             auth_provider=data.get("authProvider"),
         )
-        return Response(selectors.session_as_dict(session), status=status.HTTP_202_ACCEPTED)
+        return Response(SessionSerializer(session).data, status=status.HTTP_202_ACCEPTED)
 
 
 class ConfirmView(APIView):
     @extend_schema(
         tags=TAGS,
+        operation_id="live_sessions_confirm",
         summary="Answer the pending confirmation (that one action only)",
         description="`declined` tells the model the action was declined. 409 when nothing is pending.",
         request=ConfirmInput,
-        responses={200: OpenApiResponse(description="{confirmation, session}"), 400: ERROR, 404: ERROR, 409: ERROR},
+        responses={200: ConfirmAnswerSerializer, **errors("invalid_input", "not_found", "no_pending_confirmation")},
     )
     def post(self, request, session_id: str):
-        data = _valid(ConfirmInput, request)
+        data = validated_input(ConfirmInput, request.data)
         confirmation = services.session_confirm(
             session_id=session_id, choice=data["choice"], fingerprint=data.get("fingerprint")
         )
-        return Response(
-            {"confirmation": confirmation, "session": selectors.session_as_dict(_session_or_404(session_id))}
-        )
+        answer = {"confirmation": confirmation, "session": _session_or_404(session_id)}
+        return Response(ConfirmAnswerSerializer(answer).data)
 
 
 class PauseView(APIView):
     @extend_schema(
         tags=TAGS,
+        operation_id="live_sessions_pause",
         summary="Pause the executing instruction and take the desktop over",
         description="The command halts at its next safe point (a model call in flight is cancelled and asked "
         "again after resume), lets go of held keys and buttons, and the session turns `paused`. 409 when "
         "nothing is executing.",
         request=None,
-        responses={202: SessionSerializer, 404: ERROR, 409: ERROR},
+        responses={202: SessionSerializer, **errors("not_found", "not_executing")},
     )
     def post(self, request, session_id: str):
         session = services.session_pause(session_id=session_id)
-        return Response(selectors.session_as_dict(session), status=status.HTTP_202_ACCEPTED)
+        return Response(SessionSerializer(session).data, status=status.HTTP_202_ACCEPTED)
 
 
 class ResumeView(APIView):
     @extend_schema(
         tags=TAGS,
+        operation_id="live_sessions_resume",
         summary="Hand the desktop back to the paused instruction",
         description="It goes on from a fresh screenshot, told that a person used the desktop meanwhile. 409 when "
         "the session is not paused.",
         request=None,
-        responses={202: SessionSerializer, 404: ERROR, 409: ERROR},
+        responses={202: SessionSerializer, **errors("not_found", "not_paused")},
     )
     def post(self, request, session_id: str):
         session = services.session_resume(session_id=session_id)
-        return Response(selectors.session_as_dict(session), status=status.HTTP_202_ACCEPTED)
+        return Response(SessionSerializer(session).data, status=status.HTTP_202_ACCEPTED)
 
 
 class StopView(APIView):
     @extend_schema(
         tags=TAGS,
-        summary="Stop the executing instruction; the session goes back to idle",
+        operation_id="live_sessions_stop",
+        summary="Stop the executing instruction; the session turns stopping, then idle",
         request=None,
-        responses={202: SessionSerializer, 404: ERROR, 409: ERROR},
+        responses={202: SessionSerializer, **errors("not_found", "not_executing")},
     )
     def post(self, request, session_id: str):
         session = services.session_stop(session_id=session_id)
-        return Response(selectors.session_as_dict(session), status=status.HTTP_202_ACCEPTED)
+        return Response(SessionSerializer(session).data, status=status.HTTP_202_ACCEPTED)
 
 
 class ObserveView(APIView):
     @extend_schema(
         tags=TAGS,
+        operation_id="live_sessions_observe",
         summary="Capture the desktop now: screenshot, visible windows, machine",
         description="Also records a `screenshot` event. 503 when no display is reachable.",
         request=None,
-        responses={200: ObserveSerializer, 404: ERROR, 409: ERROR, 503: ERROR},
+        responses={200: ObservationSerializer, **errors("not_found", "session_closed", "display_unavailable")},
     )
     def post(self, request, session_id: str):
-        result = services.session_observe(session_id=session_id)
-        return Response(
-            {
-                "session": selectors.session_as_dict(result["session"]),
-                "machine": selectors.machine_as_dict(result["machine"]),
-                "windows": result["windows"],
-                "screenshot": selectors.screenshot_as_dict(result["screenshot"]),
-            }
-        )
+        return Response(ObservationSerializer(services.session_observe(session_id=session_id)).data)
 
 
 class CloseView(APIView):
     @extend_schema(
         tags=TAGS,
+        operation_id="live_sessions_close",
         summary="Close the session (stops what runs; ends its event stream)",
         description="The record and its events stay (delete them through /api/history). "
         "Closing a closed session is a no-op.",
         request=None,
-        responses={200: SessionSerializer, 404: ERROR},
+        responses={200: SessionSerializer, **errors("not_found")},
     )
     def post(self, request, session_id: str):
-        return Response(selectors.session_as_dict(services.session_close(session_id=session_id)))
-
-
-def _valid(serializer_class, request) -> dict:
-    serializer = serializer_class(data=request.data if isinstance(request.data, dict) else {})
-    if not isinstance(request.data, dict):
-        raise InvalidInput("body", "must be a JSON object")
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+        return Response(SessionSerializer(services.session_close(session_id=session_id)).data)

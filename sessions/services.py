@@ -22,7 +22,7 @@ from events.services import event_append, screenshot_store
 from runs.dispatch import REDISPATCH_SECONDS, machine_queue, machines_online
 from runs.execution.claims import desktop_claim, desktop_release, heartbeat_interval, stale_before
 from runs.execution.confirmations import confirmation_resolve, confirmations_expire
-from runs.models import AuthProvider, Machine
+from runs.models import AuthProvider, Confirmation, Machine
 from sessions.models import LiveSession, new_command_id
 
 logger = logging.getLogger("deskhand.sessions")
@@ -239,7 +239,7 @@ def session_command_execute(*, session_id: str, command_id: str) -> None:
 # --- confirm / stop ---------------------------------------------------------------------------
 
 
-def session_confirm(*, session_id: str, choice: str, fingerprint: str | None = None) -> dict:
+def session_confirm(*, session_id: str, choice: str, fingerprint: str | None = None) -> Confirmation:
     """A person's answer to the pending confirmation. It applies to that one action only (the
     execution consumes it for the fingerprint it asked about); with `fingerprint`, only if the
     pending action is still that exact one."""
@@ -253,14 +253,7 @@ def session_confirm(*, session_id: str, choice: str, fingerprint: str | None = N
             + (" with that fingerprint." if fingerprint else "."),
             code="no_pending_confirmation",
         )
-    return {
-        "id": resolved.pk,
-        "kind": resolved.kind,
-        "fingerprint": resolved.fingerprint,
-        "choice": resolved.status,
-        "action": resolved.action,
-        "reason": resolved.reason,
-    }
+    return resolved
 
 
 def session_stop(*, session_id: str) -> LiveSession:

@@ -11,34 +11,27 @@ import time
 from collections.abc import AsyncIterator
 
 from django.conf import settings
-from django.http import JsonResponse
-from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
 from rest_framework.views import APIView
 
-from core.errors import AppError, Conflict, NotFound, Unavailable
+from core.errors import Conflict, NotFound, Unavailable
+from core.openapi import EventStreamResponse, errors
 from events.models import Event
-from events.streams import last_event_id, owner_event_stream, sse_message, sse_response
+from events.serializers import OWNER_STREAM_EVENTS
+from events.streams import (
+    last_event_id,
+    last_event_id_parameters,
+    owner_event_stream,
+    sse_message,
+    sse_response,
+    sse_view,
+)
 from sessions import screen
 from sessions.models import LiveSession
 
 # How often an open screen stream re-reads whether its session was closed meanwhile.
 SESSION_CHECK_SECONDS = 2.0
-
-
-def _error(exc: AppError) -> JsonResponse:
-    return JsonResponse({"code": exc.code, "message": exc.message, "details": exc.details}, status=exc.http_status)
-
-
-def _only_get(request) -> JsonResponse | None:
-    if request.method == "GET":
-        return None
-    response = JsonResponse(
-        {"code": "method_not_allowed", "message": f'Method "{request.method}" not allowed.', "details": {}}, status=405
-    )
-    response["Allow"] = "GET"
-    return response
 
 
 async def _session_status(session_id: str) -> str | None:
@@ -50,19 +43,11 @@ def _is_closing(event: Event) -> bool:
     return event.type == "status" and event.data.get("status") == LiveSession.Status.CLOSED
 
 
-# GET-only (other methods get 405 before anything happens): nothing for CSRF to protect, and
-# without the exemption a token-authenticated POST would get a confusing 403 instead of 405.
-@csrf_exempt
+@sse_view
 async def session_event_stream(request, session_id: str):
-    refusal = _only_get(request)
-    if refusal:
-        return refusal
-    try:
-        after = last_event_id(request)
-        if await _session_status(session_id) is None:
-            raise NotFound(f"No live session {session_id}.")
-    except AppError as exc:
-        return _error(exc)
+    after = last_event_id(request)
+    if await _session_status(session_id) is None:
+        raise NotFound(f"No live session {session_id}.")
 
     async def is_finished() -> bool:
         return await _session_status(session_id) == LiveSession.Status.CLOSED
@@ -72,22 +57,16 @@ async def session_event_stream(request, session_id: str):
     )
 
 
-@csrf_exempt
+@sse_view
 async def session_screen_stream(request, session_id: str):
-    refusal = _only_get(request)
-    if refusal:
-        return refusal
-    try:
-        status = await _session_status(session_id)
-        if status is None:
-            raise NotFound(f"No live session {session_id}.")
-        if status == LiveSession.Status.CLOSED:
-            raise Conflict(f"Live session {session_id} is closed; create a new one.", code="session_closed")
-        problem = await asyncio.to_thread(screen.display_problem)
-        if problem:
-            raise Unavailable(problem, code="display_unavailable")
-    except AppError as exc:
-        return _error(exc)
+    status = await _session_status(session_id)
+    if status is None:
+        raise NotFound(f"No live session {session_id}.")
+    if status == LiveSession.Status.CLOSED:
+        raise Conflict(f"Live session {session_id} is closed; create a new one.", code="session_closed")
+    problem = await asyncio.to_thread(screen.display_problem)
+    if problem:
+        raise Unavailable(problem, code="display_unavailable")
     return sse_response(_frames(screen.frame_source(), session_id))
 
 
@@ -133,28 +112,57 @@ class _EventStreamSchema(APIView):
     @extend_schema(
         tags=["live sessions"],
         summary="The session's events, as Server-Sent Events",
-        description="Replays the events after `Last-Event-ID` (header or `?lastEventId=`), then follows new "
-        "ones. Each message: `id: <seq>`, `event: <type>`, `data: {seq, type, data, createdAt}`. The stream "
-        "stays open across commands (the session returns to `idle`) and ends after the `status: closed` "
-        "event; reconnecting after that gets 204. A `: keep-alive` comment comes when nothing happened.",
-        parameters=[OpenApiParameter("lastEventId", int, description="Resume after this event (or the header).")],
-        responses={(200, "text/event-stream"): OpenApiTypes.STR},
+        operation_id="live_sessions_events",
+        parameters=last_event_id_parameters(),
+        responses={
+            200: EventStreamResponse(
+                description="Replays the events after `Last-Event-ID` (header or `?lastEventId=`), then follows "
+                "new ones. Each message: `id: <seq>`, `event: <type>`, `data: {seq, type, data, createdAt}`. The "
+                "stream stays open across commands (the session returns to `idle`) and ends after the "
+                "`status: closed` event. A `: keep-alive` comment comes when nothing happened.",
+                events=OWNER_STREAM_EVENTS,
+            ),
+            204: OpenApiResponse(description="The session is closed and nothing follows: do not reconnect."),
+            **errors("invalid_input", "not_found"),
+        },
     )
     def get(self, request, session_id: str):  # pragma: no cover - never routed
         raise NotImplementedError
+
+
+class FrameSerializer(serializers.Serializer):
+    timestamp = serializers.IntegerField(help_text="Capture time, milliseconds since the epoch.")
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    image = serializers.CharField(help_text="Base64 JPEG.")
+
+
+class StreamErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="display_unavailable")
+    message = serializers.CharField()
+
+
+class StreamEndSerializer(serializers.Serializer):
+    reason = serializers.CharField()
 
 
 class _ScreenStreamSchema(APIView):
     @extend_schema(
         tags=["live sessions"],
         summary="Near-live frames of the desktop, as Server-Sent Events",
-        description="`event: frame`, `data: {timestamp (ms), width, height, image (base64 JPEG)}`. At most "
-        "DESKHAND_SCREEN_STREAM_FPS frames per second (default 8), at most DESKHAND_SCREEN_STREAM_MAX_WIDTH "
-        "pixels wide (default 1280; scaled down by an integer factor). An unchanged screen sends no frame, only "
-        "`: keep-alive` comments. One capture per server process is shared by all viewers and stops when the "
-        "last one leaves; a slow viewer gets the newest frame, never a backlog. 503 when no display is "
-        "reachable; `event: end` when the session is closed.",
-        responses={(200, "text/event-stream"): OpenApiTypes.STR},
+        operation_id="live_sessions_screen_stream",
+        responses={
+            200: EventStreamResponse(
+                description="`event: frame` messages, at most DESKHAND_SCREEN_STREAM_FPS per second (default 8), "
+                "at most DESKHAND_SCREEN_STREAM_MAX_WIDTH pixels wide (default 1280; scaled down by an integer "
+                "factor). An unchanged screen sends no frame, only `: keep-alive` comments. One capture per server "
+                "process is shared by all viewers and stops when the last one leaves; a slow viewer gets the newest "
+                "frame, never a backlog. `event: error` when the display goes away, `event: end` when the session "
+                "is closed; both end the stream.",
+                events={"frame": FrameSerializer, "error": StreamErrorSerializer, "end": StreamEndSerializer},
+            ),
+            **errors("not_found", "session_closed", "display_unavailable"),
+        },
     )
     def get(self, request, session_id: str):  # pragma: no cover - never routed
         raise NotImplementedError

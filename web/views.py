@@ -98,16 +98,14 @@ def history_page(request):
 @require_GET
 @operator_required
 def run_page(request, run_id: str):
-    from events.selectors import event_as_dict, event_list
-    from runs.api import run_record
     from runs.selectors import run_get
+    from runs.serializers import RunDetailSerializer
 
     run = run_get(run_id=run_id)
     if run is None:
         raise Http404(f"No run {run_id}.")
     # The same shape as GET /api/runs/<id>: the script has one way to draw a run, first load or refresh.
-    initial = {**run_record(run), "events": [event_as_dict(e) for e in event_list(owner_id=run.id)]}
-    return render(request, "web/run.html", {"run": run, "initial": initial})
+    return render(request, "web/run.html", {"run": run, "initial": RunDetailSerializer(run).data})
 
 
 @require_GET
@@ -154,7 +152,8 @@ def _providers(status: dict) -> list[dict]:
 @operator_required
 def live_page(request, session_id: str | None = None):
     from providers.selectors import auth_status
-    from sessions.selectors import session_as_dict, session_events, session_get, session_list
+    from sessions.selectors import session_get, session_list
+    from sessions.serializers import SessionDetailSerializer
 
     context = {"providers": _providers(auth_status()["providers"]), "default_model": settings.DEFAULT_MODEL}
     if session_id is None:
@@ -165,7 +164,7 @@ def live_page(request, session_id: str | None = None):
     if session is None:
         raise Http404(f"No live session {session_id}.")
     context["session"] = session
-    context["initial"] = {**session_as_dict(session), "events": session_events(session_id=session.id)}
+    context["initial"] = SessionDetailSerializer(session).data
     return render(request, "web/live.html", context)
 
 

@@ -50,7 +50,7 @@ STREAMS = [
 
 
 @pytest.fixture(scope="module")
-def schema(django_db_setup, django_db_blocker):
+def schema_document(django_db_setup, django_db_blocker):
     from django.conf import settings
     from rest_framework.test import APIClient
 
@@ -58,7 +58,12 @@ def schema(django_db_setup, django_db_blocker):
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {settings.API_TOKEN}")
     response = client.get("/api/schema/?format=json")
     assert response.status_code == 200
-    return {re.sub(r"\{[^}]+\}", "{}", path): operations for path, operations in response.json()["paths"].items()}
+    return response.json()
+
+
+@pytest.fixture(scope="module")
+def schema(schema_document):
+    return {re.sub(r"\{[^}]+\}", "{}", path): operations for path, operations in schema_document["paths"].items()}
 
 
 @pytest.mark.parametrize("method, path", REFERENCE)
@@ -79,3 +84,56 @@ def test_the_docs_page_renders_without_a_cdn(api):
     page = response.content.decode()
     assert "swagger" in page.lower()
     assert "cdn." not in page and "unpkg" not in page
+
+
+def test_signed_out_the_docs_page_sends_you_to_sign_in_and_back(anonymous, client):
+    from django.conf import settings
+
+    response = anonymous.get("/api/docs/")
+    assert response.status_code == 302 and response["Location"] == "/login/?next=/api/docs/"
+    signed_in = client.post("/login/", {"token": settings.API_TOKEN, "next": "/api/docs/"})
+    assert signed_in.status_code == 302 and signed_in["Location"] == "/api/docs/"
+    assert client.get("/api/docs/").status_code == 200
+
+
+def test_signed_out_the_schema_itself_is_still_a_401_envelope(anonymous):
+    response = anonymous.get("/api/schema/")
+    assert response.status_code == 401 and response.json()["code"] == "not_authenticated"
+
+
+def test_the_schema_declares_the_bearer_token_and_every_operation_needs_it(schema_document):
+    assert schema_document["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": schema_document["components"]["securitySchemes"]["bearerAuth"]["description"],
+    }
+    for path, operations in schema_document["paths"].items():
+        for method, operation in operations.items():
+            assert operation["security"] == [{"bearerAuth": []}], (method, path)
+
+
+def test_every_operation_documents_its_errors_with_the_envelope(schema_document):
+    from core.errors import ERROR_CODES
+
+    for path, operations in schema_document["paths"].items():
+        for method, operation in operations.items():
+            statuses = {int(code) for code in operation["responses"] if int(code) >= 400}
+            assert 401 in statuses, (method, path)
+            for status in statuses:
+                schema = operation["responses"][str(status)]["content"]["application/json"]["schema"]
+                assert schema["required"] == ["code", "message", "details"], (method, path, status)
+                assert all(ERROR_CODES[code][0] == status for code in schema["properties"]["code"]["enum"])
+
+
+def test_the_streams_document_each_event_type(schema_document):
+    from agent.sink import EVENT_TYPES
+
+    answer = schema_document["paths"]["/api/runs/{run_id}/events"]["get"]["responses"]["200"]
+    assert set(answer["x-events"]) == set(EVENT_TYPES)
+    assert list(answer["content"]) == ["text/event-stream"]
+
+
+def test_generating_the_schema_warns_about_nothing():
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")

@@ -5,9 +5,8 @@ from django.urls import path
 from config.api_errors import exception_handler  # noqa: F401 - urlconf hooks Django looks up by name
 from config.urls import handler404, handler500  # noqa: F401 - urlconf hooks Django looks up by name
 from config.urls import urlpatterns as project_urlpatterns
-from core.errors import AppError
 from events.models import Event
-from events.streams import last_event_id, owner_event_stream
+from events.streams import last_event_id, owner_event_stream, sse_view
 
 TERMINAL = {"succeeded", "failed", "stopped", "interrupted"}
 
@@ -16,13 +15,9 @@ def is_terminal(event: Event) -> bool:
     return event.type == "status" and event.data.get("status") in TERMINAL
 
 
+@sse_view
 async def owner_stream(request, owner_id: str):
-    from django.http import JsonResponse
-
-    try:
-        after = last_event_id(request)
-    except AppError as exc:
-        return JsonResponse({"code": exc.code, "message": exc.message, "details": exc.details}, status=400)
+    after = last_event_id(request)
 
     async def is_finished() -> bool:
         return await Event.objects.filter(owner_id=owner_id, type="status", data__status__in=list(TERMINAL)).aexists()

@@ -51,7 +51,7 @@ def test_the_listing_leaves_out_symlinks_folders_and_other_names(api, log_dir, t
 
 def test_an_empty_or_missing_folder_lists_nothing(api, settings, tmp_path):
     settings.LOG_DIR = tmp_path / "nowhere"
-    assert api.get("/api/logs/files").json() == {"items": [], "total": 0}
+    assert api.get("/api/logs/files").json() == {"items": [], "total": 0, "limit": 50, "offset": 0}
 
 
 def test_it_serves_a_file_as_plain_text(api, log_dir):

@@ -207,7 +207,7 @@ def test_import_copies_the_codex_cli_tokens_into_deskhands_own_store(api, codex,
 
 def test_import_without_a_codex_cli_sign_in_names_the_missing_file(api, codex, settings):
     response = start(api, "import")
-    assert response.status_code == 400
+    assert response.status_code == 409  # a fine request; this machine has nothing to import
     body = response.json()
     assert body["code"] == "codex_import_unavailable"
     assert str(settings.CODEX_HOME / "auth.json") in body["message"]
@@ -220,7 +220,7 @@ def test_import_of_an_auth_file_without_chatgpt_tokens_says_so(api, codex, setti
     )
     assert codex_status(api)["importAvailable"] is False
     response = start(api, "import")
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["details"]["problem"] == "no_tokens"
     assert "no ChatGPT tokens" in response.json()["message"]
     assert "sk-cli-key" not in response.content.decode()

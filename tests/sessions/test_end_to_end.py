@@ -92,7 +92,7 @@ def test_type_hello_confirm_the_safety_check_watch_events_and_frames_then_follow
     assert editor.path.read_text() == ""  # nothing was typed before the answer
 
     answer = http.post(f"/api/live-sessions/{sid}/confirm", json={"choice": "confirmed"})
-    assert answer.status_code == 200 and answer.json()["confirmation"]["choice"] == "confirmed"
+    assert answer.status_code == 200 and answer.json()["confirmation"]["status"] == "confirmed"
     done = wait_until(lambda s: s["status"] == "idle", 60, of=lambda: session_of(http, sid), what="idle")
     assert done["command"]["status"] == "succeeded" and done["command"]["route"] == "desktop"
     assert done["command"]["summary"] == "Typed hello."

@@ -1,0 +1,164 @@
+"""The output shapes of runs and of what runs share with live sessions: one serializer per
+resource, used by the API, the history, the pages and the replay archive alike (and documenting
+each in the OpenAPI schema). A new field is one line here and shows everywhere."""
+
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from core.serializers import ConstantField, LinksField, TimestampField
+from events.selectors import event_list
+from events.serializers import EventSerializer
+from runs import selectors
+from runs.models import AuthProvider, Confirmation, Machine, Run
+from scenarios.serializers import ScenarioSerializer
+
+USAGE_HELP = "Tokens used so far: input_tokens, output_tokens, total_tokens."
+# "Title (scenario or first instruction)": a run's title, else its instruction, else its scenario.
+TITLE_CHARS = 200
+
+
+class ScreenSizeSerializer(serializers.Serializer):
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+
+
+class MachineSerializer(serializers.Serializer):
+    """A desktop that workers drive (health lists them; observe and replays show the one used)."""
+
+    name = serializers.CharField()
+    platform = serializers.CharField()
+    screen = serializers.SerializerMethodField()
+    displayReachable = serializers.BooleanField(source="display_reachable")
+    lastHeartbeat = TimestampField(source="last_heartbeat", allow_null=True)
+    online = serializers.SerializerMethodField(help_text="Its worker heartbeat recently.")
+    busy = serializers.SerializerMethodField(help_text="An execution drives its desktop now.")
+    desktopHolder = serializers.CharField(
+        source="desktop_holder", allow_null=True, help_text="The run or live session driving the desktop now."
+    )
+
+    @extend_schema_field(ScreenSizeSerializer(allow_null=True))
+    def get_screen(self, machine: Machine) -> dict | None:
+        if not machine.screen_width:
+            return None
+        return {"width": machine.screen_width, "height": machine.screen_height}
+
+    def get_online(self, machine: Machine) -> bool:
+        if not machine.last_heartbeat:
+            return False
+        return (timezone.now() - machine.last_heartbeat).total_seconds() < settings.HEARTBEAT_STALE_SECONDS
+
+    def get_busy(self, machine: Machine) -> bool:
+        return bool(machine.desktop_holder)
+
+    def to_representation(self, machine: Machine) -> dict:
+        record = super().to_representation(machine)
+        record["desktopHolder"] = record["desktopHolder"] or None
+        return record
+
+
+class ConfirmationSerializer(serializers.Serializer):
+    """A person's approval of one exact action, asked for by a run or a live session."""
+
+    id = serializers.IntegerField()
+    kind = serializers.CharField(help_text="shell, gui, safety_check, browser ...")
+    action = serializers.DictField(help_text="Exactly what would be done.")
+    reason = serializers.CharField(help_text="Why it needs a person.")
+    fingerprint = serializers.CharField(help_text="Binds an answer to this exact action.")
+    status = serializers.ChoiceField(choices=Confirmation.Status.choices)
+    createdAt = TimestampField(source="created_at")
+    resolvedAt = TimestampField(source="resolved_at", allow_null=True)
+
+
+class ExecutionSerializer(serializers.Serializer):
+    """What a run and a live session share: both are executions of the agent on a machine."""
+
+    # The statuses in which a confirmation may be pending (set by each subclass).
+    asking_statuses: tuple[str, ...] = ()
+
+    id = serializers.CharField()
+    title = serializers.SerializerMethodField()
+    statusReason = serializers.CharField(source="status_reason", help_text="Why it is in its status, when it says.")
+    authProvider = serializers.ChoiceField(source="auth_provider", choices=AuthProvider.choices)
+    model = serializers.CharField()
+    machine = serializers.CharField(source="machine.name", allow_null=True, help_text="The desktop it runs on.")
+    usage = serializers.DictField(child=serializers.IntegerField(), help_text=USAGE_HELP)
+    eventCount = serializers.IntegerField(source="event_count")
+    pendingConfirmation = serializers.SerializerMethodField(help_text="The action waiting for a person, if any.")
+    createdAt = TimestampField(source="created_at")
+    costUsd = serializers.SerializerMethodField(
+        help_text="An estimate of what the tokens cost, in US dollars, when the model's price is configured "
+        "(DESKHAND_MODEL_PRICES); null otherwise."
+    )
+    heartbeatAt = TimestampField(source="heartbeat_at", allow_null=True, help_text="The worker's last sign of life.")
+    stopRequestedAt = TimestampField(source="stop_requested_at", allow_null=True)
+    pauseRequestedAt = TimestampField(
+        source="pause_requested_at", allow_null=True, help_text="Set while a person has asked for the desktop."
+    )
+
+    def get_title(self, owner) -> str:
+        return owner.title
+
+    def get_costUsd(self, owner) -> float | None:
+        return selectors.cost_estimate(model=owner.model, usage=owner.usage or {})
+
+    @extend_schema_field(ConfirmationSerializer(allow_null=True))
+    def get_pendingConfirmation(self, owner) -> dict | None:
+        if owner.status not in self.asking_statuses:
+            return None
+        pending = selectors.confirmation_pending(owner_id=owner.pk)
+        return ConfirmationSerializer(pending).data if pending else None
+
+    def to_representation(self, owner) -> dict:
+        record = super().to_representation(owner)
+        record["usage"] = owner.usage or {}
+        return record
+
+
+class RunSerializer(ExecutionSerializer):
+    """A run: one scenario executed once. `GET /api/runs` items, `POST /api/runs`, stop and retry."""
+
+    asking_statuses = (Run.Status.RUNNING, Run.Status.WAITING_CONFIRMATION)
+
+    kind = ConstantField("run")
+    status = serializers.ChoiceField(choices=Run.Status.choices)
+    scenarioId = serializers.CharField(source="scenario_id")
+    requestedMachine = serializers.CharField(
+        source="requested_machine", help_text="The machine it must run on; empty: the first free one."
+    )
+    limits = serializers.DictField(help_text="Its own limits over the scenario's: maxTurns, timeoutSeconds, maxTokens.")
+    input = serializers.DictField(help_text="The scenario's input, defaults filled in.")
+    instruction = serializers.CharField(help_text="The scenario's instruction filled from the input.")
+    route = serializers.CharField(help_text="desktop, cli or planner once routed; empty before.")
+    retryOf = serializers.CharField(source="retry_of_id", allow_null=True, help_text="The run this one retries.")
+    retries = serializers.SerializerMethodField(help_text="Runs that retry this one, oldest first.")
+    summary = serializers.CharField(help_text="The agent's final report.")
+    error = serializers.CharField()
+    startedAt = TimestampField(source="started_at", allow_null=True)
+    finishedAt = TimestampField(source="finished_at", allow_null=True)
+    endedAt = TimestampField(source="finished_at", allow_null=True, help_text="finishedAt, by the name history uses.")
+    links = LinksField(self="/api/runs/{id}", events="/api/runs/{id}/events", replay="/api/runs/{id}/replay")
+
+    def get_title(self, run: Run) -> str:
+        return run.title or (run.instruction or "")[:TITLE_CHARS] or run.scenario_id
+
+    def get_retries(self, run: Run) -> list[str]:
+        # Prefetched by the selectors for whole pages; sorted here so any caller gets the same order.
+        return [retry.pk for retry in sorted(run.retries.all(), key=lambda r: (r.created_at, r.pk))]
+
+
+class RunDetailSerializer(RunSerializer):
+    """`GET /api/runs/:id` (and a run in the history): the run, its scenario as it was, its events."""
+
+    scenario = serializers.SerializerMethodField(help_text="The scenario as it was when the run was created.")
+    events = serializers.SerializerMethodField(help_text="Every event so far, oldest first.")
+
+    @extend_schema_field(ScenarioSerializer(allow_null=True))
+    def get_scenario(self, run: Run) -> dict | None:
+        # Stored as `Scenario.as_dict()` wrote it when the run was created: the Scenario shape.
+        return run.scenario or None
+
+    @extend_schema_field(EventSerializer(many=True))
+    def get_events(self, run: Run) -> list[dict]:
+        return EventSerializer(event_list(owner_id=run.pk), many=True).data
