@@ -7,3 +7,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 # Static files (admin, API docs) straight from the installed apps: no collectstatic step.
 application = ASGIStaticFilesHandler(get_asgi_application())
+
+# Body size, body timeout and request-line limits live in Daphne's HTTP parser (see the module):
+# by the time the application is called, Daphne has already read the whole body.
+from config import http_limits  # noqa: E402 - needs the settings configured above
+
+http_limits.install()

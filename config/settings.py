@@ -74,6 +74,8 @@ DEBUG = _read("DESKHAND_DEBUG", env.bool, False)
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]", *_read("DESKHAND_ALLOWED_HOSTS", env.list, [])]
 MAX_BODY_BYTES = _read("DESKHAND_MAX_BODY_BYTES", env.int, 1_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
+# A request body must arrive within this many seconds of its headers (408 otherwise).
+BODY_TIMEOUT_SECONDS = _read("DESKHAND_BODY_TIMEOUT_SECONDS", env.float, 30.0)
 
 INSTALLED_APPS = [
     "daphne",
@@ -229,7 +231,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["core.auth.MiddlewareAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON only: forms and text/plain are what a cross-site page can send without a preflight.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "config.api_errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
