@@ -13,12 +13,24 @@ from django.http import JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 
 from core.auth import ApiPrincipal, bearer_token_matches
+from core.signin import client_address, sign_in_failure_record, sign_in_retry_after, throttled_message
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def error_response(status: int, code: str, message: str, details: dict | None = None) -> JsonResponse:
     return JsonResponse({"code": code, "message": message, "details": details or {}}, status=status)
+
+
+def too_many_failures_response(retry_after: int) -> JsonResponse:
+    response = error_response(
+        429,
+        "too_many_sign_in_failures",
+        throttled_message(retry_after),
+        {"field": "Authorization", "retryAfter": retry_after},
+    )
+    response["Retry-After"] = str(retry_after)
+    return response
 
 
 def is_api_path(path: str) -> bool:
@@ -97,8 +109,15 @@ class ApiRequestMiddleware:
         return self.get_response(request)
 
     def _authenticate(self, request):
-        if bearer_token_matches(request.headers.get("Authorization")):
-            return ApiPrincipal("token"), None
+        offered = request.headers.get("Authorization")
+        client = client_address(request)
+        if offered:
+            # Throttled before the comparison: a guesser must not learn that a guess was right.
+            retry_after = sign_in_retry_after(client=client)
+            if retry_after is not None:
+                return None, too_many_failures_response(retry_after)
+            if bearer_token_matches(offered):
+                return ApiPrincipal("token"), None
         user = get_user(request)
         if user.is_authenticated and user.is_staff:
             # A cookie is sent by the browser on its own, so a cookie-authenticated write must
@@ -108,6 +127,8 @@ class ApiRequestMiddleware:
                 if rejected is not None:
                     return None, error_response(403, "csrf_failed", "CSRF token missing or incorrect.")
             return ApiPrincipal("session", user.get_username()), None
+        if offered:
+            sign_in_failure_record(client=client)
         response = error_response(
             401, "not_authenticated", "Send the API token: `Authorization: Bearer <token>` (see README)."
         )
