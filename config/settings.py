@@ -67,6 +67,17 @@ def _private_value(name: str, filename: str) -> str:
 SECRET_KEY = _private_value("DESKHAND_SECRET_KEY", "secret-key")
 API_TOKEN = _private_value("DESKHAND_API_TOKEN", "api-token")
 API_TOKEN_FILE = None if _read("DESKHAND_API_TOKEN", env.str, "") else DATA_DIR / "api-token"
+# A short token can be guessed, and secret masking ignores short values (they would mask ordinary
+# words), so a short token would show up in events, replays and error bodies.
+MIN_API_TOKEN_LENGTH = 16
+if len(API_TOKEN) < MIN_API_TOKEN_LENGTH:
+    raise ImproperlyConfigured(
+        f"DESKHAND_API_TOKEN is too short ({len(API_TOKEN)} characters"
+        + (f", read from {API_TOKEN_FILE}" if API_TOKEN_FILE else "")
+        + f"); use at least {MIN_API_TOKEN_LENGTH}: a short token can be guessed, and it would not be masked in "
+        "events, logs and error bodies. Generate one with: "
+        'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+    )
 DEBUG = _read("DESKHAND_DEBUG", env.bool, False)
 
 # --- HTTP -------------------------------------------------------------------------------------
