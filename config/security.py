@@ -9,10 +9,13 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth import get_user
 from django.core.exceptions import DisallowedHost, RequestDataTooBig
+from django.db import DatabaseError
 from django.http import JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 
+from config.disk_full import disk_full_response
 from core.auth import ApiPrincipal, bearer_token_matches
+from core.errors import is_disk_full
 from core.signin import client_address, sign_in_failure_record, sign_in_retry_after, throttled_message
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -113,7 +116,13 @@ class ApiRequestMiddleware:
         client = client_address(request)
         if offered:
             # Throttled before the comparison: a guesser must not learn that a guess was right.
-            retry_after = sign_in_retry_after(client=client)
+            try:
+                retry_after = sign_in_retry_after(client=client)
+            except DatabaseError as exc:
+                # The first database access of a request: on a full disk, SQLite may not even open.
+                if is_disk_full(exc):
+                    return None, disk_full_response()
+                raise
             if retry_after is not None:
                 return None, too_many_failures_response(retry_after)
             if bearer_token_matches(offered):

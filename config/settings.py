@@ -125,6 +125,8 @@ MIDDLEWARE = [
     "config.security.ApiRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so its process_exception sees a view's exception first.
+    "config.disk_full.DiskFullMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -10,13 +10,17 @@ The address is the one the server sees (`REMOTE_ADDR`); behind a reverse proxy e
 the proxy's address, so they share one budget.
 """
 
+import logging
 import math
 from datetime import timedelta
 
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
+from core.errors import is_disk_full
 from core.models import SignInFailure
+
+logger = logging.getLogger("deskhand.signin")
 
 FAILURE_LIMIT = 10
 WINDOW_SECONDS = 60
@@ -56,6 +60,12 @@ def throttled_message(retry_after: int) -> str:
 
 def sign_in_failure_record(*, client: str) -> None:
     now = timezone.now()
-    SignInFailure.objects.create(client=client, failed_at=now)
-    # Nobody needs the older ones; throttled attempts are not recorded, so the table stays small.
-    SignInFailure.objects.filter(failed_at__lte=now - timedelta(seconds=WINDOW_SECONDS)).delete()
+    try:
+        SignInFailure.objects.create(client=client, failed_at=now)
+        # Nobody needs the older ones; throttled attempts are not recorded, so the table stays small.
+        SignInFailure.objects.filter(failed_at__lte=now - timedelta(seconds=WINDOW_SECONDS)).delete()
+    except DatabaseError as exc:
+        # A wrong token is still answered 401 when the disk is full; it just goes uncounted.
+        if not is_disk_full(exc):
+            raise
+        logger.warning("A failed sign-in from %s was not counted: the disk is full", client)
