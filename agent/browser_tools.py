@@ -245,7 +245,7 @@ class BrowserTools:
         Playwright thread so a page that changed meanwhile cannot slip an unapproved action through."""
         approved: set[str] = set()
         for _ in range(3):
-            outcome = self._run(lambda s: _act(s, name, args, frozenset(approved)))
+            outcome = self._run(lambda s: _act(s, name, args, frozenset(approved), self.ctx.secrets.reveal))
             if outcome[0] != "confirm":
                 return outcome
             _, reason_key, request = outcome
@@ -488,7 +488,8 @@ def _locate(session, args: dict, purpose: str):
     )
 
 
-def _act(session, name: str, args: dict, approved: frozenset):
+def _act(session, name: str, args: dict, approved: frozenset, reveal=lambda text: text):
+    """`reveal` puts secret values in place of their placeholders, only in the text sent to the field."""
     page = session.page
     before = page.url
     purpose = {"browser_click": "click", "browser_press": "key"}.get(name, "field")
@@ -544,7 +545,7 @@ def _act(session, name: str, args: dict, approved: frozenset):
     if name == "browser_click":
         target.click(timeout=ACTION_TIMEOUT_MS)
     elif name == "browser_type":
-        value = str(args.get("value") or "")
+        value = reveal(str(args.get("value") or ""))
         if args.get("clear", True) is False:
             target.press_sequentially(value, timeout=ACTION_TIMEOUT_MS)
         else:

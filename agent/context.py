@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from agent import prompts
 from agent.errors import Stopped, TimedOut
 from agent.screen import ScreenConfig
+from agent.secrets import Secrets
 from agent.transports import ModelRequest, ModelResponse
 
 # A 1x1 grey PNG: old screenshots in the resent history become this (a computer_call_output needs an image).
@@ -40,6 +41,7 @@ class Context:
     memory_ids: list = field(default_factory=list)
     conversation: list = field(default_factory=list)  # the items of the agent running now
     browser: object | None = None  # the task's BrowserTools when a browser is configured (agent.browser_tools)
+    secrets: Secrets = field(default_factory=Secrets)  # typed for real, never shown (agent.secrets)
 
     def check(self) -> None:
         """Called before every model call and every action, and inside every wait."""

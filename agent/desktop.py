@@ -85,6 +85,8 @@ class DesktopAgent:
         base = prompts.DESKTOP
         if self.ctx.browser is not None:
             base += prompts.BROWSER + (prompts.BROWSER_FIRST if self.browser_first else "")
+        if self.ctx.secrets:
+            base += self.ctx.secrets.prompt()
         return self.ctx.instructions(base)
 
     def run(self, instruction: str, history: list[dict]) -> AgentResult:
@@ -296,9 +298,10 @@ class DesktopAgent:
             ctx.sink.emit("computer_action", event)
             computer.keypress(event["keys"])
         elif kind == "type":
-            event["text"] = str(action.get("text") or "")
+            text = str(action.get("text") or "")
+            event["text"] = text  # as the model wrote it: placeholders, never secret values
             ctx.sink.emit("computer_action", event)
-            computer.type(event["text"])
+            computer.type(ctx.secrets.reveal(text))
         elif kind == "wait":
             seconds = float(action.get("seconds") or (action.get("ms") or 0) / 1000 or DEFAULT_WAIT_S)
             event["seconds"] = min(seconds, 30.0)

@@ -16,6 +16,7 @@ from agent.context import AgentResult, Context, close_dangling, prune_images
 from agent.desktop import DesktopAgent
 from agent.errors import EngineError, Stopped, TimedOut, redact
 from agent.screen import ScreenConfig
+from agent.secrets import MaskingSink, Secrets
 
 MEMORY_BUDGET_TOKENS = 1200
 
@@ -29,6 +30,7 @@ class Task:
     timeout_s: float = 600.0
     history: list = field(default_factory=list)  # prior conversation items of a live session
     workdir: str | None = None  # the cli agent's working directory (a fresh scratch dir when None)
+    secrets: dict = field(default_factory=dict)  # input name -> value, behind placeholders (agent.secrets)
 
 
 @dataclass
@@ -52,6 +54,9 @@ def run_task(
 ) -> Outcome:
     """`browser`: the browser the agents may drive (profile folder, forbidden origins...); without it
     no browser tools are offered."""
+    secrets = Secrets(task.secrets)
+    if secrets:
+        sink = MaskingSink(sink, secrets)
     ctx = Context(
         task=task,
         sink=sink,
@@ -60,6 +65,7 @@ def run_task(
         memory=memory,
         protected_paths=list(protected_paths),
         screen=screen or ScreenConfig(),
+        secrets=secrets,
     )
     if browser is not None:
         from agent.browser_tools import BrowserTools
