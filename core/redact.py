@@ -5,6 +5,7 @@ they are loaded), and patterns for secrets it has never seen (an `sk-…` key pa
 instruction, a JWT in a provider's error message).
 """
 
+import contextlib
 import functools
 import logging
 import re
@@ -32,7 +33,22 @@ def register_secret(value: str | None) -> None:
         _known_secrets.add(value)
 
 
-def _known() -> set[str]:
+@contextlib.contextmanager
+def masked_while(values):
+    """Mask these values too while the block runs: a run's secret inputs, in the worker executing it.
+
+    Shorter values than `register_secret` takes (4 characters and up): a password is short, and the
+    block is one run.
+    """
+    added = {value for value in values if value and len(value) >= 4 and value not in _known_secrets}
+    _known_secrets.update(added)
+    try:
+        yield
+    finally:
+        _known_secrets.difference_update(added)
+
+
+def _known() -> tuple[str, ...]:
     # Settings' secrets are registered lazily so this module imports without Django configured.
     try:
         from django.conf import settings
@@ -47,7 +63,7 @@ def _known() -> set[str]:
                 register_secret(_url_password(getattr(settings, name, "") or ""))
     except Exception:  # noqa: BLE001 - masking must never break the caller
         pass
-    return _known_secrets
+    return tuple(_known_secrets)  # a copy: another thread may add or remove one meanwhile
 
 
 @functools.lru_cache(maxsize=16)

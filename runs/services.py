@@ -16,11 +16,12 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.errors import Conflict, InvalidInput, NotFound
-from core.redact import redact
+from core.redact import masked_while, redact
+from core.sealed import seal, unseal
 from events.models import Event
 from events.services import event_append
 from runs import execution
-from runs.models import Confirmation, Machine, Run
+from runs.models import Confirmation, Machine, Run, RunSecret
 from scenarios.catalog import Scenario, scenario_get
 
 logger = logging.getLogger("deskhand.runs")
@@ -59,15 +60,25 @@ def run_create(*, scenario_id: str, auth_provider: str, model: str | None = None
             message,
             details={"errors": [{"field": "input" + (f".{p}" if p else ""), "message": m} for p, m in problems]},
         )
+    values = scenario.with_defaults(values)
     return _enqueue(
         scenario=scenario,
         auth_provider=auth_provider,
         model=model or settings.DEFAULT_MODEL,
-        values=scenario.with_defaults(values),
+        values=values,
+        secrets=scenario.secret_values(values),
     )
 
 
-def _enqueue(*, scenario: Scenario, auth_provider: str, model: str, values: dict, retry_of: Run | None = None) -> Run:
+def _enqueue(
+    *,
+    scenario: Scenario,
+    auth_provider: str,
+    model: str,
+    values: dict,
+    secrets: dict | None = None,
+    retry_of: Run | None = None,
+) -> Run:
     from runs.tasks import run_execute_task
 
     with transaction.atomic():
@@ -77,10 +88,13 @@ def _enqueue(*, scenario: Scenario, auth_provider: str, model: str, values: dict
             title=scenario.title,
             auth_provider=auth_provider,
             model=model,
-            input=values,
+            # Secret inputs are kept as *** and sealed apart; the instruction holds their placeholders.
+            input=scenario.masked(values),
             instruction=scenario.render_instruction(values),
             retry_of=retry_of,
         )
+        if secrets:
+            RunSecret.objects.create(run=run, sealed=seal(secrets))
         _status_event(run.id, Run.Status.QUEUED, f"Retry of {retry_of.id}." if retry_of else "")
         run_execute_task.delay_on_commit(run.id)
     return run
@@ -100,6 +114,14 @@ def run_retry(*, run_id: str) -> Run:
     )
     if scenario is None:
         raise Conflict(f"The scenario {original.scenario_id!r} of run {run_id} no longer exists.", code="scenario_gone")
+    kept_secrets = [name for name in scenario.secret_inputs if original.input.get(name) not in (None, "")]
+    if kept_secrets:
+        raise Conflict(
+            f"Run {run_id} had secret inputs ({', '.join(kept_secrets)}), which are not kept once a run starts; "
+            "start a new run with POST /api/runs and give them again.",
+            code="secret_inputs_gone",
+            details={"fields": [f"input.{name}" for name in kept_secrets]},
+        )
     run = _enqueue(
         scenario=scenario,
         auth_provider=original.auth_provider,
@@ -124,6 +146,7 @@ def run_stop(*, run_id: str) -> Run:
         )
         if stopped:
             _status_event(run_id, Run.Status.STOPPED, reason)
+            RunSecret.objects.filter(run_id=run_id).delete()
     if stopped:
         # The worker task that may hold it (waiting for the desktop) sees the status and exits.
         return _get(run_id)
@@ -158,6 +181,17 @@ def run_confirm(*, run_id: str, choice: str, fingerprint: str | None = None) -> 
             code="no_pending_confirmation",
         )
     return answered
+
+
+def run_secrets_take(*, run_id: str) -> dict:
+    """The run's secret inputs, deleted as they are read: they exist in the database only while the
+    run waits for a worker, and in the worker's memory only while it executes."""
+    with transaction.atomic():
+        row = RunSecret.objects.filter(run_id=run_id).first()
+        if row is None:
+            return {}
+        RunSecret.objects.filter(run_id=run_id).delete()
+    return unseal(row.sealed)
 
 
 def _get(run_id: str) -> Run:
@@ -263,6 +297,7 @@ def _execute_claimed(run_id: str, token: str, machine: Machine) -> str | None:
     from agent.engine import Task, run_task
 
     run = Run.objects.get(pk=run_id)
+    secrets = run_secrets_take(run_id=run_id)  # whatever happens next, they leave the database now
     owner = execution.ExecutionOwner(
         model=Run,
         pk=run_id,
@@ -288,12 +323,13 @@ def _execute_claimed(run_id: str, token: str, machine: Machine) -> str | None:
             computer = execution.computer_get()
             task = Task(
                 instruction=run.instruction,
+                secrets=secrets,
                 model=run.model,
                 route=scenario.route,
                 max_turns=scenario.max_turns,
                 timeout_s=float(scenario.timeout_seconds),
             )
-            with execution.Heartbeat(sink):
+            with execution.Heartbeat(sink), masked_while(secrets.values()):
                 outcome = run_task(
                     task,
                     sink=sink,
@@ -443,6 +479,8 @@ def runs_sweep(*, stale_seconds: float | None = None) -> dict:
         run_id for run_id in stale.values_list("pk", flat=True) if _interrupt(run_id, INTERRUPTED_REASON, limit)
     ]
     freed = execution.desktop_sweep()
+    # Secrets of runs that ended before a worker took them (stopped, interrupted while queued).
+    RunSecret.objects.filter(run__status__in=Run.TERMINAL).delete()
     return {"interrupted": interrupted, "desktopsFreed": freed}
 
 
