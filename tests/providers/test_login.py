@@ -6,11 +6,15 @@ import socket
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
+import pytest
 
 from providers import codex_login
 from providers.codex_tokens import CodexTokenStore
 
 from .conftest import wait_for
+
+# The API's token check reads the sign-in throttle (core.signin) from the database.
+pytestmark = pytest.mark.django_db
 
 LOGIN = "/api/auth/codex/login"
 STATUS = "/api/auth/status"
