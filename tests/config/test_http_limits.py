@@ -5,78 +5,47 @@ real socket; the test client never gets near them.
 """
 
 import json
-import os
-import signal
 import socket
-import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import psutil
 import pytest
 from django.conf import settings
 
-from tests.fixtures.server import AsgiServer, free_port
+from tests.fixtures.server import AsgiServer
 
-ROOT = Path(__file__).resolve().parents[2]
+# The Daphne server reads the test database (the token check); the mark makes sure it exists.
+pytestmark = pytest.mark.django_db
+
 MB = 1 << 20
 BODY_TIMEOUT = 2
 TOKEN = "http-limits-token-0123456789"
 
 
-class ServeProcess:
-    """`manage.py serve --no-worker` over its own data dir: the command users run."""
-
-    def __init__(self, data_dir: Path):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {
-            **os.environ,
-            "DESKHAND_DATA_DIR": str(data_dir),
-            "DATABASE_URL": f"sqlite:///{data_dir / 'serve.sqlite3'}",
-            "DESKHAND_API_TOKEN": TOKEN,
-            "DESKHAND_BODY_TIMEOUT_SECONDS": str(BODY_TIMEOUT),
-            "CELERY_BROKER_URL": "filesystem://",
-            "DESKHAND_REDIS_URL": "",
-        }
-        self.proc = subprocess.Popen(
-            [sys.executable, "manage.py", "serve", "--no-worker", "--port", str(self.port)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"serve exited: {self.proc.stderr.read().decode()[-2000:]}")
-            try:
-                httpx.get(self.url + "/login/", timeout=1)
-                return
-            except httpx.TransportError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("serve did not answer within 60 s")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+def serve_command(port: int) -> list[str]:
+    """`manage.py serve`, the command users run (without its worker: these tests need none)."""
+    return [sys.executable, "manage.py", "serve", "--no-worker", "--port", str(port)]
 
 
 @pytest.fixture(scope="module", params=["daphne", "serve"])
 def server(request, django_db_setup, tmp_path_factory):
+    env = {"DESKHAND_BODY_TIMEOUT_SECONDS": str(BODY_TIMEOUT)}
     if request.param == "daphne":
-        running = AsgiServer(extra_env={"DESKHAND_BODY_TIMEOUT_SECONDS": str(BODY_TIMEOUT)})
+        running = AsgiServer(extra_env=env)
         running.token = settings.API_TOKEN
     else:
-        running = ServeProcess(tmp_path_factory.mktemp("serve"))
+        # Its own data dir and database, as a user's would be.
+        data_dir = tmp_path_factory.mktemp("serve")
+        env.update(
+            DESKHAND_DATA_DIR=str(data_dir),
+            DATABASE_URL=f"sqlite:///{data_dir / 'serve.sqlite3'}",
+            DESKHAND_API_TOKEN=TOKEN,
+            CELERY_BROKER_URL="filesystem://",
+            DESKHAND_REDIS_URL="",
+        )
+        running = AsgiServer(extra_env=env, command=serve_command)
         running.token = TOKEN
     yield running
     running.stop()

@@ -12,20 +12,13 @@ import pytest
 from django.conf import settings
 
 from agent.computer import get_computer
-from tests.fixtures.server import AsgiServer, read_sse
+from tests.fixtures.server import read_sse
 from tests.runs.test_secret_inputs_api import every_stored_row
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
 
 SECRET = "Correct-Horse-Battery-7"
 TERMINAL = {"succeeded", "failed", "stopped", "interrupted"}
-
-
-@pytest.fixture(scope="module")
-def web(django_db_setup, django_db_blocker):
-    server = AsgiServer()
-    yield server
-    server.stop()
 
 
 def files_holding(folder: Path, needle: str) -> list[str]:
@@ -42,7 +35,7 @@ def files_holding(folder: Path, needle: str) -> list[str]:
 @pytest.mark.desktop
 @pytest.mark.scaled
 def test_a_password_input_is_typed_for_real_and_kept_nowhere(
-    api, celery_worker_process, model, editor, web, scenarios_dir
+    api, celery_worker_process, model, editor, asgi_server, scenarios_dir
 ):
     window = next(w for w in get_computer().windows() if editor.title_hint in w["title"])
     x, y = window["x"] + window["width"] // 2, window["y"] + window["height"] // 2
@@ -61,7 +54,7 @@ def test_a_password_input_is_typed_for_real_and_kept_nowhere(
     run = response.json()
     assert run["input"] == {"password": "***"}
 
-    with web.client() as client, client.stream("GET", f"/api/runs/{run['id']}/events") as stream:
+    with asgi_server.client() as client, client.stream("GET", f"/api/runs/{run['id']}/events") as stream:
         messages = read_sse(stream, until=lambda m: m["event"] == "status" and m["data"]["data"]["status"] in TERMINAL)
     assert messages[-1]["data"]["data"]["status"] == "succeeded", celery_worker_process.tail()
     typed = [
