@@ -189,6 +189,8 @@ class BrowserTools:
                 status, text = "error", f"{name} failed: {_short_error(exc)}"
         if status in ("ok", "declined"):
             text += self._after(call_id)
+        # A page may show a secret that was typed into it (an echo, a URL): the model never reads it.
+        text = ctx.secrets.mask(text)
         result = {"call_id": call_id, "name": name, "status": status, "output": text}
         if image:
             result["screenshot"] = image["ref"]
