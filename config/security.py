@@ -87,7 +87,8 @@ class CrossSiteRequestMiddleware:
 
 
 class ApiRequestMiddleware:
-    """Authentication and body rules for every `/api/` request, DRF views and SSE streams alike."""
+    """Authentication (with the sign-in throttle), query and body rules for every `/api/` request,
+    DRF views and SSE streams alike."""
 
     def __init__(self, get_response):
         self.get_response = get_response
