@@ -201,6 +201,8 @@ class BrowserTools:
                 status, text = "error", f"{name} failed: {_short_error(exc)}"
         if status in ("ok", "declined"):
             text += self._after(call_id)
+        # A page may show a secret that was typed into it (an echo, a URL): the model never reads it.
+        text = ctx.secrets.mask(text)
         result = {"call_id": call_id, "name": name, "status": status, "output": text}
         if image:
             result["screenshot"] = image["ref"]
@@ -257,7 +259,7 @@ class BrowserTools:
         Playwright thread so a page that changed meanwhile cannot slip an unapproved action through."""
         approved: set[str] = set()
         for _ in range(3):
-            outcome = self._run(lambda s: _act(s, name, args, frozenset(approved)))
+            outcome = self._run(lambda s: _act(s, name, args, frozenset(approved), self.ctx.secrets.reveal))
             if not isinstance(outcome[2], ConfirmationRequest):
                 return outcome
             _, reason_key, request = outcome
@@ -506,8 +508,13 @@ def _locate(session: BrowserSession, args: dict[str, Any], purpose: str) -> Any:
 
 
 def _act(
-    session: BrowserSession, name: str, args: dict[str, Any], approved: frozenset[str]
+    session: BrowserSession,
+    name: str,
+    args: dict[str, Any],
+    approved: frozenset[str],
+    reveal: Callable[[str], str] = lambda text: text,
 ) -> Outcome | NeedsConfirmation:
+    """`reveal` puts secret values in place of their placeholders, only in the text sent to the field."""
     page = session.page
     before = page.url
     purpose = {"browser_click": "click", "browser_press": "key"}.get(name, "field")
@@ -563,7 +570,7 @@ def _act(
     if name == "browser_click":
         target.click(timeout=ACTION_TIMEOUT_MS)
     elif name == "browser_type":
-        value = str(args.get("value") or "")
+        value = reveal(str(args.get("value") or ""))
         if args.get("clear", True) is False:
             target.press_sequentially(value, timeout=ACTION_TIMEOUT_MS)
         else:

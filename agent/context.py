@@ -13,6 +13,7 @@ from agent.errors import Aborted, BudgetExceeded, IncompleteResponse, Resumed, S
 from agent.memory import MemoryProvider
 from agent.platform.system import SystemInfo, describe
 from agent.screen import ScreenConfig
+from agent.secrets import Secrets
 from agent.sink import Sink
 from agent.transports import ModelClient, ModelRequest, ModelResponse
 
@@ -63,6 +64,7 @@ class Context:
     memory_ids: list[Any] = field(default_factory=list)
     conversation: list[Item] = field(default_factory=list)  # the items of the agent running now
     browser: BrowserTools | None = None  # the task's browser tools when a browser is configured
+    secrets: Secrets = field(default_factory=Secrets)  # typed for real, never shown (agent.secrets)
 
     def check(self, *, fresh: bool = True) -> None:
         """Before every model call and every action (fresh), and inside every wait (a cached read).

@@ -90,6 +90,8 @@ class DesktopAgent:
         base = prompts.desktop(self.ctx.system)
         if self.ctx.browser is not None:
             base += prompts.BROWSER + (prompts.BROWSER_FIRST if self.browser_first else "")
+        if self.ctx.secrets:
+            base += self.ctx.secrets.prompt()
         return self.ctx.instructions(base)
 
     def run(self, instruction: str, history: list[dict]) -> AgentResult:
@@ -336,9 +338,9 @@ class DesktopAgent:
             computer.keypress(pressed)
         elif kind == "type":
             text = str(action.get("text") or "")
-            event["text"] = text
+            event["text"] = text  # as the model wrote it: placeholders, never secret values
             ctx.sink.emit("computer_action", event)
-            computer.type(text)
+            computer.type(ctx.secrets.reveal(text))
         elif kind == "wait":
             seconds = min(float(action.get("seconds") or (action.get("ms") or 0) / 1000 or DEFAULT_WAIT_S), 30.0)
             event["seconds"] = seconds

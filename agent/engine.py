@@ -20,6 +20,7 @@ from agent.desktop import DesktopAgent
 from agent.errors import EngineError, FailSafeTriggered, Stopped, TimedOut, redact
 from agent.memory import MemoryProvider
 from agent.screen import ScreenConfig
+from agent.secrets import MaskingSink, Secrets
 from agent.sink import Sink
 from agent.transports import ModelClient
 
@@ -42,6 +43,7 @@ class Task:
     # The same actions on an unchanged screen this many times → the model is told; twice as many →
     # the task ends `no_progress`. 0 turns the watch off.
     no_progress_repeats: int = 3
+    secrets: dict = field(default_factory=dict)  # input name -> value, behind placeholders (agent.secrets)
 
 
 @dataclass
@@ -65,6 +67,9 @@ def run_task(
 ) -> Outcome:
     """`browser`: the browser the agents may drive (profile folder, forbidden origins...); without it
     no browser tools are offered."""
+    secrets = Secrets(task.secrets)
+    if secrets:
+        sink = MaskingSink(sink, secrets)
     ctx = Context(
         task=task,
         sink=sink,
@@ -73,6 +78,7 @@ def run_task(
         memory=memory,
         protected_paths=list(protected_paths),
         screen=screen or ScreenConfig(),
+        secrets=secrets,
     )
     if browser is not None:
         from agent.browser_tools import BrowserTools

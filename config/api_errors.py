@@ -7,7 +7,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from core.errors import AppError, error_body, error_response
+from core.errors import AppError, disk_full_error, error_body, error_response, is_disk_full
 from core.redact import redact
 
 logger = logging.getLogger("deskhand.api")
@@ -47,6 +47,8 @@ def _plain(detail):
 
 
 def exception_handler(exc, context):
+    if is_disk_full(exc):
+        exc = disk_full_error()
     if isinstance(exc, AppError):
         return Response(error_body(exc.code, exc.message, exc.details), status=exc.http_status)
     if isinstance(exc, Http404):

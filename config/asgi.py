@@ -13,3 +13,8 @@ application = ASGIStaticFilesHandler(get_asgi_application())
 from runs.supervision import Sweeper  # noqa: E402 - needs the apps loaded above
 
 Sweeper(name="deskhand-web-sweeper").start()
+# Body size, body timeout and request-line limits live in Daphne's HTTP parser (see the module):
+# by the time the application is called, Daphne has already read the whole body.
+from config import http_limits  # noqa: E402 - needs the settings configured above
+
+http_limits.install()

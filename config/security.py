@@ -10,13 +10,28 @@ from django.conf import settings
 from django.contrib.auth import get_user
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import DisallowedHost, RequestDataTooBig
+from django.db import DatabaseError
+from django.http import JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.urls import reverse
 
+from config.disk_full import disk_full_response
 from core.auth import ApiPrincipal, bearer_token_matches
-from core.errors import error_response
+from core.errors import error_response, is_disk_full
+from core.signin import client_address, sign_in_failure_record, sign_in_retry_after, throttled_message
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def too_many_failures_response(retry_after: int) -> JsonResponse:
+    response = error_response(
+        429,
+        "too_many_sign_in_failures",
+        throttled_message(retry_after),
+        {"field": "Authorization", "retryAfter": retry_after},
+    )
+    response["Retry-After"] = str(retry_after)
+    return response
 
 
 def is_api_path(path: str) -> bool:
@@ -70,7 +85,8 @@ class CrossSiteRequestMiddleware:
 
 
 class ApiRequestMiddleware:
-    """Authentication and body rules for every `/api/` request, DRF views and SSE streams alike."""
+    """Authentication (with the sign-in throttle), query and body rules for every `/api/` request,
+    DRF views and SSE streams alike."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -85,6 +101,9 @@ class ApiRequestMiddleware:
             return refusal
         request.api_principal = principal
 
+        refusal = self._check_query(request)
+        if refusal:
+            return refusal
         if request.method in UNSAFE_METHODS:
             refusal = self._check_body(request)
             if refusal:
@@ -92,8 +111,21 @@ class ApiRequestMiddleware:
         return self.get_response(request)
 
     def _authenticate(self, request):
-        if bearer_token_matches(request.headers.get("Authorization")):
-            return ApiPrincipal("token"), None
+        offered = request.headers.get("Authorization")
+        client = client_address(request)
+        if offered:
+            # Throttled before the comparison: a guesser must not learn that a guess was right.
+            try:
+                retry_after = sign_in_retry_after(client=client)
+            except DatabaseError as exc:
+                # The first database access of a request: on a full disk, SQLite may not even open.
+                if is_disk_full(exc):
+                    return None, disk_full_response()
+                raise
+            if retry_after is not None:
+                return None, too_many_failures_response(retry_after)
+            if bearer_token_matches(offered):
+                return ApiPrincipal("token"), None
         user = get_user(request)
         if user.is_authenticated and user.is_staff:
             # A cookie is sent by the browser on its own, so a cookie-authenticated write must
@@ -103,7 +135,9 @@ class ApiRequestMiddleware:
                 if rejected is not None:
                     return None, error_response(403, "csrf_failed", "CSRF token missing or incorrect.")
             return ApiPrincipal("session", user.get_username()), None
-        if request.method == "GET" and request.path == reverse("docs"):
+        if offered:
+            sign_in_failure_record(client=client)
+        elif request.method == "GET" and request.path == reverse("docs"):
             # The docs are a page people open in a browser: sign in, then come back to them.
             return None, redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
         response = error_response(
@@ -113,23 +147,46 @@ class ApiRequestMiddleware:
         return None, response
 
     @staticmethod
+    def _check_query(request):
+        # Django refuses more fields by raising while the view reads them, which a DRF view
+        # reported as a 500; counting the separators first costs nothing.
+        query = request.META.get("QUERY_STRING", "")
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        if query and query.count("&") + 1 > limit:
+            return error_response(
+                400,
+                "too_many_parameters",
+                f"The query has more than {limit} parameters.",
+                {"field": "query", "limit": limit},
+            )
+        return None
+
+    @staticmethod
     def _check_body(request):
         try:
             length = int(request.headers.get("Content-Length") or 0)
         except ValueError:
-            return error_response(400, "bad_request", "Content-Length is not a number.")
+            return error_response(400, "bad_request", "Content-Length is not a number.", {"field": "Content-Length"})
+        # The server refuses these before the body is read (config.http_limits); this is the same
+        # rule for any other ASGI server, and for the test client.
+        too_large = {"field": "body", "limit": settings.MAX_BODY_BYTES}
         if length > settings.MAX_BODY_BYTES:
             return error_response(
-                413, "body_too_large", f"The body is {length} bytes; the limit is {settings.MAX_BODY_BYTES}."
+                413, "body_too_large", f"The body is {length} bytes; the limit is {settings.MAX_BODY_BYTES}.", too_large
             )
         try:
             body = request.body
         except RequestDataTooBig:
-            return error_response(413, "body_too_large", f"The body exceeds {settings.MAX_BODY_BYTES} bytes.")
+            return error_response(
+                413, "body_too_large", f"The body exceeds the limit of {settings.MAX_BODY_BYTES} bytes.", too_large
+            )
         if body:
             content_type = request.content_type or ""
             if content_type != "application/json":
                 return error_response(
-                    415, "unsupported_media_type", f"Send JSON (Content-Type: application/json), not {content_type!r}."
+                    415,
+                    "unsupported_media_type",
+                    f"Send JSON (Content-Type: application/json), not {content_type!r}.",
+                    {"field": "Content-Type"},
                 )
         return None

@@ -70,6 +70,17 @@ def _private_value(name: str, filename: str) -> str:
 SECRET_KEY = _private_value("DESKHAND_SECRET_KEY", "secret-key")
 API_TOKEN = _private_value("DESKHAND_API_TOKEN", "api-token")
 API_TOKEN_FILE = None if _read("DESKHAND_API_TOKEN", env.str, "") else DATA_DIR / "api-token"
+# A short token can be guessed, and secret masking ignores short values (they would mask ordinary
+# words), so a short token would show up in events, replays and error bodies.
+MIN_API_TOKEN_LENGTH = 16
+if len(API_TOKEN) < MIN_API_TOKEN_LENGTH:
+    raise ImproperlyConfigured(
+        f"DESKHAND_API_TOKEN is too short ({len(API_TOKEN)} characters"
+        + (f", read from {API_TOKEN_FILE}" if API_TOKEN_FILE else "")
+        + f"); use at least {MIN_API_TOKEN_LENGTH}: a short token can be guessed, and it would not be masked in "
+        "events, logs and error bodies. Generate one with: "
+        'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+    )
 DEBUG = _read("DESKHAND_DEBUG", env.bool, False)
 
 # --- HTTP -------------------------------------------------------------------------------------
@@ -77,6 +88,8 @@ DEBUG = _read("DESKHAND_DEBUG", env.bool, False)
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]", *_read("DESKHAND_ALLOWED_HOSTS", env.list, [])]
 MAX_BODY_BYTES = _read("DESKHAND_MAX_BODY_BYTES", env.int, 1_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
+# A request body must arrive within this many seconds of its headers (408 otherwise).
+BODY_TIMEOUT_SECONDS = _read("DESKHAND_BODY_TIMEOUT_SECONDS", env.float, 30.0)
 
 INSTALLED_APPS = [
     "daphne",
@@ -115,6 +128,8 @@ MIDDLEWARE = [
     "config.security.ApiRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so its process_exception sees a view's exception first.
+    "config.disk_full.DiskFullMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

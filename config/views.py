@@ -13,6 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from core.auth import bearer_token_matches
+from core.signin import client_address, sign_in_failure_record, sign_in_retry_after, throttled_message
 
 OPERATOR_USERNAME = "deskhand"
 
@@ -23,7 +24,7 @@ class TokenLoginForm(forms.Form):
     def clean_token(self):
         token = self.cleaned_data["token"].strip()
         if not bearer_token_matches(f"Bearer {token}"):
-            raise forms.ValidationError("That is not this server's API token.")
+            raise forms.ValidationError("That is not this server's API token.", code="wrong_token")
         return token
 
 
@@ -43,16 +44,31 @@ def login_view(request):
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
         next_url = settings.LOGIN_REDIRECT_URL
     form = TokenLoginForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        login(request, _operator(), backend="django.contrib.auth.backends.ModelBackend")
-        return redirect(next_url)
+    status, retry_after = 200, None
+    if request.method == "POST":
+        client = client_address(request)
+        # Throttled before the token is compared, as on the API (core.signin).
+        retry_after = sign_in_retry_after(client=client)
+        if retry_after is not None:
+            form, status = TokenLoginForm(), 429
+        elif form.is_valid():
+            login(request, _operator(), backend="django.contrib.auth.backends.ModelBackend")
+            return redirect(next_url)
+        else:
+            status = 401
+            if form.has_error("token", code="wrong_token"):
+                sign_in_failure_record(client=client)
     token_hint = str(settings.API_TOKEN_FILE) if settings.API_TOKEN_FILE else "the DESKHAND_API_TOKEN variable"
-    return render(
+    throttled = throttled_message(retry_after) if retry_after is not None else ""
+    response = render(
         request,
         "login.html",
-        {"form": form, "next": next_url, "token_hint": token_hint},
-        status=401 if form.errors else 200,
+        {"form": form, "next": next_url, "token_hint": token_hint, "throttled": throttled},
+        status=status,
     )
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 @require_http_methods(["POST"])

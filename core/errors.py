@@ -5,6 +5,10 @@ into that shape, the plain async stream views and the security middleware throug
 `error_response` below: one builder for every error body the API sends.
 """
 
+import errno
+import shutil
+from pathlib import Path
+
 from django.http import JsonResponse
 
 from core.redact import redact_data
@@ -41,9 +45,16 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "callback_port_busy": (409, "The sign-in callback port is taken by another program."),
     "codex_signed_out": (409, "Not signed in with ChatGPT."),
     "codex_token_file_insecure": (409, "The ChatGPT token file can be read by other users."),
+    "body_timeout": (408, "The body did not arrive within DESKHAND_BODY_TIMEOUT_SECONDS."),
     "body_too_large": (413, "The body is larger than DESKHAND_MAX_BODY_BYTES."),
+    "uri_too_long": (414, "The request line (the query) is too long."),
     "unsupported_media_type": (415, "The body is not JSON (Content-Type: application/json)."),
     "rate_limited": (429, "Too many requests."),
+    "too_many_sign_in_failures": (
+        429,
+        "Too many wrong tokens or passwords from this address; wait Retry-After seconds.",
+    ),
+    "headers_too_large": (431, "The request headers are too large."),
     "disk_full": (507, "The data dir's disk is (nearly) full; free some space."),
     "server_error": (500, "A bug; the server log has the details."),
     "unavailable": (503, "A service this request needs is not available."),
@@ -52,6 +63,9 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "device_login_unavailable": (503, "The ChatGPT sign-in service refused a device code."),
     "codex_refresh_failed": (503, "The ChatGPT sign-in could not be refreshed; try again later."),
 }
+
+# Less free space than this, and an I/O error is taken for a full disk.
+NO_SPACE_BYTES = 1 << 20
 
 
 class AppError(Exception):
@@ -100,8 +114,8 @@ class Unavailable(AppError):
     http_status = 503
 
 
-class InsufficientStorage(AppError):
-    """The data dir's disk is (nearly) full: nothing new is accepted until space is freed."""
+class DiskFull(AppError):
+    """A disk Deskhand writes to is (nearly) full: nothing new is accepted until space is freed."""
 
     code = "disk_full"
     http_status = 507
@@ -122,3 +136,54 @@ def app_error_response(exc: AppError) -> JsonResponse:
     if isinstance(exc, MethodNotAllowed):
         response["Allow"] = ", ".join(exc.allowed)
     return response
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    """Whether `exc`, or an exception it was raised from, says the disk is full.
+
+    The operating system's ENOSPC/EDQUOT (a file write), SQLite's "database or disk is full"
+    (SQLITE_FULL, wrapped by Django as OperationalError), PostgreSQL's disk_full (SQLSTATE 53100).
+    SQLite says only "disk I/O error" when it cannot even create its journal files to open the
+    database; that counts when the disk holding the data has no space left.
+    """
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if getattr(exc, "sqlstate", None) == "53100":
+            return True
+        text = str(exc).lower()
+        if "database or disk is full" in text or "no space left on device" in text:
+            return True
+        if "disk i/o error" in text and _data_disk_has_no_space():
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _data_disk_has_no_space() -> bool:
+    from django.conf import settings
+
+    folders = {Path(settings.DATA_DIR)}
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        folders.add(Path(database["NAME"]).parent)
+    for folder in folders:
+        try:
+            if shutil.disk_usage(folder).free < NO_SPACE_BYTES:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def disk_full_error() -> DiskFull:
+    """The error to report for a write that failed on a full disk, naming where the data lives."""
+    from django.conf import settings
+
+    return DiskFull(
+        f"A disk is full: the one holding Deskhand's data directory ({settings.DATA_DIR}), or the database's. "
+        "Nothing was saved; free some space and try again.",
+        details={"dataDir": str(settings.DATA_DIR)},
+    )

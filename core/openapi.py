@@ -27,8 +27,22 @@ from core.pagination import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # What the security middleware (config/security.py) and DRF can answer before a view runs.
-BEFORE_ANY_VIEW = ("bad_host", "not_authenticated", "cross_site")
-BEFORE_A_WRITE = ("csrf_failed", "bad_request", "body_too_large", "unsupported_media_type")
+BEFORE_ANY_VIEW = (
+    "bad_host",
+    "not_authenticated",
+    "cross_site",
+    "too_many_sign_in_failures",
+    "uri_too_long",
+    "headers_too_large",
+)
+BEFORE_A_WRITE = (
+    "csrf_failed",
+    "bad_request",
+    "body_too_large",
+    "body_timeout",
+    "unsupported_media_type",
+    "disk_full",
+)
 BEFORE_A_BODY_IS_READ = ("invalid_json", "invalid_input")
 # No string of a request may hold a NUL character (core.parsers refuses it: nothing can store it).
 NO_NUL = r"^[^\u0000]*$"

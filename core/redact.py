@@ -5,8 +5,11 @@ they are loaded), and patterns for secrets it has never seen (an `sk-…` key pa
 instruction, a JWT in a provider's error message).
 """
 
+import contextlib
+import functools
 import logging
 import re
+from urllib.parse import urlsplit
 
 MASK = "***"
 
@@ -16,6 +19,8 @@ _PATTERNS = [
     re.compile(r"sk-[A-Za-z0-9_\-]{16,}"),  # OpenAI keys
     re.compile(r"eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*"),  # JWTs (OAuth tokens)
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-~+/=]{8,}"),
+    # Credentials inside any URL (a database, broker, Redis or proxy URL in an error message).
+    re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s/@:]*:)[^\s/@]+(?=@)"),
     re.compile(
         r"(?i)(\"?(?:access_token|refresh_token|id_token|api_key|password|client_secret)\"?\s*[:=]\s*\"?)[^\s\",}]{4,}"
     ),
@@ -28,7 +33,22 @@ def register_secret(value: str | None) -> None:
         _known_secrets.add(value)
 
 
-def _known() -> set[str]:
+@contextlib.contextmanager
+def masked_while(values):
+    """Mask these values too while the block runs: a run's secret inputs, in the worker executing it.
+
+    Shorter values than `register_secret` takes (4 characters and up): a password is short, and the
+    block is one run.
+    """
+    added = {value for value in values if value and len(value) >= 4 and value not in _known_secrets}
+    _known_secrets.update(added)
+    try:
+        yield
+    finally:
+        _known_secrets.difference_update(added)
+
+
+def _known() -> tuple[str, ...]:
     # Settings' secrets are registered lazily so this module imports without Django configured.
     try:
         from django.conf import settings
@@ -37,9 +57,21 @@ def _known() -> set[str]:
             register_secret(getattr(settings, "API_TOKEN", None))
             register_secret(getattr(settings, "OPENAI_API_KEY", None))
             register_secret(getattr(settings, "SECRET_KEY", None))
+            # Every other secret the configuration can hold: passwords inside the service URLs.
+            register_secret(settings.DATABASES["default"].get("PASSWORD"))
+            for name in ("CELERY_BROKER_URL", "REDIS_URL", "HTTPS_PROXY"):
+                register_secret(_url_password(getattr(settings, name, "") or ""))
     except Exception:  # noqa: BLE001 - masking must never break the caller
         pass
-    return _known_secrets
+    return tuple(_known_secrets)  # a copy: another thread may add or remove one meanwhile
+
+
+@functools.lru_cache(maxsize=16)
+def _url_password(url: str) -> str | None:
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
 
 
 def redact(text: str) -> str:

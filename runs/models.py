@@ -106,6 +106,17 @@ class Run(models.Model):
         return f"{self.id} {self.scenario_id} {self.status}"
 
 
+class RunSecret(models.Model):
+    """A run's secret inputs, sealed (core.sealed), from the request until the worker that types them
+    picks them up; that worker deletes the row before it starts (see runs.services.run_secrets_take)."""
+
+    run = models.OneToOneField(Run, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    sealed = models.TextField()
+
+    def __str__(self) -> str:
+        return f"secrets of {self.run_id}"
+
+
 class Confirmation(models.Model):
     """A person's approval of one exact action, asked for by a run or a live session.
 

@@ -17,8 +17,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.disk import disk_nearly_full
-from core.errors import Conflict, InsufficientStorage, InvalidInput, NotFound
-from core.redact import redact
+from core.errors import Conflict, DiskFull, InvalidInput, NotFound
+from core.redact import masked_while, redact
+from core.sealed import seal, unseal
 from events.models import Event
 from events.services import event_append
 from runs.dispatch import runs_dispatch_on_commit, runs_release
@@ -27,7 +28,7 @@ from runs.execution.claims import desktop_claim, desktop_release, desktop_sweep,
 from runs.execution.confirmations import confirmation_resolve, confirmations_expire
 from runs.execution.invoke import engine_invoke
 from runs.execution.owner import ExecutionOwner
-from runs.models import Confirmation, Machine, Run
+from runs.models import Confirmation, Machine, Run, RunSecret
 from scenarios.catalog import Scenario, scenario_get
 
 logger = logging.getLogger("deskhand.runs")
@@ -83,11 +84,13 @@ def run_create(
     if machine and not Machine.objects.filter(name=machine).exists():
         known = ", ".join(Machine.objects.order_by("name").values_list("name", flat=True)) or "none yet"
         raise InvalidInput("machine", f"no machine {machine!r}; known machines: {known} (GET /api/machines)")
+    values = scenario.with_defaults(values)
     return _enqueue(
         scenario=scenario,
         auth_provider=auth_provider,
         model=model or settings.DEFAULT_MODEL,
-        values=scenario.with_defaults(values),
+        values=values,
+        secrets=scenario.secret_values(values),
         limits=limits or {},
         machine=machine or "",
     )
@@ -101,11 +104,12 @@ def _enqueue(
     values: dict,
     limits: dict,
     machine: str,
+    secrets: dict | None = None,
     retry_of: Run | None = None,
 ) -> Run:
     problem = disk_nearly_full()
     if problem:
-        raise InsufficientStorage(problem)
+        raise DiskFull(problem, details={"dataDir": str(settings.DATA_DIR)})
     with transaction.atomic():
         run = Run.objects.create(
             scenario_id=scenario.id,
@@ -113,12 +117,15 @@ def _enqueue(
             title=scenario.title,
             auth_provider=auth_provider,
             model=model,
-            input=values,
+            # Secret inputs are kept as *** and sealed apart; the instruction holds their placeholders.
+            input=scenario.masked(values),
             instruction=scenario.render_instruction(values),
             limits=limits,
             requested_machine=machine,
             retry_of=retry_of,
         )
+        if secrets:
+            RunSecret.objects.create(run=run, sealed=seal(secrets))
         _status_event(run.id, Run.Status.QUEUED, f"Retry of {retry_of.id}." if retry_of else "")
         runs_dispatch_on_commit()
     return run
@@ -138,6 +145,14 @@ def run_retry(*, run_id: str) -> Run:
     )
     if scenario is None:
         raise Conflict(f"The scenario {original.scenario_id!r} of run {run_id} no longer exists.", code="scenario_gone")
+    kept_secrets = [name for name in scenario.secret_inputs if original.input.get(name) not in (None, "")]
+    if kept_secrets:
+        raise Conflict(
+            f"Run {run_id} had secret inputs ({', '.join(kept_secrets)}), which are not kept once a run starts; "
+            "start a new run with POST /api/runs and give them again.",
+            code="secret_inputs_gone",
+            details={"fields": [f"input.{name}" for name in kept_secrets]},
+        )
     run = _enqueue(
         scenario=scenario,
         auth_provider=original.auth_provider,
@@ -165,6 +180,7 @@ def run_stop(*, run_id: str) -> Run:
         ):
             # A worker task that picked it up (waiting for the desktop) sees the status and exits.
             _status_event(run_id, Run.Status.STOPPED, STOPPED_QUEUED_REASON)
+            RunSecret.objects.filter(run_id=run_id).delete()
             return _get(run_id)
         if Run.objects.filter(pk=run_id, status__in=Run.EXECUTING, stop_requested_at__isnull=True).update(
             status=Run.Status.STOPPING, stop_requested_at=now
@@ -245,6 +261,17 @@ def run_confirm(*, run_id: str, choice: str, fingerprint: str | None = None) -> 
             code="no_pending_confirmation",
         )
     return answered
+
+
+def run_secrets_take(*, run_id: str) -> dict:
+    """The run's secret inputs, deleted as they are read: they exist in the database only while the
+    run waits for a worker, and in the worker's memory only while it executes."""
+    with transaction.atomic():
+        row = RunSecret.objects.filter(run_id=run_id).first()
+        if row is None:
+            return {}
+        RunSecret.objects.filter(run_id=run_id).delete()
+    return unseal(row.sealed)
 
 
 def _get(run_id: str) -> Run:
@@ -355,6 +382,7 @@ def _execute_claimed(run_id: str, token: str, machine: Machine) -> str | None:
     from agent.engine import Task
 
     run = Run.objects.get(pk=run_id)
+    secrets = run_secrets_take(run_id=run_id)  # whatever happens next, they leave the database now
     scenario = Scenario.from_dict(run.scenario) if run.scenario else scenario_get(scenario_id=run.scenario_id)
     if scenario is None:
         error = f"The scenario {run.scenario_id!r} no longer exists."
@@ -378,8 +406,10 @@ def _execute_claimed(run_id: str, token: str, machine: Machine) -> str | None:
         max_tokens=limits.get("maxTokens"),
         no_progress_repeats=settings.NO_PROGRESS_REPEATS,
         checks=scenario.render_checks(run.input),
+        secrets=secrets,
     )
-    result = engine_invoke(owner=owner, task=task, provider=run.auth_provider)
+    with masked_while(secrets.values()):
+        result = engine_invoke(owner=owner, task=task, provider=run.auth_provider)
     summary, error, reason = result.summary, "", ""
     if result.status in (Run.Status.FAILED, Run.Status.INTERRUPTED):
         error = reason = result.summary
@@ -439,6 +469,8 @@ def runs_sweep(*, stale_seconds: float | None = None) -> dict:
         run_id for run_id in stale.values_list("pk", flat=True) if _interrupt(run_id, INTERRUPTED_REASON, limit)
     ]
     released = runs_release(Run.objects.annotate(beat=beat).filter(~Q(claim_token=""), beat__lt=limit))
+    # Secrets of runs that ended before a worker took them (stopped, interrupted while queued).
+    RunSecret.objects.filter(run__status__in=Run.TERMINAL).delete()
     return {"interrupted": interrupted, "released": released, "desktopsFreed": desktop_sweep()}
 
 

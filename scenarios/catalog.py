@@ -15,6 +15,8 @@ import jsonschema
 import yaml
 from django.conf import settings
 
+from agent.secrets import MASK, placeholder
+
 logger = logging.getLogger("deskhand.scenarios")
 
 ROUTES = ("auto", "desktop", "cli", "planner")
@@ -59,6 +61,10 @@ SCENARIO_SCHEMA = {
 }
 
 
+class ScenarioError(ValueError):
+    """A scenario file that parses and matches the schema but still makes no sense."""
+
+
 @dataclass(frozen=True)
 class Scenario:
     id: str
@@ -73,6 +79,25 @@ class Scenario:
     checks: tuple = ()
     source: str = ""
 
+    @property
+    def secret_inputs(self) -> tuple[str, ...]:
+        """Inputs marked `writeOnly: true` or `format: password`: typed by the agent for real, but
+        never shown to the model, stored, streamed or logged (see agent.secrets)."""
+        return tuple(
+            name
+            for name, spec in self.input_schema.get("properties", {}).items()
+            if isinstance(spec, dict) and (spec.get("writeOnly") is True or spec.get("format") == "password")
+        )
+
+    def secret_values(self, values: dict) -> dict[str, str]:
+        """The secret inputs `values` gives, as text, by name."""
+        return {name: str(values[name]) for name in self.secret_inputs if values.get(name) not in (None, "")}
+
+    def masked(self, values: dict) -> dict:
+        """`values` as it may be kept and shown: each secret given is `***`."""
+        secrets = self.secret_values(values)
+        return {name: MASK if name in secrets else value for name, value in values.items()}
+
     def with_defaults(self, values: dict) -> dict:
         """The input with the schema's `default`s filled in for absent properties."""
         defaults = {
@@ -83,9 +108,11 @@ class Scenario:
         return {**defaults, **values}
 
     def render_instruction(self, values: dict) -> str:
-        """The instruction with `${name}` placeholders filled from the (validated) input."""
-        filled = self.with_defaults(values)
-        return string.Template(self.instruction).safe_substitute({k: str(v) for k, v in filled.items()})
+        """The instruction with `${name}` placeholders filled from the (validated) input; a secret
+        input becomes the placeholder the engine types it for (`<secret:name>`), never its value."""
+        filled = {k: str(v) for k, v in self.with_defaults(values).items()}
+        filled.update({name: placeholder(name) for name in self.secret_inputs})
+        return string.Template(self.instruction).safe_substitute(filled)
 
     def render_checks(self, values: dict) -> list[dict]:
         """The success checks with `${name}` placeholders filled like the instruction's."""
@@ -135,13 +162,18 @@ class Scenario:
     def validate_input(self, values: dict) -> list[tuple[str, str]]:
         """Problems with `values` as (field path, message) pairs; empty when valid."""
         validator = jsonschema.Draft202012Validator(self.input_schema)
+        # jsonschema quotes the offending value in its messages ("'hunter2' is too short").
+        secrets = [repr(values[name]) for name in self.secret_inputs if isinstance(values, dict) and name in values]
         problems = []
         for error in sorted(validator.iter_errors(values), key=lambda e: list(e.absolute_path)):
             path = ".".join(str(p) for p in error.absolute_path)
             if error.validator == "required":
                 missing = re.search(r"'([^']+)' is a required property", error.message)
                 path = ".".join(filter(None, [path, missing.group(1) if missing else ""]))
-            problems.append((path, error.message))
+            message = error.message
+            for secret in secrets:
+                message = message.replace(secret, MASK)
+            problems.append((path, message))
         return problems
 
 
@@ -164,7 +196,7 @@ def _parse_version(path: Path, mtime_ns: int, size: int) -> Scenario:
     input_schema = raw.get("input") or {"type": "object", "properties": {}}
     jsonschema.Draft202012Validator.check_schema(input_schema)
     limits = raw.get("limits") or {}
-    return Scenario(
+    scenario = Scenario(
         id=raw["id"],
         title=raw["title"],
         instruction=raw["instruction"],
@@ -177,6 +209,11 @@ def _parse_version(path: Path, mtime_ns: int, size: int) -> Scenario:
         checks=tuple(raw.get("checks") or ()),
         source=path.name,
     )
+    for name in scenario.secret_inputs:
+        named = re.compile(r"\$(\{" + re.escape(name) + r"\}|" + re.escape(name) + r"\b)")
+        if any(named.search(str(value)) for check in scenario.checks for value in check.values()):
+            raise ScenarioError(f"checks: a check cannot name the secret input {name!r} (its value is never kept)")
+    return scenario
 
 
 def load_catalog(directory: Path | None = None) -> Catalog:
@@ -186,7 +223,7 @@ def load_catalog(directory: Path | None = None) -> Catalog:
     for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
         try:
             scenario = _parse(path)
-        except (OSError, yaml.YAMLError, jsonschema.ValidationError, jsonschema.SchemaError) as exc:
+        except (OSError, yaml.YAMLError, jsonschema.ValidationError, jsonschema.SchemaError, ScenarioError) as exc:
             message = getattr(exc, "message", None) or str(exc)
             if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
                 message = f"invalid YAML: {exc.problem} (line {exc.problem_mark.line + 1})"

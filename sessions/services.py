@@ -17,7 +17,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from core.disk import disk_nearly_full
-from core.errors import Conflict, InsufficientStorage, InvalidInput, NotFound, Unavailable
+from core.errors import Conflict, DiskFull, InvalidInput, NotFound, Unavailable
 from events.services import event_append, screenshot_store
 from runs.dispatch import REDISPATCH_SECONDS, machine_queue, machines_online
 from runs.execution.claims import desktop_claim, desktop_release, heartbeat_interval, stale_before
@@ -91,7 +91,7 @@ def session_create(
     bound = _machine_for_session(machine)
     problem = disk_nearly_full()
     if problem:
-        raise InsufficientStorage(problem)
+        raise DiskFull(problem, details={"dataDir": str(settings.DATA_DIR)})
     with transaction.atomic():
         session = LiveSession.objects.create(model=model, auth_provider=auth_provider, machine=bound)
         _emit_status(session.pk, LiveSession.Status.IDLE, reason="Session created.")

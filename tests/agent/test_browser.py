@@ -45,6 +45,7 @@ class Pages(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):
+        self.server.paths.append(self.path)
         url = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         headers = {"Content-Type": "text/html; charset=utf-8"}
@@ -77,6 +78,7 @@ class Pages(BaseHTTPRequestHandler):
 def _serve():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Pages)
     server.daemon_threads = True
+    server.paths = []  # every path asked for, query included
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
@@ -100,6 +102,7 @@ def site(desktop, tmp_path_factory):
     )
     try:
         yield {
+            "pages": pages,
             "url": f"http://127.0.0.1:{pages.server_address[1]}",
             "own": f"http://localhost:{pages.own_port}",
             "config": config,
@@ -112,7 +115,7 @@ def site(desktop, tmp_path_factory):
             server.server_close()
 
 
-def _run(fake, site, instruction, *, answers=(), memory=None, route="auto"):
+def _run(fake, site, instruction, *, answers=(), memory=None, route="auto", secrets=None):
     client = build_client(
         "api-key",
         TransportConfig(
@@ -121,7 +124,7 @@ def _run(fake, site, instruction, *, answers=(), memory=None, route="auto"):
     )
     sink = RecordingSink(list(answers))
     outcome = run_task(
-        Task(instruction=instruction, model="gpt-5.4", route=route),
+        Task(instruction=instruction, model="gpt-5.4", route=route, secrets=secrets or {}),
         sink=sink,
         client=client,
         computer=get_computer(),
@@ -227,6 +230,28 @@ def test_a_password_field_asks_first_declined_is_not_typed_confirmed_is(fake_ope
     assert "hunter2" not in results["read2"]["output"]
     # Nothing a person or a replay sees carries the typed text: the field was a password.
     assert "hunter2" not in str([data for kind, data in sink.events if kind in ("tool_call", "tool_result")])
+
+
+def test_a_secret_input_is_typed_into_the_page_but_neither_the_model_nor_the_events_see_it(fake_openai, site):
+    f, secret = fake_openai, "Correct-Horse-Battery-7"
+    f.add_turn(f.function_call("browser_open", {"url": site["url"] + "/login"}, call_id="open"))
+    f.add_turn(f.function_call("browser_type", {"text": "User", "value": "ann"}, call_id="user"))
+    f.add_turn(
+        f.function_call("browser_type", {"text": "Password", "value": "<secret:pw>", "submit": True}, call_id="pw")
+    )
+    f.add_turn(f.function_call("browser_read", {}, call_id="read"))  # the page echoes the query
+    f.add_turn(f.message("Signed in."))
+    outcome, sink = _run(
+        f, site, "sign in with <secret:pw>", answers=["confirmed"], route="desktop", secrets={"pw": secret}
+    )
+    assert outcome.status == "succeeded"
+    # Typed for real: the site received it.
+    assert any(f"pw={secret}" in path for path in site["pages"].paths)
+    # The person approving saw the length of what the model wrote, never the value.
+    assert sink.confirmations[0].action["text"] == "•••• (11 characters)"
+    assert secret not in repr(sink.events) and secret not in repr(sink.confirmations)
+    assert secret not in repr([request.body for request in f.requests])
+    assert "pw=***" in _outputs(sink)["read"]["output"]
 
 
 def test_refused_addresses_payment_and_downloads(fake_openai, site):

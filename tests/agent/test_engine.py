@@ -230,3 +230,21 @@ def test_success_checks_are_read_off_the_desktop_when_the_agent_says_it_is_done(
     outcome, sink, _ = _run(fake_openai, checks=[{"windowTitle": "Calculator"}])
     assert outcome.status == "failed" and "no window title matches 'Calculator'" in outcome.summary
     assert sink.of_type("error")[-1]["code"] == "check_failed"
+
+
+def test_a_secret_is_typed_for_real_but_the_model_events_and_history_only_see_its_placeholder(fake_openai):
+    secret = "Correct-Horse-Battery-7"
+    fake_openai.add_turn(fake_openai.computer_call({"type": "type", "text": "pw: <secret:password>\n"}))
+    # A model that echoes the value (it cannot know it; a page could show it) is masked too.
+    fake_openai.add_turn(fake_openai.message(f"I typed it; the screen now shows {secret}."))
+    outcome, sink, computer = _run(
+        fake_openai, instruction="Type <secret:password> into the field.", secrets={"password": secret}
+    )
+    assert outcome.status == "succeeded"
+    assert computer.actions == [("type", f"pw: {secret}\n")]
+    assert sink.of_type("computer_action")[0]["text"] == "pw: <secret:password>\n"
+    assert secret not in repr(sink.events)
+    assert "the screen now shows ***" in sink.of_type("message")[0]["text"]
+    first = fake_openai.model_requests()[0].body
+    assert "<secret:password>" in first["instructions"]
+    assert secret not in repr([request.body for request in fake_openai.model_requests()])

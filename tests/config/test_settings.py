@@ -64,3 +64,27 @@ def test_a_token_file_others_can_read_is_refused(tmp_path):
     result = start_django(tmp_path, DESKHAND_API_TOKEN="")
     assert result.returncode != 0
     assert "readable by other users" in result.stderr
+
+
+@pytest.mark.parametrize("token", ["abc1234", "fifteen-chars-x"])
+def test_a_token_shorter_than_16_characters_stops_start_up_saying_how_to_make_one(tmp_path, token):
+    result = start_django(tmp_path, DESKHAND_API_TOKEN=token)
+    assert result.returncode != 0
+    message = result.stderr.splitlines()[-1]
+    assert "DESKHAND_API_TOKEN is too short" in message
+    assert "secrets.token_urlsafe(32)" in message
+    assert token not in message
+
+
+def test_a_short_token_in_the_token_file_is_refused_too(tmp_path):
+    token = tmp_path / "api-token"
+    token.write_text("tiny\n")
+    token.chmod(0o600)
+    result = start_django(tmp_path, DESKHAND_API_TOKEN="")
+    assert result.returncode != 0
+    assert f"read from {token}" in result.stderr.splitlines()[-1]
+
+
+def test_a_16_character_token_starts(tmp_path):
+    result = start_django(tmp_path, DESKHAND_API_TOKEN="sixteen-chars-ok")
+    assert result.returncode == 0, result.stderr

@@ -12,6 +12,9 @@ from providers.selectors import proxy_health
 
 from .conftest import seed_store
 
+# The API's token check reads the sign-in throttle (core.signin) from the database.
+pytestmark = pytest.mark.django_db
+
 STATUS = "/api/auth/status"
 LOGIN = "/api/auth/codex/login"
 LOGOUT = "/api/auth/codex/logout"

@@ -6,10 +6,14 @@ import socket
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
+import pytest
 
 from providers import codex_login
 from providers.codex_tokens import CodexTokenStore
 from tests.fixtures.waiting import wait_until
+
+# The API's token check reads the sign-in throttle (core.signin) from the database.
+pytestmark = pytest.mark.django_db
 
 LOGIN = "/api/auth/codex/login"
 STATUS = "/api/auth/status"

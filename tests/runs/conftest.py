@@ -20,6 +20,19 @@ route: cli
 instruction: wait a long time
 limits: {maxTurns: 5, timeoutSeconds: 5}
 """,
+    "type-secret": """
+id: type-secret
+title: Types a password into the editor
+route: desktop
+instruction: "Click into the text editor and type ${password} exactly, nothing else."
+input:
+  type: object
+  required: [password]
+  properties:
+    password: {type: string, format: password, minLength: 12}
+  additionalProperties: false
+limits: {maxTurns: 5, timeoutSeconds: 60}
+""",
     "with-form": """
 id: with-form
 title: Needs input

@@ -6,7 +6,15 @@ from scenarios.catalog import catalog_summary, load_catalog
 
 pytestmark = [pytest.mark.django_db, pytest.mark.portable]
 
-SHIPPED = {"notepad-hello", "web-search", "file-organiser", "screen-describe", "form-fill", "disk-usage-report"}
+SHIPPED = {
+    "notepad-hello",
+    "web-search",
+    "file-organiser",
+    "screen-describe",
+    "form-fill",
+    "disk-usage-report",
+    "web-sign-in",
+}
 
 
 def test_it_lists_the_shipped_scenarios_with_their_input_schema_and_limits(api):

@@ -16,7 +16,9 @@
   function control(name, schema, required) {
     const id = `input-${name}`;
     const hintId = `${id}-hint`;
-    const hints = [schema.description, schema.pattern && schema.pattern.startsWith("^https?") ? "An http or https address." : null,
+    // A secret input (writeOnly or format: password) is typed by the agent but never shown or kept.
+    const secret = schema.writeOnly === true || schema.format === "password";
+    const hints = [schema.description, secret ? "Secret: typed by the agent, never shown to the model or kept." : null, schema.pattern && schema.pattern.startsWith("^https?") ? "An http or https address." : null,
       schema.type === "array" ? "One item per line." : null,
       (schema.minimum !== undefined || schema.maximum !== undefined) ? `From ${schema.minimum ?? "any"} to ${schema.maximum ?? "any"}.` : null,
       required ? "Required." : null].filter(Boolean);
@@ -38,9 +40,9 @@
       input.dataset.kind = "array";
     } else if (schema.type === "string" || schema.type === undefined && !schema.properties) {
       const long = (schema.maxLength || 0) > 300 && !(schema.pattern || "").startsWith("^https?");
-      input = long ? D.el("textarea", { ...common, rows: 3, maxlength: schema.maxLength }) : D.el("input", {
-        ...common, type: (schema.pattern || "").startsWith("^https?") ? "url" : (schema.format === "email" || name === "email") ? "email" : "text",
-        maxlength: schema.maxLength, minlength: schema.minLength, autocomplete: "off",
+      input = long && !secret ? D.el("textarea", { ...common, rows: 3, maxlength: schema.maxLength }) : D.el("input", {
+        ...common, type: secret ? "password" : (schema.pattern || "").startsWith("^https?") ? "url" : (schema.format === "email" || name === "email") ? "email" : "text",
+        maxlength: schema.maxLength, minlength: schema.minLength, autocomplete: secret ? "new-password" : "off",
       });
       input.value = initial ?? "";
       input.dataset.kind = "string";
