@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
+# `make run PORT=3400 HOST=0.0.0.0` serves elsewhere (a HOST other than loopback also needs
+# DESKHAND_ALLOWED_HOSTS; see README, "Security").
+PORT ?= 3333
+HOST ?= 127.0.0.1
 
 # The scaled mode's services (started by scripts/services.sh when they are not running).
 SCALED_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/test CELERY_BROKER_URL=redis://127.0.0.1:6379/14 DESKHAND_REDIS_URL=redis://127.0.0.1:6379/15
@@ -11,7 +15,7 @@ SCALED_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/test CELERY_BROKER
 
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py serve
+	$(PY) manage.py serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-dev system-packages
 	$(MAKE) check

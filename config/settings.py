@@ -169,7 +169,14 @@ else:
 BROKER_DIR = DATA_DIR / "broker"
 CELERY_BROKER_URL = _read("CELERY_BROKER_URL", env.str, "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    # A broker that needs no server: messages are files in the data dir.
+    # A broker that needs no server: messages are files in the data dir. The transport ignores the
+    # host, but kombu warns "No hostname was supplied" on every connection without one (at start
+    # and for each queued run): name one.
+    if CELERY_BROKER_URL in ("filesystem://", "filesystem:///"):
+        CELERY_BROKER_URL = "filesystem://localhost/"
+        if "CELERY_BROKER_URL" in os.environ:
+            # Celery reads this variable itself, ahead of the setting.
+            os.environ["CELERY_BROKER_URL"] = CELERY_BROKER_URL
     for _sub in ("queue", "processed", "control"):
         (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
