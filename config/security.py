@@ -9,12 +9,34 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth import get_user
 from django.core.exceptions import DisallowedHost, RequestDataTooBig
-from django.http import JsonResponse
+from django.http import HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 
 from core.auth import ApiPrincipal, bearer_token_matches
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+# Every page's script, style sheet, image, font and request comes from this server: an injected
+# <script>, inline handler or style attribute does not run, and a page cannot send data elsewhere.
+# `data:` images are the live screen's frames (base64 JPEG from the screen stream) and the API
+# docs' icons; a data: image cannot run code.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+# The interactive API docs, opened in a browser: a person who is not signed in is sent to the
+# sign-in and back, instead of reading a JSON 401.
+API_DOCS_PATH = "/api/docs/"
 
 
 def error_response(status: int, code: str, message: str, details: dict | None = None) -> JsonResponse:
@@ -71,6 +93,18 @@ class CrossSiteRequestMiddleware:
         return parts.netloc.lower() == request.get_host().lower()
 
 
+class ContentSecurityPolicyMiddleware:
+    """Send CONTENT_SECURITY_POLICY with every response (pages, admin, API docs, JSON alike)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        return response
+
+
 class ApiRequestMiddleware:
     """Authentication and body rules for every `/api/` request, DRF views and SSE streams alike."""
 
@@ -105,6 +139,12 @@ class ApiRequestMiddleware:
                 if rejected is not None:
                     return None, error_response(403, "csrf_failed", "CSRF token missing or incorrect.")
             return ApiPrincipal("session", user.get_username()), None
+        if (
+            request.path == API_DOCS_PATH
+            and request.method == "GET"
+            and "text/html" in request.headers.get("Accept", "")
+        ):
+            return None, HttpResponseRedirect(f"{settings.LOGIN_URL}?next={API_DOCS_PATH}")
         response = error_response(
             401, "not_authenticated", "Send the API token: `Authorization: Bearer <token>` (see README)."
         )

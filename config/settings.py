@@ -103,6 +103,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: nothing else may act on a request whose Host is not ours (DNS rebinding).
     "config.security.HostAllowlistMiddleware",
+    "config.security.ContentSecurityPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
