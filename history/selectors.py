@@ -102,6 +102,11 @@ def _moment(value: str | None, field: str, *, end_of_day: bool) -> datetime | No
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def history_statuses() -> dict[str, list[str]]:
+    """The statuses each kind of record can have: a filter by status is one of its kind's."""
+    return {"run": list(Run.Status.values), "session": list(LiveSession.Status.values)}
+
+
 def history_query(params) -> dict:
     """Parse the list's query parameters (strings, as in the URL) into `history_list` arguments."""
     limit, offset = page_params(params)
@@ -110,11 +115,8 @@ def history_query(params) -> dict:
         raise InvalidInput("kind", f"must be one of: {', '.join(KINDS)}")
     status = params.get("status")
     if status is not None:
-        known = {
-            "run": set(Run.Status.values),
-            "session": set(LiveSession.Status.values),
-        }
-        allowed = known[kind] if kind else known["run"] | known["session"]
+        known = history_statuses()
+        allowed = set(known[kind]) if kind else set(known["run"]) | set(known["session"])
         if status not in allowed:
             raise InvalidInput("status", f"must be one of: {', '.join(sorted(allowed))}")
     since = _moment(params.get("since"), "since", end_of_day=False)
