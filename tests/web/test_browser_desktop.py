@@ -128,8 +128,13 @@ def test_a_run_you_can_watch_while_it_goes_and_stop(page, desktop_pages_server, 
     assert page.locator("#run-outcome").is_hidden()
     save_screenshot(page, "run-running-desktop", full_page=False)
 
+    # A reader who scrolled up to read stays where they are while events arrive.
+    page.locator("#run-timeline").evaluate("list => { list.scrollTop = 0; }")
     page.get_by_role("button", name="Stop").click()
     page.locator("#run-status[data-status=stopped]").wait_for(timeout=30_000)
+    page.locator("#run-timeline li[data-type=status]", has_text="Stopped").wait_for(state="attached")
+    assert page.locator("#run-timeline").evaluate("list => list.scrollTop") == 0
+    page.get_by_role("button", name="Show the newest ↓").click()
     assert page.locator("#run-status").inner_text() == "Stopped"
     assert page.locator("#run-message").is_hidden(), "“Stop requested” goes once the run has stopped"
     outcome = page.locator("#run-outcome")

@@ -286,22 +286,31 @@ const Deskhand = (() => {
     constructor(list, jumpButton) {
       this.list = list;
       this.jump = jumpButton;
-      this.list.addEventListener("scroll", () => { if (this.atEnd()) this.jump.hidden = true; });
+      this.following = true;
+      this.list.addEventListener("scroll", () => {
+        this.following = this.atEnd();
+        if (this.following) this.jump.hidden = true;
+      });
       this.jump.addEventListener("click", () => this.toEnd());
+      // A box that changes height (a turned phone, a resized window) keeps following.
+      window.addEventListener("resize", () => { if (this.following) this.toEnd(); });
     }
     atEnd() {
       return this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 24;
     }
     toEnd() {
       this.list.scrollTop = this.list.scrollHeight;
+      this.following = true;
       this.jump.hidden = true;
     }
     replace(events) {
+      const following = this.following || this.atEnd();
+      const top = this.list.scrollTop;
       this.list.replaceChildren(...events.map(timelineItem));
-      this.toEnd();
+      if (following) this.toEnd(); else { this.list.scrollTop = top; this.jump.hidden = this.atEnd(); }
     }
     add(event) {
-      const following = this.atEnd();
+      const following = this.following || this.atEnd();
       this.list.append(timelineItem(event));
       if (following) this.toEnd(); else this.jump.hidden = false;
     }
