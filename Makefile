@@ -1,10 +1,14 @@
 # A thin wrapper on Linux: `python -m deskhand …` does the work on every OS (deskhand/__main__.py).
 PYTHON ?= python3
+# `make run PORT=3400 HOST=0.0.0.0` serves elsewhere (a HOST other than loopback also needs
+# DESKHAND_ALLOWED_HOSTS; see README, "Security").
+PORT ?= 3333
+HOST ?= 127.0.0.1
 
 .PHONY: run test check format test-portable fuzz system-packages services bench clean
 
 run:
-	$(PYTHON) -m deskhand run
+	$(PYTHON) -m deskhand run --host $(HOST) --port $(PORT)
 
 # Installs what the tests need, runs the checks (ruff, mypy for Linux, Windows and macOS, the
 # import-time check), the whole suite, then the `scaled` tests on PostgreSQL and Redis.

@@ -1,16 +1,13 @@
 """System endpoints that read across every app: health."""
 
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.disk import disk_nearly_full
-from core.logging import logs_writable
+from config.health import health_report
 from core.openapi import errors
 from providers.serializers import AuthProvidersSerializer
-from runs.selectors import local_machine_facts, machine_list
 from runs.serializers import MachineSerializer, ScreenSizeSerializer
 from scenarios.serializers import ScenarioErrorSerializer
 
@@ -49,9 +46,14 @@ class ProxyHealthSerializer(serializers.Serializer):
         return {name.replace("_", "-"): field for name, field in super().get_fields().items()}
 
 
+class ProblemSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable, for scripts: display_unreachable, worker_down, disk_nearly_full …")
+    message = serializers.CharField(help_text="What is wrong and what to do, for a person.")
+
+
 class HealthSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["ok", "degraded"])
-    problems = serializers.ListField(child=serializers.CharField(), help_text="What is down: providers, scenarios.")
+    problems = ProblemSerializer(many=True, help_text="What to fix; `status` is `degraded` while any holds.")
     time = serializers.DateTimeField()
     machine = LocalMachineSerializer()
     workers = MachineSerializer(many=True, help_text="Every machine a worker registered.")
@@ -60,37 +62,11 @@ class HealthSerializer(serializers.Serializer):
     proxy = ProxyHealthSerializer(help_text="Does each model endpoint (and the HTTPS proxy) answer.")
 
 
-def health_report() -> dict:
-    from providers.selectors import auth_status, proxy_health
-    from scenarios.catalog import catalog_summary
-
-    scenarios = catalog_summary()
-    proxy = proxy_health()
-    workers = MachineSerializer(machine_list(), many=True).data
-    problems = [name for name, check in proxy.items() if check.get("status") == "down"]
-    if scenarios["errors"]:
-        problems.append("scenarios")
-    if not any(worker["online"] for worker in workers):
-        problems.append("workers")  # nothing can execute a run: no desktop worker heartbeats
-    if disk_nearly_full():
-        problems.append("disk")
-    if not logs_writable():
-        problems.append("logs")
-    return {
-        "status": "degraded" if problems else "ok",
-        "problems": problems,
-        "time": timezone.now().isoformat(),
-        "machine": local_machine_facts(),
-        "workers": workers,
-        "auth": auth_status()["providers"],
-        "scenarios": scenarios,
-        "proxy": proxy,
-    }
-
-
 class HealthView(APIView):
     @extend_schema(
-        summary="Machine, workers, auth, scenario and proxy health",
+        summary="Machine, workers, auth, scenario and proxy health, and the problems to fix",
+        description="`status` is `ok` when `problems` is empty and `degraded` while any problem holds "
+        "(the desktop is not reachable, no worker is online, the disk is nearly full …).",
         operation_id="system_health",
         responses={200: HealthSerializer, **errors()},
     )

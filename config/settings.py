@@ -119,6 +119,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: nothing else may act on a request whose Host is not ours (DNS rebinding).
     "config.security.HostAllowlistMiddleware",
+    "config.security.ContentSecurityPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -191,6 +192,14 @@ CELERY_BROKER_URL = _read("CELERY_BROKER_URL", env.str, "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # A broker that needs no server: messages are files in the data dir (written whole: config/broker.py).
     CELERY_BROKER_TRANSPORT = "config.broker:Transport"
+    # A broker that needs no server: messages are files in the data dir. The transport ignores the
+    # host, but kombu warns "No hostname was supplied" on every connection without one (at start
+    # and for each queued run): name one.
+    if CELERY_BROKER_URL in ("filesystem://", "filesystem:///"):
+        CELERY_BROKER_URL = "filesystem://localhost/"
+        if "CELERY_BROKER_URL" in os.environ:
+            # Celery reads this variable itself, ahead of the setting.
+            os.environ["CELERY_BROKER_URL"] = CELERY_BROKER_URL
     for _sub in ("queue", "processed", "control"):
         (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {

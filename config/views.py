@@ -19,7 +19,9 @@ OPERATOR_USERNAME = "deskhand"
 
 
 class TokenLoginForm(forms.Form):
-    token = forms.CharField(label="API token", widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    token = forms.CharField(
+        label="API token", widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True})
+    )
 
     def clean_token(self):
         token = self.cleaned_data["token"].strip()

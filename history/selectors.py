@@ -50,6 +50,11 @@ def _moment(value: str | None, field: str, *, end_of_day: bool) -> datetime | No
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def history_statuses() -> dict[str, list[str]]:
+    """The statuses each kind of record can have: a filter by status is one of its kind's."""
+    return {"run": list(Run.Status.values), "session": list(LiveSession.Status.values)}
+
+
 def history_query(params) -> dict:
     """Parse the list's query parameters (strings, as in the URL) into `history_list` arguments."""
     limit, offset = page_params(params)

@@ -1,14 +1,42 @@
 """Curating memory: search, filter, edit confidence, bulk delete, merge app profiles."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count
 from django.template.response import TemplateResponse
+from django.utils.html import format_html
 
 from memory.models import AppProfile, MemoryEntry
 from memory.services import app_profiles_merge, memory_entry_touch
 
 
-class MemoryEntryInline(admin.TabularInline):
+class CommaSeparatedList(forms.CharField):
+    """A JSON list of short strings (tags, aliases), edited as "one, two, three"."""
+
+    def prepare_value(self, value):
+        return ", ".join(str(item) for item in value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        return [part.strip() for part in (super().to_python(value) or "").split(",") if part.strip()]
+
+
+class ListFieldsAsText:
+    """Admin forms show the model's JSON list fields named in `list_fields` as comma-separated text."""
+
+    list_fields: tuple[str, ...] = ("tags", "aliases")
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name in self.list_fields:
+            return CommaSeparatedList(
+                label=db_field.verbose_name.capitalize(),
+                required=False,
+                help_text="Separate them with commas.",
+                widget=forms.TextInput(attrs={"class": "vTextField"}),
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+class MemoryEntryInline(ListFieldsAsText, admin.TabularInline):
     model = MemoryEntry
     fields = ("content", "category", "tags", "confidence", "source", "use_count")
     readonly_fields = ("source", "use_count")
@@ -17,8 +45,8 @@ class MemoryEntryInline(admin.TabularInline):
 
 
 @admin.register(AppProfile)
-class AppProfileAdmin(admin.ModelAdmin):
-    list_display = ("name", "aliases", "entry_count", "updated_at")
+class AppProfileAdmin(ListFieldsAsText, admin.ModelAdmin):
+    list_display = ("name", "alias_list", "entry_count", "updated_at")
     search_fields = ("name", "aliases", "notes")
     readonly_fields = ("created_at", "updated_at")
     inlines = (MemoryEntryInline,)
@@ -26,6 +54,10 @@ class AppProfileAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(entry_count=Count("entries"))
+
+    @admin.display(description="Aliases")
+    def alias_list(self, obj):
+        return ", ".join(obj.aliases) or "—"
 
     @admin.display(description="Entries", ordering="entry_count")
     def entry_count(self, obj):
@@ -66,14 +98,14 @@ class AppProfileAdmin(admin.ModelAdmin):
 
 
 @admin.register(MemoryEntry)
-class MemoryEntryAdmin(admin.ModelAdmin):
+class MemoryEntryAdmin(ListFieldsAsText, admin.ModelAdmin):
     list_display = (
         "short_content",
         "category",
         "app",
         "confidence",
         "source",
-        "source_owner_id",
+        "learned_from",
         "use_count",
         "updated_at",
     )
@@ -88,6 +120,14 @@ class MemoryEntryAdmin(admin.ModelAdmin):
     @admin.display(description="Content", ordering="content")
     def short_content(self, obj):
         return obj.content if len(obj.content) <= 80 else obj.content[:80] + "…"
+
+    @admin.display(description="Learned from", ordering="source_owner_id")
+    def learned_from(self, obj):
+        # "run_" + 32 hex digits would take a third of the row from the content: a short id links to it.
+        if not obj.source_owner_id:
+            return "—"
+        page = "runs" if obj.source_owner_id.startswith("run_") else "live"
+        return format_html('<a href="/{}/{}">{}…</a>', page, obj.source_owner_id, obj.source_owner_id[:12])
 
     def save_model(self, request, obj, form, change):
         # An edited entry keeps its duplicate key in step with its content.

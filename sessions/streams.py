@@ -1,4 +1,5 @@
-"""The two SSE streams of a live session: its events, and its screen.
+"""The two SSE streams of a live session, its events and its screen, and the screen stream of a
+run (the same frames, watched from the run's page while it goes: the screen stream lives here).
 
 Plain `async def` views (DRF would buffer a stream); each validates before the first byte and
 answers errors in the API's one shape. The `_…Schema` classes only document them for the schema.
@@ -27,6 +28,7 @@ from events.streams import (
     sse_response,
     sse_view,
 )
+from runs.models import Run
 from sessions import screen
 from sessions.models import LiveSession
 
@@ -57,20 +59,55 @@ async def session_event_stream(request, session_id: str):
     )
 
 
-@sse_view
-async def session_screen_stream(request, session_id: str):
-    status = await _session_status(session_id)
-    if status is None:
-        raise NotFound(f"No live session {session_id}.")
-    if status == LiveSession.Status.CLOSED:
-        raise Conflict(f"Live session {session_id} is closed; create a new one.", code="session_closed")
+async def _screen_stream(*, refuse, ended):
+    """The screen, for as long as what is watched goes on: `refuse()` raises when it cannot be
+    watched (unknown, already over), `ended()` gives the reason watching is over, or None."""
+    await refuse()
     problem = await asyncio.to_thread(screen.display_problem)
     if problem:
         raise Unavailable(problem, code="display_unavailable")
-    return sse_response(_frames(screen.frame_source(), session_id))
+    return sse_response(_frames(screen.frame_source(), ended))
 
 
-async def _frames(source: screen.FrameSource, session_id: str) -> AsyncIterator[str]:
+@sse_view
+async def session_screen_stream(request, session_id: str):
+    async def refuse() -> None:
+        status = await _session_status(session_id)
+        if status is None:
+            raise NotFound(f"No live session {session_id}.")
+        if status == LiveSession.Status.CLOSED:
+            raise Conflict(f"Live session {session_id} is closed; create a new one.", code="session_closed")
+
+    async def ended() -> str | None:
+        if await _session_status(session_id) in (None, LiveSession.Status.CLOSED):
+            return "The session was closed."
+        return None
+
+    return await _screen_stream(refuse=refuse, ended=ended)
+
+
+async def _run_status(run_id: str) -> str | None:
+    return await Run.objects.filter(pk=run_id).values_list("status", flat=True).afirst()
+
+
+@sse_view
+async def run_screen_stream(request, run_id: str):
+    async def refuse() -> None:
+        status = await _run_status(run_id)
+        if status is None:
+            raise NotFound(f"No run {run_id}.")
+        if status in Run.TERMINAL:
+            raise Conflict(f"Run {run_id} has ended ({status}); its screenshots are in the run.", code="run_finished")
+
+    async def ended() -> str | None:
+        status = await _run_status(run_id)
+        return None if status is not None and status not in Run.TERMINAL else "The run has ended."
+
+    return await _screen_stream(refuse=refuse, ended=ended)
+
+
+async def _frames(source: screen.FrameSource, ended) -> AsyncIterator[str]:
+    """Frames until `ended()` (checked every SESSION_CHECK_SECONDS) gives the reason the watch is over."""
     yield ": stream open\nretry: 2000\n\n"
     viewer = source.subscribe()
     sent_seq = 0
@@ -91,8 +128,9 @@ async def _frames(source: screen.FrameSource, session_id: str) -> AsyncIterator[
             now = time.monotonic()
             if now - checked_at >= SESSION_CHECK_SECONDS:
                 checked_at = now
-                if await _session_status(session_id) in (None, LiveSession.Status.CLOSED):
-                    yield sse_message(event="end", data={"reason": "The session was closed."})
+                reason = await ended()
+                if reason:
+                    yield sse_message(event="end", data={"reason": reason})
                     return
             quiet = now - last_write
             if quiet >= settings.SSE_KEEPALIVE_SECONDS:
@@ -172,3 +210,26 @@ session_event_stream.cls = _EventStreamSchema
 session_event_stream.initkwargs = {}
 session_screen_stream.cls = _ScreenStreamSchema
 session_screen_stream.initkwargs = {}
+
+
+class _RunScreenStreamSchema(APIView):
+    @extend_schema(
+        tags=["runs"],
+        summary="Near-live frames of the desktop while the run goes, as Server-Sent Events",
+        operation_id="runs_screen_stream",
+        responses={
+            200: EventStreamResponse(
+                description="The same frames as a live session's screen stream, of the display the run is "
+                "driven on; `event: end` when the run ends. 409 once the run has ended (its screenshots are in "
+                "the run), 503 when no display is reachable.",
+                events={"frame": FrameSerializer, "error": StreamErrorSerializer, "end": StreamEndSerializer},
+            ),
+            **errors("not_found", "run_finished", "display_unavailable"),
+        },
+    )
+    def get(self, request, run_id: str):  # pragma: no cover - never routed
+        raise NotImplementedError
+
+
+run_screen_stream.cls = _RunScreenStreamSchema
+run_screen_stream.initkwargs = {}

@@ -18,4 +18,6 @@ urlpatterns = [
     path("live-sessions/<str:session_id>/resume", api.ResumeView.as_view(), name="live-session-resume"),
     path("live-sessions/<str:session_id>/observe", api.ObserveView.as_view(), name="live-session-observe"),
     path("live-sessions/<str:session_id>/close", api.CloseView.as_view(), name="live-session-close"),
+    # A run's page watches the screen through the same capture as the live console (sessions.screen).
+    path("runs/<str:run_id>/screen-stream", streams.run_screen_stream, name="run-screen-stream"),
 ]

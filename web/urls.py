@@ -13,4 +13,5 @@ urlpatterns = [
     path("live", views.live_page, name="live"),
     path("live/<str:session_id>", views.live_page, name="live-session"),
     path("status", views.status_page, name="status"),
+    path("favicon.ico", views.favicon, name="favicon"),
 ]

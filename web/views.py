@@ -10,12 +10,15 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import Http404
+from django.contrib.staticfiles import finders
+from django.http import FileResponse, Http404
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 from web.selectors import last_screenshot_urls
+from web.templatetags.deskhand import words
 
 PAGE_SIZE = 25
 
@@ -42,28 +45,41 @@ def human_duration(seconds: float) -> str:
     return f"{hours} h {minutes} min"
 
 
+KIND_WORDS = {"run": "Runs", "session": "Live sessions"}
+
+
+def _history_filters(params) -> tuple[dict, str]:
+    """The page's kind and status filters, and a sentence when one of them cannot apply.
+
+    A filter that cannot apply is dropped alone, and said so: the other one stays chosen.
+    """
+    from history.selectors import history_statuses
+
+    statuses = history_statuses()
+    kind, status, problem = params.get("kind") or "", params.get("status") or "", ""
+    if kind and kind not in statuses:
+        problem, kind = f"There is no kind “{kind}”, so runs and live sessions are both shown.", ""
+    allowed = statuses[kind] if kind else [*statuses["run"], *statuses["session"]]
+    if status and status not in allowed:
+        if kind and any(status in values for values in statuses.values()):
+            problem = f"{KIND_WORDS[kind]} are never “{words(status)}”, so {KIND_WORDS[kind].lower()} in every status are shown."
+        else:
+            problem = f"There is no status “{status}”, so every status is shown."
+        status = ""
+    return {name: value for name, value in (("kind", kind), ("status", status)) if value}, problem
+
+
 @require_GET
 @operator_required
 def history_page(request):
-    from core.errors import InvalidInput
-    from history.selectors import history_list, history_query
-    from runs.models import Run
-    from sessions.models import LiveSession
+    from history.selectors import history_list, history_query, history_statuses
 
     try:
         page = max(1, int(request.GET.get("page") or 1))
     except ValueError:
         page = 1
-    filters = {name: request.GET[name] for name in ("kind", "status") if request.GET.get(name)}
-    problem = ""
-    try:
-        query = history_query({**filters, "limit": str(PAGE_SIZE), "offset": str((page - 1) * PAGE_SIZE)})
-    except InvalidInput as exc:
-        problem = f"{exc.message} The filter was ignored."
-        filters = {}
-        query = history_query({"limit": str(PAGE_SIZE), "offset": "0"})
-        page = 1
-    result = history_list(**query)
+    filters, problem = _history_filters(request.GET)
+    result = history_list(**history_query({**filters, "limit": str(PAGE_SIZE), "offset": str((page - 1) * PAGE_SIZE)}))
     thumbnails = last_screenshot_urls(owner_ids=[item["id"] for item in result["items"]])
     items = [
         {
@@ -77,7 +93,12 @@ def history_page(request):
         for item in result["items"]
     ]
     pages = max(1, -(-result["total"] // PAGE_SIZE))
-    statuses = sorted(set(Run.Status.values) | set(LiveSession.Status.values))
+    by_kind = history_statuses()
+    # Every status once, with the kinds that have it: the page's script offers only the chosen kind's.
+    statuses = [
+        {"value": value, "kinds": " ".join(kind for kind, values in by_kind.items() if value in values)}
+        for value in dict.fromkeys([*by_kind["run"], *by_kind["session"]])
+    ]
     return render(
         request,
         "web/history.html",
@@ -124,28 +145,42 @@ def run_new_page(request):
             "scenarios": scenarios,
             "scenario_errors": catalog.errors,
             "chosen": chosen,
-            "providers": _providers(auth_status()["providers"]),
+            **_providers(auth_status()["providers"]),
             "default_model": settings.DEFAULT_MODEL,
         },
     )
 
 
-def _providers(status: dict) -> list[dict]:
+def _providers(status: dict, *, chosen: str | None = None) -> dict:
+    """The providers for a form's select: which are ready, how to fix the others, which is chosen.
+
+    A provider that is not ready (no API key, not signed in to ChatGPT) cannot be chosen: the run
+    would only fail at once. The chosen one is `chosen` when ready, else the first ready one.
+    """
     codex = status.get("codex-oauth") or {}
-    return [
+    providers = [
         {
             "value": "api-key",
             "label": "API key",
             "ready": bool((status.get("api-key") or {}).get("configured")),
             "hint": "OPENAI_API_KEY is not set",
+            "fix": "How to set it",
+            "fix_url": "/status#auth-title",
         },
         {
             "value": "codex-oauth",
             "label": "ChatGPT account (Codex OAuth)",
             "ready": bool(codex.get("signedIn")),
-            "hint": "not signed in with ChatGPT (see Status)",
+            "hint": "not signed in",
+            "fix": "Sign in with ChatGPT on the Status page",
+            "fix_url": "/status#codex-actions",
         },
     ]
+    ready = [p["value"] for p in providers if p["ready"]]
+    selected = chosen if chosen in ready else (ready[0] if ready else None)
+    for provider in providers:
+        provider["selected"] = provider["value"] == selected
+    return {"providers": providers, "any_provider_ready": bool(ready)}
 
 
 @require_GET
@@ -155,8 +190,9 @@ def live_page(request, session_id: str | None = None):
     from sessions.selectors import session_get, session_list
     from sessions.serializers import SessionDetailSerializer
 
-    context = {"providers": _providers(auth_status()["providers"]), "default_model": settings.DEFAULT_MODEL}
+    context = {"default_model": settings.DEFAULT_MODEL}
     if session_id is None:
+        context.update(_providers(auth_status()["providers"]))
         recent, _ = session_list(limit=10)
         context["recent"] = recent
         return render(request, "web/live_index.html", context)
@@ -164,6 +200,7 @@ def live_page(request, session_id: str | None = None):
     if session is None:
         raise Http404(f"No live session {session_id}.")
     context["session"] = session
+    context.update(_providers(auth_status()["providers"], chosen=session.auth_provider))
     context["initial"] = SessionDetailSerializer(session).data
     return render(request, "web/live.html", context)
 
@@ -174,3 +211,10 @@ def status_page(request):
     # Health probes the providers over the network (seconds when one is down): the script asks for
     # it after the page is shown instead of holding the page back.
     return render(request, "web/status.html", {})
+
+
+@require_GET
+@cache_control(max_age=86400, public=True)
+def favicon(request):
+    """/favicon.ico, which browsers ask for on their own (pages also name the SVG one)."""
+    return FileResponse(open(finders.find("web/favicon.ico"), "rb"), content_type="image/x-icon")

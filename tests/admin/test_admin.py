@@ -91,7 +91,7 @@ def test_an_entry_edited_in_admin_keeps_its_duplicate_key(staff, api):
     item = entry("Old text")
     response = staff.post(
         f"/admin/memory/memoryentry/{item.pk}/change/",
-        {"content": "New text", "category": "fact", "app": "", "tags": '["t"]', "confidence": "0.5"},
+        {"content": "New text", "category": "fact", "app": "", "tags": "t", "confidence": "0.5"},
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     # The API now sees the edited content as the existing entry.
@@ -196,3 +196,63 @@ def test_the_event_log_is_browsable_read_only(staff):
     page = staff.get("/admin/events/event/?q=run_xyz").content.decode()
     assert "run_xyz" in page
     assert staff.get("/admin/events/event/add/").status_code == 403
+
+
+def test_admin_is_branded_deskhand_without_groups_and_users(staff):
+    page = staff.get("/admin/").content.decode()
+    assert "Deskhand admin" in page and "Django administration" not in page
+    assert "/admin/auth/" not in page
+    assert staff.get("/admin/auth/group/").status_code == 404
+    assert staff.get("/admin/auth/user/").status_code == 404
+    # A way back to the pages, and the same sign-out.
+    assert 'href="/live"' in page and 'action="/logout/"' in page
+
+
+def test_tags_and_aliases_are_edited_as_comma_separated_text(staff):
+    item = entry("Tabs live at the top")
+    page = staff.get(f"/admin/memory/memoryentry/{item.pk}/change/").content.decode()
+    assert 'name="tags" value="t"' in page and "<textarea" not in page.split('name="tags"')[0][-200:]
+    response = staff.post(
+        f"/admin/memory/memoryentry/{item.pk}/change/",
+        {"content": item.content, "category": "fact", "app": "", "tags": " ui,  tabs ,,", "confidence": "0.5"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    item.refresh_from_db()
+    assert item.tags == ["ui", "tabs"]
+
+    entry("Ctrl+T opens a tab", app="Google Chrome")
+    profile = AppProfile.objects.get()
+    page = staff.get(f"/admin/memory/appprofile/{profile.pk}/change/").content.decode()
+    assert 'name="aliases"' in page
+    data = {"name": "Google Chrome", "aliases": "chrome, google-chrome", "notes": ""}
+    # The entries inline (management form and the one entry as it is).
+    child = MemoryEntry.objects.get(app=profile)
+    prefix = "entries"
+    data.update(
+        {
+            f"{prefix}-TOTAL_FORMS": "1",
+            f"{prefix}-INITIAL_FORMS": "1",
+            f"{prefix}-MIN_NUM_FORMS": "0",
+            f"{prefix}-MAX_NUM_FORMS": "1000",
+            f"{prefix}-0-id": str(child.pk),
+            f"{prefix}-0-app": str(profile.pk),
+            f"{prefix}-0-content": child.content,
+            f"{prefix}-0-category": child.category,
+            f"{prefix}-0-tags": "t",
+            f"{prefix}-0-confidence": "0.5",
+        }
+    )
+    response = staff.post(f"/admin/memory/appprofile/{profile.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    profile.refresh_from_db()
+    assert profile.aliases == ["chrome", "google-chrome"]
+    listing = staff.get("/admin/memory/appprofile/").content.decode()
+    assert "chrome, google-chrome" in listing and "[&#x27;chrome&#x27;" not in listing
+
+
+def test_the_memory_list_gives_the_content_room(staff):
+    entry("Learned by the agent", source="agent", owner="run_0123456789abcdef0123456789abcdef")
+    page = staff.get("/admin/memory/memoryentry/").content.decode()
+    assert "/static/web/css/admin.css" in page
+    # The long run id is a short link to its run, not a column of its own width.
+    assert '<a href="/runs/run_0123456789abcdef0123456789abcdef">run_01234567…</a>' in page

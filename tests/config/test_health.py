@@ -47,7 +47,53 @@ def test_a_broken_scenario_file_shows_in_health_without_hiding_the_others(api, s
     body = api.get("/api/system/health").json()
     assert body["scenarios"]["count"] == 1
     assert body["scenarios"]["errors"][0]["file"] == "bad.yaml"
-    assert "scenarios" in body["problems"]
+    assert [p["code"] for p in body["problems"]].count("scenarios_broken") == 1
+    assert "bad.yaml" in next(p["message"] for p in body["problems"] if p["code"] == "scenarios_broken")
+
+
+def codes(body: dict) -> list[str]:
+    return [problem["code"] for problem in body["problems"]]
+
+
+def test_without_a_desktop_health_is_degraded_and_says_why(api, monkeypatch):
+    monkeypatch.setenv("DISPLAY", "")
+    body = api.get("/api/system/health").json()
+    assert body["machine"]["displayReachable"] is False
+    assert "display_unreachable" in codes(body)
+    message = next(p["message"] for p in body["problems"] if p["code"] == "display_unreachable")
+    assert "DISPLAY is not set" in message
+    assert body["status"] == "degraded"
+
+
+def test_a_worker_with_a_desktop_is_enough_for_a_web_tier_without_one(api, monkeypatch):
+    from django.utils import timezone
+
+    monkeypatch.setenv("DISPLAY", "")
+    worker = Machine.objects.create(name="desk-1", display_reachable=True, last_heartbeat=timezone.now())
+    assert "display_unreachable" not in codes(api.get("/api/system/health").json())
+    # A worker that stopped heartbeating no longer counts.
+    Machine.objects.filter(pk=worker.pk).update(last_heartbeat=timezone.now() - timezone.timedelta(hours=1))
+    assert "display_unreachable" in codes(api.get("/api/system/health").json())
+
+
+def test_every_problem_is_a_sentence_with_a_code(api, monkeypatch, settings, tmp_path):
+    monkeypatch.setenv("DISPLAY", "")
+    (tmp_path / "bad.yaml").write_text("id: [unclosed\n")
+    settings.SCENARIOS_DIR = tmp_path
+    body = api.get("/api/system/health").json()
+    # The model endpoint is unreachable in tests (the discard port), the display missing, a file broken.
+    assert set(codes(body)) == {"display_unreachable", "model_endpoint_down", "scenarios_broken"}
+    for problem in body["problems"]:
+        assert problem["message"][0].isupper() and problem["message"].endswith(".")
+
+
+def test_health_is_ok_when_no_problem_holds(api, desktop, monkeypatch, settings):
+    # A real display (Xvfb), the model endpoints not configured, every scenario file good.
+    monkeypatch.setenv("DISPLAY", desktop.display)
+    settings.OPENAI_API_KEY = ""
+    body = api.get("/api/system/health").json()
+    assert body["machine"]["displayReachable"] is True
+    assert body["problems"] == [] and body["status"] == "ok"
 
 
 def test_health_answers_only_get(api):

@@ -72,13 +72,35 @@ def test_serve_runs_web_and_worker_and_ctrl_c_stops_both(served):
 
     children = psutil.Process(proc.pid).children(recursive=True)
     assert any("worker" in " ".join(child.cmdline()) for child in children), "no embedded worker"
+    # A queued run: the web process publishes to the broker, the worker takes it.
+    token = token_file.read_text().strip()
+    queued = httpx.post(
+        f"http://127.0.0.1:{port}/api/runs",
+        json={"scenarioId": "screen-describe"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert queued.status_code == 202, queued.text
+    run_url = f"http://127.0.0.1:{port}/api/runs/{queued.json()['id']}"
+    wait_until(
+        lambda: (
+            httpx.get(run_url, headers={"Authorization": f"Bearer {token}"}, timeout=10).json()["status"] != "queued"
+        ),
+        30,
+        what="the worker to take the run",
+    )
 
     proc.send_signal(signal.SIGINT)
     output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, output
-    assert f"http://127.0.0.1:{port}/" in output
-    assert str(token_file) in output
-    assert token_file.read_text().strip() not in output, "the token itself is never printed"
+    assert token not in output, "the token itself is never printed"
+    # A quiet console: one line says where the server listens and where the token is.
+    serving = [line for line in output.splitlines() if line.startswith("Deskhand is serving")]
+    assert len(serving) == 1 and f"http://127.0.0.1:{port}/" in serving[0] and str(token_file) in serving[0]
+    for noise in ("No hostname was supplied", "[queues]", "celery@", "deskhand@", "SecurityWarning"):
+        assert noise not in output, f"{noise!r} on the console:\n{output}"
+    for log in (data_dir / "logs").glob("*.log"):
+        assert "No hostname was supplied" not in log.read_text()
     assert not [child for child in children if child.is_running() and child.status() != psutil.STATUS_ZOMBIE]
 
 

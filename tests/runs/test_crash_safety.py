@@ -113,7 +113,7 @@ def test_a_killed_embedded_worker_is_noticed_replaced_and_loses_nothing(deployme
         timeout=STUCK_LIMIT_S,
         what="health to report the outage",
     )
-    assert "workers" in health["problems"], health
+    assert "worker_down" in [p["code"] for p in health["problems"]], health
     assert stream.ended.wait(10) and stream.last_status == "interrupted"
 
     assert_each_queued_run_executed_once(deployment, model, ids)

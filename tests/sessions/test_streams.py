@@ -133,6 +133,35 @@ def test_the_screen_stream_without_a_display_is_503(monkeypatch):
     assert "DISPLAY" in response.json()["message"]
 
 
+def _run(status: str):
+    from runs.models import Run
+
+    return Run.objects.create(scenario_id="notepad-hello", auth_provider="api-key", model="gpt-5.4", status=status)
+
+
+def test_a_running_run_s_screen_stream_sends_frames_and_ends_with_the_run(http, desktop):
+    from runs.models import Run
+
+    run = _run(Run.Status.RUNNING)
+    with http.stream("GET", f"/api/runs/{run.pk}/screen-stream") as response:
+        assert response.status_code == 200
+        first, _ = _frames_and_comments(response, frames=1, seconds=10)
+        assert first[0]["event"] == "frame" and _decode(first[0])[1].format == "JPEG"
+        Run.objects.filter(pk=run.pk).update(status=Run.Status.SUCCEEDED)
+        # Checked every couple of seconds: the stream says why it ends, then closes.
+        rest, _ = _frames_and_comments(response, frames=1000, seconds=10)
+    assert rest[-1]["event"] == "end" and "The run has ended." in rest[-1]["data"]
+
+
+def test_a_run_s_screen_stream_refuses_unknown_and_finished_runs(http):
+    from runs.models import Run
+
+    assert http.get("/api/runs/run_nope/screen-stream").status_code == 404
+    finished = http.get(f"/api/runs/{_run(Run.Status.STOPPED).pk}/screen-stream")
+    assert finished.status_code == 409 and finished.json()["code"] == "run_finished"
+    assert http.post(f"/api/runs/{_run(Run.Status.RUNNING).pk}/screen-stream").status_code == 405
+
+
 def test_one_capture_serves_every_viewer_and_stops_when_the_last_one_leaves(desktop):
     from sessions.screen import FrameSource
 

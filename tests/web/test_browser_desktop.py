@@ -1,7 +1,9 @@
-"""What the issue asks of the pages, end to end in a real browser: start `notepad-hello` from the
-form and watch it finish on the run page; open the live console, watch frames arrive, send an
-instruction, confirm the pending action, observe the windows. Real parts throughout: Daphne, a
-Celery worker, the `openai` SDK against the fake model server, mousepad under Xvfb, Chromium."""
+"""What the issues ask of the pages, end to end in a real browser: start `notepad-hello` from the
+form and watch it finish on the run page; watch a run go (facts that fill in, a ticking clock, the
+turn, the live screen, a timeline that follows) and stop it; open the live console, watch frames
+arrive, send an instruction with Ctrl+Enter, see the pending action drawn on the screen, confirm
+it, recall the instruction with ↑, observe the windows. Real parts throughout: Daphne, a Celery
+worker, the `openai` SDK against the fake model server, mousepad under Xvfb, Chromium."""
 
 import re
 import subprocess
@@ -76,6 +78,71 @@ def test_start_notepad_hello_from_the_form_and_watch_it_finish(
     save_screenshot(page, "run-finished-desktop")
 
 
+def newest_item_in_view(page, timeline: str) -> bool:
+    """The timeline's newest entry is inside both its scroll box and the window, without scrolling."""
+    return page.evaluate(
+        """(id) => {
+          const list = document.getElementById(id);
+          const last = list.lastElementChild.getBoundingClientRect();
+          const box = list.getBoundingClientRect();
+          return last.bottom <= box.bottom + 1 && last.top >= box.top - 1 && last.bottom <= window.innerHeight;
+        }""",
+        timeline,
+    )
+
+
+def test_a_run_you_can_watch_while_it_goes_and_stop(page, desktop_pages_server, celery_worker_process, model, editor):
+    x, y = editor_centre(editor)
+    model.add_turn(model.computer_call({"type": "screenshot"}))
+    # Nothing typed: an editor left with unsaved text asks about it when closed, in the next test's way.
+    model.add_turn(model.computer_call({"type": "click", "x": x, "y": y}))
+    model.add_turn(model.computer_call({"type": "wait", "seconds": 30}))  # still going while we look
+
+    sign_in(page, desktop_pages_server.url, settings.API_TOKEN, next_path="/runs/new")
+    page.get_by_label("Scenario").select_option("notepad-hello")
+    page.get_by_role("button", name="Start the run").click()
+    page.wait_for_url(re.compile(r"/runs/run_[0-9a-f]+$"))
+    # The facts fill in from the events as they arrive, no reload.
+    page.locator("#run-turn", has_text="3 of 20").wait_for(timeout=60_000)
+    page.locator("#run-timeline li[data-type=computer_action]", has_text="Wait").wait_for()
+    assert page.locator("#run-route").inner_text() == "Desktop agent"
+    assert page.locator("#run-machine").inner_text() == settings.MACHINE_NAME
+    assert re.fullmatch(r"[\d,]+ in, [\d,]+ out", page.locator("#run-tokens").inner_text())
+    assert "—" not in page.locator("#run-facts dd").nth(6).inner_text()  # Started
+    before = page.locator("#run-elapsed").inner_text()
+    # Functions, not expression strings: Playwright evaluates a string with eval, which the pages' CSP refuses.
+    page.wait_for_function("(before) => document.getElementById('run-elapsed').textContent !== before", arg=before)
+    assert re.fullmatch(r"\d+:\d\d", page.locator("#run-elapsed").inner_text())
+    # The live screen of the machine while it runs.
+    page.wait_for_function(
+        "() => Number(document.getElementById('run-live-screen').dataset.frames || 0) >= 1", timeout=20_000
+    )
+    assert page.locator("#run-live-screen").is_visible()
+    # The timeline follows: its newest entry is on screen without scrolling.
+    page.wait_for_function("() => document.getElementById('run-timeline').lastElementChild !== null")
+    assert newest_item_in_view(page, "run-timeline")
+    assert page.locator("#run-outcome").is_hidden()
+    save_screenshot(page, "run-running-desktop", full_page=False)
+
+    # A reader who scrolled up to read stays where they are while events arrive.
+    page.locator("#run-timeline").evaluate("list => { list.scrollTop = 0; }")
+    page.get_by_role("button", name="Stop").click()
+    page.locator("#run-status[data-status=stopped]").wait_for(timeout=30_000)
+    page.locator("#run-timeline li[data-type=status]", has_text="Stopped").wait_for(state="attached")
+    assert page.locator("#run-timeline").evaluate("list => list.scrollTop") == 0
+    page.get_by_role("button", name="Show the newest ↓").click()
+    assert page.locator("#run-status").inner_text() == "Stopped"
+    assert page.locator("#run-message").is_hidden(), "“Stop requested” goes once the run has stopped"
+    outcome = page.locator("#run-outcome")
+    assert outcome.is_visible() and outcome.bounding_box()["y"] < page.locator("#screen-title").bounding_box()["y"]
+    # The live screen gives way to the step screens.
+    page.locator("#run-last-frame figure").wait_for()
+    assert page.locator("#run-live").is_hidden()
+    assert page.get_by_role("button", name="Stop").is_disabled()
+    assert newest_item_in_view(page, "run-timeline")
+    save_screenshot(page, "run-stopped-desktop")
+
+
 def test_live_console_frames_instruction_confirmation_and_observe(
     page, desktop_pages_server, celery_worker_process, model, desktop, editor
 ):
@@ -97,24 +164,52 @@ def test_live_console_frames_instruction_confirmation_and_observe(
     page.get_by_role("button", name="Open a new session").click()
     page.wait_for_url(re.compile(r"/live/ses_[0-9a-f]+$"))
     # Frames arrive from the screen stream into the <img>.
-    page.wait_for_function("Number(document.getElementById('live-screen').dataset.frames || 0) >= 2", timeout=20_000)
+    page.wait_for_function(
+        "() => Number(document.getElementById('live-screen').dataset.frames || 0) >= 2", timeout=20_000
+    )
 
-    page.get_by_label("What should the agent do?").fill("type hello in the editor and save it")
-    page.get_by_role("button", name="Send").click()
+    instruction = "type hello in the editor and save it"
+    page.get_by_label("What should the agent do?").fill(instruction)
+    page.get_by_label("What should the agent do?").press("Control+Enter")  # sends, like the button
     confirm = page.locator("#live-confirm")
     confirm.wait_for(state="visible", timeout=60_000)
-    # Exactly what would be done, and why, before anything is done.
+    # Exactly what would be done, and why in words, before anything is done.
     assert check["message"] in confirm.inner_text()
+    assert page.locator("#live-confirm-heading").inner_text() == "The model's safety check flagged this step"
+    assert "safety_check" not in confirm.inner_text()
     shown = page.locator("#live-confirm-action").inner_text()
     assert f"1. click at {x}, {y}" in shown and "2. type “hello”" in shown and "3. press CTRL+S" in shown
+    # Drawn where it would happen: a marker at the click on the screen the model sees (its own
+    # pixels, the viewBox of the SVG over that screenshot), the text it would type beside it.
+    marker = page.locator("#live-confirm-screen svg circle").first
+    assert (marker.get_attribute("cx"), marker.get_attribute("cy")) == (str(x), str(y))
+    assert "hello" in page.locator("#live-confirm-screen svg").text_content()
+    screen = page.locator("#live-confirm-screen img").bounding_box()
+    drawn = marker.bounding_box()
+    centre = (drawn["x"] + drawn["width"] / 2 - screen["x"], drawn["y"] + drawn["height"] / 2 - screen["y"])
+    assert abs(centre[0] - x * screen["width"] / desktop.width) < 3
+    assert abs(centre[1] - y * screen["height"] / desktop.height) < 3
+    # And over the live screen, where the eyes are.
+    live_marker = page.locator("#live-screen-marks circle").first
+    live_marker.wait_for()
+    assert (live_marker.get_attribute("cx"), live_marker.get_attribute("cy")) == (str(x), str(y))
     assert editor.path.read_text() == ""
     save_screenshot(page, "live-confirmation-desktop")
     page.get_by_role("button", name="Confirm").click()
 
     page.locator("#live-status[data-status=idle]").wait_for(timeout=60_000)
     assert confirm.is_hidden()
+    assert page.locator("#live-screen-marks").is_hidden()
     page.locator("#live-timeline li[data-type=confirmation_resolved]").wait_for()
     assert saved_text(editor, desktop, "hello") == "hello", celery_worker_process.tail()
+    # ↑ brings the instruction back.
+    field = page.get_by_label("What should the agent do?")
+    assert field.input_value() == ""
+    field.focus()
+    field.press("ArrowUp")
+    assert field.input_value() == instruction
+    field.press("ArrowDown")
+    assert field.input_value() == ""
 
     page.get_by_role("button", name="Observe now").click()
     page.locator("#live-windows li", has_text=editor.title_hint).first.wait_for()

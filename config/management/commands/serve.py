@@ -18,6 +18,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from agent.platform import proctree
+from config.management.commands.worker import ROOT_WARNING, is_root
 from runs.worker_hooks import PARENT_PID_ENV
 
 logger = logging.getLogger("deskhand.serve")
@@ -33,8 +34,8 @@ class Command(BaseCommand):
     help = "Serve Deskhand on HOST:PORT with an embedded desktop worker; Ctrl-C stops both."
 
     def add_arguments(self, parser):
-        parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=3333)
+        parser.add_argument("--host", default="127.0.0.1", help="Address to listen on (default 127.0.0.1).")
+        parser.add_argument("--port", type=int, default=3333, help="Port to listen on (default 3333).")
         parser.add_argument("--no-worker", action="store_true", help="Web only (workers run elsewhere).")
 
     def handle(self, *args, host, port, no_worker, **options):
@@ -47,15 +48,15 @@ class Command(BaseCommand):
                     "Keep the token secret and add this host name to DESKHAND_ALLOWED_HOSTS."
                 )
             )
+        if is_root():
+            self.stderr.write(self.style.WARNING(ROOT_WARNING))
         worker = None if no_worker else WorkerSupervisor(port).start()
         shown_host = f"[{host}]" if ":" in host else host
         token_place = settings.API_TOKEN_FILE or "the DESKHAND_API_TOKEN variable"
+        # One line: where to go and where the token is. The rest is on the Status page and in the logs.
         self.stdout.write(
             self.style.SUCCESS(f"Deskhand is serving on http://{shown_host}:{port}/")
-            + f"\n  API token: in {token_place}"
-            + f"\n  API docs:  http://{shown_host}:{port}/api/docs/"
-            + f"\n  Worker:    {'embedded' if worker else 'none (--no-worker)'}"
-            + "\n  Stop with Ctrl-C.",
+            + f" (API token in {token_place}; {'embedded worker' if worker else 'no worker'}; Ctrl-C stops)"
         )
         try:
             _run_daphne(host, port, before_stop=worker.stop if worker is not None else None)
@@ -98,7 +99,7 @@ class WorkerSupervisor:
         # elsewhere it watches DESKHAND_PARENT_PID (config/management/commands/worker.py).
         # A group of its own: Ctrl-C reaches only this process, which then stops the worker in order.
         return subprocess.Popen(
-            [sys.executable, str(settings.BASE_DIR / "manage.py"), "worker"],
+            [sys.executable, str(settings.BASE_DIR / "manage.py"), "worker", "--embedded"],
             env=env,
             preexec_fn=proctree.die_with_parent_preexec(),
             **proctree.own_group_options(),

@@ -17,8 +17,15 @@ class Command(BaseCommand):
             "--concurrency", type=int, default=4, help="Tasks at once (one of them drives the desktop)."
         )
         parser.add_argument("--loglevel", default="WARNING")
+        parser.add_argument(
+            "--embedded", action="store_true", help="Started by `serve`, which says everything on the console."
+        )
 
-    def handle(self, *args, concurrency, loglevel, **options):
+    def handle(self, *args, concurrency, loglevel, embedded, **options):
+        import warnings
+
+        from celery.exceptions import SecurityWarning
+
         from config.celery import app
 
         proctree.on_stop_request()  # Windows: serve's CTRL_BREAK_EVENT becomes Celery's warm shutdown
@@ -26,11 +33,18 @@ class Command(BaseCommand):
         if parent and proctree.die_with_parent_preexec() is None:
             # No parent-death signal outside Linux: stop driving once `serve` is gone.
             proctree.watch_parent(int(parent), on_gone=worker_hooks.server_gone)
-        self.stdout.write(
-            f"Deskhand worker for machine {settings.MACHINE_NAME!r}, broker {_scheme(settings.CELERY_BROKER_URL)}"
-        )
+        if not embedded:
+            self.stdout.write(
+                f"Deskhand worker for machine {settings.MACHINE_NAME!r}, broker {_scheme(settings.CELERY_BROKER_URL)}"
+            )
+        # Celery's multi-line warning about root; `serve` and this command say it in one line instead.
+        warnings.filterwarnings("ignore", category=SecurityWarning)
+        if not embedded and is_root():
+            self.stderr.write(ROOT_WARNING)
         app.worker_main(
             [
+                # No banner: the console keeps the one line that says where things are.
+                "--quiet",
                 "worker",
                 # Threads, not prefork: tasks spend their time waiting on the model and the screen,
                 # and one process keeps one connection to the display.
@@ -43,6 +57,15 @@ class Command(BaseCommand):
                 "--without-mingle",
             ]
         )
+
+
+ROOT_WARNING = "Running as root: the agent's shell commands and key presses run with root's rights too."
+
+
+def is_root() -> bool:
+    import os
+
+    return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
 def worker_queues() -> list[str]:

@@ -56,8 +56,30 @@ const Deskhand = (() => {
     return node;
   }
 
+  // A status as a person reads it: the server's one list (web/templatetags/deskhand.py), in every page.
+  const STATUS_WORDS = JSON.parse(document.getElementById("status-words")?.textContent || "{}");
+  function words(status) {
+    const text = String(status || "");
+    return STATUS_WORDS[text] || (text.charAt(0).toUpperCase() + text.slice(1)).replace(/[_-]+/g, " ");
+  }
+
+  // Statuses in which an execution is still going (it may end by itself or be stopped).
+  const ACTIVE = ["queued", "running", "executing", "waiting_confirmation", "stopping", "paused"];
+
+  // What to show for a record: a stop that was accepted while the execution still winds down is
+  // "stopping", whether the server says so already or only through `stopRequestedAt`.
+  function shownStatus(record) {
+    const status = record.status || "";
+    return record.stopRequestedAt && ACTIVE.includes(status) && status !== "queued" ? "stopping" : status;
+  }
+
+  function setBadge(node, status) {
+    node.dataset.status = status;
+    node.textContent = words(status);
+  }
+
   function badge(status) {
-    return el("span", { class: "badge", "data-status": status, text: (status || "").replace(/_/g, " ") });
+    return el("span", { class: "badge", "data-status": status, text: words(status) });
   }
 
   function time(iso) {
@@ -69,6 +91,20 @@ const Deskhand = (() => {
   function dateTime(iso) {
     if (!iso) return "—";
     return new Date(iso).toLocaleString([], { dateStyle: "medium", timeStyle: "medium" });
+  }
+
+  // Elapsed time as a clock that ticks: 0:07, 12:40, 1:02:03.
+  function clock(startIso, endIso) {
+    if (!startIso) return "—";
+    let seconds = Math.max(0, Math.floor(((endIso ? new Date(endIso) : new Date()) - new Date(startIso)) / 1000));
+    const hours = Math.floor(seconds / 3600); seconds %= 3600;
+    const minutes = Math.floor(seconds / 60); seconds %= 60;
+    const two = (n) => String(n).padStart(2, "0");
+    return hours ? `${hours}:${two(minutes)}:${two(seconds)}` : `${minutes}:${two(seconds)}`;
+  }
+
+  function number(value) {
+    return Number(value || 0).toLocaleString("en-GB");
   }
 
   function duration(startIso, endIso) {
@@ -89,28 +125,88 @@ const Deskhand = (() => {
     return JSON.stringify(value, null, 2);
   }
 
-  // One action in words: what the agent did (or asks to do), in screen pixels where it has them.
+  // One action in words: what the agent did (or asks to do), in the pixels it was given in.
   function describeAction(action) {
     const at = action.x !== undefined ? ` at ${action.x}, ${action.y}` : "";
     const keys = action.keys && action.keys.length ? ` holding ${action.keys.join("+")}` : "";
+    const button = action.button && action.button !== "left" ? `${action.button} ` : "";
+    const seconds = action.seconds ?? (action.ms !== undefined ? action.ms / 1000 : undefined);
     switch (action.type) {
-      case "click": return `${action.button && action.button !== "left" ? action.button + " " : ""}click${at}${keys}`;
+      case "click": return `${button}click${at}${keys}`;
       case "double_click": return `double-click${at}${keys}`;
       case "move": return `move the pointer${at}`;
       case "scroll": return `scroll${at} by ${action.scroll_x || 0}, ${action.scroll_y || 0}`;
       case "drag": return `drag along ${(action.path || []).map((p) => `${p.x},${p.y}`).join(" → ")}`;
       case "keypress": return `press ${(action.keys || []).join("+")}`;
       case "type": return `type “${clip(action.text, 200)}”`;
-      case "wait": return `wait ${action.seconds ?? ""} s`;
+      case "wait": return seconds ? `wait ${seconds} s` : "wait a moment";
       case "screenshot": return "take a screenshot";
-      default: return action.type || "action";
+      default: return (action.type || "action").replace(/_/g, " ");
     }
+  }
+
+  // An action on the timeline: its kind as the label, the rest as the text ("Click" "at 160, 100").
+  const ACTION_LABELS = {
+    click: "Click", double_click: "Double-click", move: "Move", scroll: "Scroll", drag: "Drag",
+    keypress: "Press", type: "Type", wait: "Wait", screenshot: "Look",
+  };
+  function actionEntry(action) {
+    const label = ACTION_LABELS[action.type];
+    if (!label) return { label: "Action", text: describeAction(action) };
+    const text = action.type === "screenshot" ? "at the screen" : describeAction(action)
+      .replace(/^(right |middle |back |forward )?(click|double-click|move the pointer|scroll|drag|press|type|wait)\s*/, (_, button) => (button ? `${button}button ` : ""));
+    return { label, text: action.type === "move" ? `to ${text.replace(/^at /, "")}` : text };
+  }
+
+  // A browser tool call (the agent's browser, not the desktop) in words.
+  function describeBrowserCall(name, args = {}) {
+    const target = args.text || args.selector || args.role || args.name || args.field || "";
+    switch (name) {
+      case "browser_open": return `open ${args.url || "a page"}${args.new_tab ? " in a new tab" : ""}`;
+      case "browser_click": return `click ${target ? `“${clip(target, 80)}”` : "an element"}`;
+      case "browser_type": return `type ${args.value !== undefined ? `“${clip(args.value, 80)}”` : "text"}${target ? ` into “${clip(target, 60)}”` : ""}${args.submit ? " and submit" : ""}`;
+      case "browser_select": return `choose “${clip(args.option, 80)}”${target ? ` in “${clip(target, 60)}”` : ""}`;
+      case "browser_press": return `press ${args.key || "a key"}${target ? ` in “${clip(target, 60)}”` : ""}`;
+      case "browser_wait": return args.text ? `wait for “${clip(args.text, 80)}”` : args.url_contains ? `wait for an address with “${clip(args.url_contains, 80)}”` : "wait for the page to load";
+      case "browser_switch_tab": return `switch to tab ${args.index}`;
+      case "browser_read": return "read the page";
+      case "browser_tabs": return "list the tabs";
+      case "browser_screenshot": return "take a screenshot of the page";
+      case "browser_back": return "go back";
+      case "download": return `save the download ${args.file || ""}`.trim();
+      default: return `${name.replace(/^browser_/, "").replace(/_/g, " ")}${target ? ` “${clip(target, 80)}”` : ""}`;
+    }
+  }
+
+  // Why a confirmation is asked, as a heading a person understands (the kinds of agent/sink.py).
+  const CONFIRMATION_KINDS = {
+    safety_check: "The model's safety check flagged this step",
+    gui_action: "A risky action on the desktop",
+    shell_command: "A shell command that needs your approval",
+    browser: "A browser action that needs your approval",
+  };
+  // The model's safety-check codes, for a check that comes without a message.
+  const SAFETY_CODES = {
+    malicious_instructions: "The screen may hold instructions meant to steer the agent.",
+    irrelevant_domain: "The page is on a site that does not seem to belong to the task.",
+    sensitive_domain: "The page is on a sensitive site.",
+  };
+
+  function confirmationReason(request) {
+    const heading = CONFIRMATION_KINDS[request.kind] || "The agent asks before this step";
+    const checks = (request.action && request.action.checks) || [];
+    let reason = String(request.reason || "").trim();
+    for (const check of checks) {
+      if (check.code && reason.includes(check.code) && !check.message) reason = reason.replace(check.code, SAFETY_CODES[check.code] || words(check.code));
+    }
+    return { heading, reason: reason || "No reason was given." };
   }
 
   // What a confirmation would do, exactly: the command or the actions it is bound to.
   function describeConfirmation(request) {
     const action = request.action || {};
     if (action.command) return `Run this shell command${action.workdir ? ` in ${action.workdir}` : ""}:\n${action.command}`;
+    if (action.tool) return `In the browser${action.url ? ` (${action.url})` : ""}: ${describeBrowserCall(action.tool, { ...(action.arguments || {}), ...action, value: action.text })}`;
     if (Array.isArray(action.actions)) return action.actions.map((a, i) => `${i + 1}. ${describeAction(a)}`).join("\n");
     return json(action);
   }
@@ -120,18 +216,19 @@ const Deskhand = (() => {
     const d = event.data || {};
     switch (event.type) {
       case "status":
-        return { label: "Status", text: `${(d.status || "").replace(/_/g, " ")}${d.reason ? ` — ${d.reason}` : ""}` };
+        return { label: "Status", text: `${words(d.status)}${d.reason ? `: ${d.reason}` : ""}` };
       case "agent_route":
-        return { label: "Route", text: `${d.route}${d.reason ? ` — ${d.reason}` : ""}` };
+        return { label: "Route", text: routeWords(d) };
       case "message": {
         const who = d.kind === "reasoning" ? "Reasoning" : d.kind === "plan" ? "Plan" : d.kind === "plan_step" ? `Step ${d.step} of ${d.of}` : d.role === "user" ? "Instruction" : "Model";
         return { label: who, text: clip(d.text, 2000) };
       }
       case "tool_call":
         if (d.name === "computer" && Array.isArray(d.actions)) {
-          return { label: "Computer", text: d.actions.map(describeAction).join("; ") || "no actions" };
+          return { label: "Model chose", text: d.actions.map(describeAction).join("; ") || "no actions" };
         }
         if (d.command) return { label: "Shell", text: d.command, detail: d.workdir ? `in ${d.workdir}` : "" };
+        if ((d.name || "").startsWith("browser_")) return { label: "Browser", text: describeBrowserCall(d.name, d.arguments || {}) };
         return { label: `Tool ${d.name}`, text: "", detail: d.arguments ? json(d.arguments) : "" };
       case "tool_result": {
         const state = d.status ? ` ${d.status}` : "";
@@ -140,17 +237,21 @@ const Deskhand = (() => {
         return { label: `Result${d.name ? ` of ${d.name}` : ""}`, text: `${state.trim()}${code}`, detail: output ? clip(typeof output === "string" ? output : json(output), 2000) : "" };
       }
       case "computer_action":
-        return { label: "Action", text: describeAction(d) };
+        return actionEntry(d);
       case "screenshot":
         return { label: "Screenshot", text: `${d.width}×${d.height}` };
       case "error":
         return { label: "Error", text: `${d.message || ""}${d.code ? ` (${d.code})` : ""}` };
-      case "confirmation_required":
-        return { label: "Needs confirmation", text: `${d.kind || ""}${d.reason ? ` — ${d.reason}` : ""}`, detail: describeConfirmation(d) };
-      case "confirmation_resolved":
-        return { label: "Confirmation", text: d.decision || d.choice || "" };
+      case "confirmation_required": {
+        const { heading, reason } = confirmationReason(d);
+        return { label: "Asks you", text: `${heading}: ${reason}`, detail: describeConfirmation(d) };
+      }
+      case "confirmation_resolved": {
+        const answer = d.decision || d.choice || "";
+        return { label: "Your answer", text: { confirmed: "Confirmed", declined: "Declined", expired: "No answer in time" }[answer] || words(answer) };
+      }
       case "usage":
-        return { label: "Tokens", text: `${d.agent || ""} turn ${d.turn ?? ""}: ${d.input_tokens ?? d.inputTokens ?? "?"} in, ${d.output_tokens ?? d.outputTokens ?? "?"} out` };
+        return { label: "Tokens", text: `${words(d.agent || "model")} turn ${d.turn ?? ""}: ${number(d.input_tokens ?? d.inputTokens)} in, ${number(d.output_tokens ?? d.outputTokens)} out` };
       case "log":
         return { label: `Log ${d.level || ""}`.trim(), text: clip(d.message, 1000) };
       default:
@@ -158,13 +259,100 @@ const Deskhand = (() => {
     }
   }
 
+  // The route the router chose, once: "Desktop agent, browser first: <why>".
+  const ROUTE_WORDS = { desktop: "Desktop agent", cli: "Shell agent", planner: "Planner", auto: "Chosen per instruction" };
+  function routeName(d) {
+    return `${ROUTE_WORDS[d.route] || words(d.route)}${d.browser ? ", browser first" : ""}`;
+  }
+  function routeWords(d) {
+    let reason = String(d.reason || "").replace(/\s+—\s+browser-first:.*$/, "").trim();
+    if (reason.toLowerCase() === String(d.route || "").toLowerCase()) reason = "";
+    return reason ? `${routeName(d)}: ${reason}` : routeName(d);
+  }
+
   function timelineItem(event) {
     const { label, text, detail } = describeEvent(event);
+    // Spaces between the parts: copied text and screen readers get "12:00:01 Click at 160, 100".
     return el("li", { "data-type": event.type, "data-seq": event.seq },
-      el("span", { class: "when", text: time(event.createdAt) }),
-      el("span", { class: "kind", text: label }),
+      el("span", { class: "when", text: time(event.createdAt) }), " ",
+      el("span", { class: "kind", text: label }), " ",
       text ? el("span", { text }) : null,
       detail ? el("pre", { text: detail }) : null);
+  }
+
+  // A timeline that follows new events while its reader is at the bottom, and stays put (with a
+  // "newest" button) when they scrolled up to read something.
+  class Timeline {
+    constructor(list, jumpButton) {
+      this.list = list;
+      this.jump = jumpButton;
+      this.following = true;
+      this.list.addEventListener("scroll", () => {
+        this.following = this.atEnd();
+        if (this.following) this.jump.hidden = true;
+      });
+      this.jump.addEventListener("click", () => this.toEnd());
+      // A box that changes height (a turned phone, a resized window) keeps following.
+      window.addEventListener("resize", () => { if (this.following) this.toEnd(); });
+    }
+    atEnd() {
+      return this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 24;
+    }
+    toEnd() {
+      this.list.scrollTop = this.list.scrollHeight;
+      this.following = true;
+      this.jump.hidden = true;
+    }
+    replace(events) {
+      const following = this.following || this.atEnd();
+      const top = this.list.scrollTop;
+      this.list.replaceChildren(...events.map(timelineItem));
+      if (following) this.toEnd(); else { this.list.scrollTop = top; this.jump.hidden = this.atEnd(); }
+    }
+    add(event) {
+      const following = this.following || this.atEnd();
+      this.list.append(timelineItem(event));
+      if (following) this.toEnd(); else this.jump.hidden = false;
+    }
+  }
+
+  // The near-live screen from an SSE screen stream into an <img>: `onStop(text)` says why it ended
+  // (a closed session, a finished run, no display) so the page can show something better.
+  function watchScreen(url, img, { onFrame, onStop }) {
+    const source = new EventSource(url, { withCredentials: true });
+    let stopped = false;
+    const stop = (text) => {
+      if (stopped) return;
+      stopped = true;
+      source.close();
+      if (onStop) onStop(text);
+    };
+    source.addEventListener("frame", (message) => {
+      const frame = JSON.parse(message.data);
+      img.src = `data:image/jpeg;base64,${frame.image}`;
+      img.width = frame.width; img.height = frame.height;
+      img.dataset.frames = String(Number(img.dataset.frames || 0) + 1);
+      if (onFrame) onFrame(frame);
+    });
+    source.addEventListener("end", (message) => {
+      let text = "";
+      try { text = JSON.parse(message.data).reason || ""; } catch { /* no reason given */ }
+      stop(text);
+    });
+    source.addEventListener("error", async (message) => {
+      if (message.data) { stop(JSON.parse(message.data).message || "The screen stream stopped."); return; }
+      if (source.readyState !== EventSource.CLOSED) return; // reconnecting by itself
+      // EventSource hides a refusal's body: ask once more to show why (no display, finished, closed).
+      let text = "The screen stream stopped.";
+      const controller = new AbortController();
+      try {
+        const response = await fetch(url, { credentials: "same-origin", signal: controller.signal });
+        if (!response.ok) text = (await response.json()).message || text;
+      } catch { /* the server is gone: the generic sentence stands */ }
+      controller.abort();
+      stop(text);
+    });
+    return { close: () => { stopped = true; source.close(); } };
   }
 
   // Named SSE events: EventSource's onmessage only sees unnamed ones.
@@ -238,6 +426,7 @@ const Deskhand = (() => {
     defs.append(marker);
     svg.append(defs);
     let pointer = null;
+    let stacked = 0; // text labels drawn at the current pointer so far
     const label = (x, y, text) => {
       const t = svgEl("text", { x: Math.min(x + r + 4, width - 4), y: Math.max(y - r, font), "font-size": font, "font-family": "system-ui, sans-serif", fill: "#fff", stroke: "#111827", "stroke-width": Math.max(3, stroke * 1.5), "paint-order": "stroke", "font-weight": "700" });
       t.textContent = text;
@@ -248,6 +437,7 @@ const Deskhand = (() => {
       if (["click", "double_click", "move", "scroll"].includes(action.type) && action.x !== undefined) {
         const x = Number(action.x), y = Number(action.y);
         pointer = { x, y };
+        stacked = 0;
         if (action.type === "move") {
           svg.append(svgEl("path", { d: `M${x - r},${y} H${x + r} M${x},${y - r} V${y + r}`, stroke: "#dc2626", "stroke-width": stroke, fill: "none" }));
         } else {
@@ -264,16 +454,19 @@ const Deskhand = (() => {
         svg.append(svgEl("polyline", { points, fill: "none", stroke: "#dc2626", "stroke-width": stroke * 1.5, "marker-end": `url(#${marker.id})` }));
         const end = action.path[action.path.length - 1];
         pointer = { x: Number(end.x), y: Number(end.y) };
+        stacked = 0;
         label(Number(action.path[0].x), Number(action.path[0].y), n);
       } else if (action.type === "type" || action.type === "keypress") {
+        // Text and keys go where the pointer last was, one line each, below its number.
         const text = action.type === "type" ? `${n} ⌨ ${clip(action.text, 40)}` : `${n} ${(action.keys || []).join("+")}`;
         const at = pointer || { x: r, y: font * 2 };
-        label(at.x, at.y + font * 1.4, text);
+        stacked += 1;
+        label(at.x, at.y + font * 1.3 * stacked, text);
       }
     });
   }
 
-  function frameFigure(frame, index) {
+  function frameFigure(frame, index, { label } = {}) {
     const d = frame.event.data;
     const alt = `Screen ${index + 1}, ${d.width}×${d.height}${frame.caption.length ? `; next: ${frame.caption.join("; ")}` : ""}`;
     const svg = svgEl("svg", { "aria-hidden": "true", focusable: "false" });
@@ -283,9 +476,29 @@ const Deskhand = (() => {
     canvas.append(svg);
     return el("figure", { class: "frame", "data-seq": frame.event.seq },
       canvas,
-      el("figcaption", {},
-        el("strong", { text: `#${index + 1}` }), ` ${time(frame.event.createdAt)}`,
-        frame.caption.length ? ` — then: ${frame.caption.join("; ")}` : ""));
+      label ? el("figcaption", {}, el("strong", { text: label }), `: ${frame.caption.map((c, i) => `${i + 1}. ${c}`).join("; ")}`)
+        : el("figcaption", {},
+          el("strong", { text: `#${index + 1}` }), ` ${time(frame.event.createdAt)}`,
+          frame.caption.length ? ` — then: ${frame.caption.join("; ")}` : ""));
+  }
+
+  // The screen the model chose its next actions on: the newest screenshot event.
+  function lastScreenshot(events) {
+    for (let i = events.length - 1; i >= 0; i -= 1) {
+      if (events[i].type === "screenshot" && events[i].data && events[i].data.url) return events[i];
+    }
+    return null;
+  }
+
+  // The pending actions drawn on that screen: a marker where it would click, the text it would type.
+  // Coordinates of a computer call are the model's, in that screenshot's own pixels: exact here.
+  function confirmationFigure(request, events) {
+    const actions = request.action && Array.isArray(request.action.actions) ? request.action.actions.filter((a) => a.type !== "screenshot") : [];
+    const shot = lastScreenshot(events);
+    if (!actions.length || !shot) return null;
+    return frameFigure({ event: shot, actions, caption: actions.map(describeAction) }, 0, {
+      label: "What it would do, on the screen it sees now",
+    });
   }
 
   // Open confirmation: the last confirmation_required without a confirmation_resolved after it.
@@ -299,8 +512,9 @@ const Deskhand = (() => {
   }
 
   return {
-    api, ApiError, describeError, el, badge, time, dateTime, duration, clip, json, describeAction,
-    describeConfirmation, describeEvent, timelineItem, follow, buildFrames, frameFigure, pendingConfirmation,
+    api, ApiError, describeError, el, badge, setBadge, words, ACTIVE, shownStatus, time, dateTime, duration, clock,
+    number, clip, json, routeName, describeAction, drawActions, describeConfirmation, confirmationReason, confirmationFigure, describeEvent,
+    timelineItem, Timeline, watchScreen, follow, buildFrames, frameFigure, lastScreenshot, pendingConfirmation,
     readJson: (id) => JSON.parse(document.getElementById(id).textContent),
   };
 })();

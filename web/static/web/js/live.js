@@ -1,16 +1,17 @@
-// The live console: the near-live screen, one instruction at a time, confirmations, observe.
+// The live console: the near-live screen, one instruction at a time, confirmations drawn on the
+// screen, observe.
 "use strict";
 (() => {
   const D = Deskhand;
-  const BUSY = ["executing", "waiting_confirmation"];
+  const BUSY = ["executing", "waiting_confirmation", "stopping", "paused"];
   let session = D.readJson("session-data");
   let events = session.events || [];
   let pending = session.pendingConfirmation || D.pendingConfirmation(events);
   let screen = null;
-  let frames = 0;
 
   const $ = (id) => document.getElementById(id);
   const base = `/api/live-sessions/${session.id}`;
+  const timeline = new D.Timeline($("live-timeline"), $("live-timeline-newest"));
 
   function say(text, problem = false) {
     const box = $("live-message");
@@ -20,33 +21,56 @@
   }
 
   function render() {
-    const status = $("live-status");
-    status.dataset.status = session.status;
-    status.textContent = session.status.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
+    const shown = D.shownStatus(session);
+    D.setBadge($("live-status"), shown);
     const closed = session.status === "closed";
     const busy = BUSY.includes(session.status);
-    $("live-stop").disabled = !busy;
+    $("live-stop").disabled = !busy || shown === "stopping";
     $("live-close").disabled = closed;
     $("live-send").disabled = closed || busy;
     $("live-observe").disabled = closed;
     $("live-screen-toggle").disabled = closed;
     if (closed && screen) stopScreen();
-    $("live-confirm").hidden = !(pending && session.status === "waiting_confirmation");
-    if (pending) {
-      $("live-confirm-reason").textContent = `${pending.kind || "Action"}: ${pending.reason || "no reason given"}`;
+    const asking = Boolean(pending && session.status === "waiting_confirmation");
+    $("live-confirm").hidden = !asking;
+    if (asking) {
+      const { heading, reason } = D.confirmationReason(pending);
+      $("live-confirm-heading").textContent = heading;
+      $("live-confirm-reason").textContent = reason;
       $("live-confirm-action").textContent = D.describeConfirmation(pending);
+      const figure = D.confirmationFigure(pending, events);
+      $("live-confirm-screen").replaceChildren(...(figure ? [figure] : []));
     }
+    drawPendingOnScreen(asking ? pending : null);
+  }
+
+  // The pending actions drawn over the live screen too, where the eyes are. The model's pixels are
+  // those of its last screenshot; the stream shows the same screen at another size, so the marks
+  // scale with it. Skipped when the two do not show the same area (another aspect ratio).
+  function drawPendingOnScreen(request) {
+    const marks = $("live-screen-marks");
+    const img = $("live-screen");
+    const shot = D.lastScreenshot(events);
+    const actions = request && request.action && Array.isArray(request.action.actions) ? request.action.actions : [];
+    const same = shot && img.width && img.height && Math.abs(shot.data.width / shot.data.height - img.width / img.height) < 0.02;
+    // An <svg> has no `hidden` property (it is not an HTMLElement): set the attribute itself.
+    if (!actions.length || !same || img.hidden) { marks.setAttribute("hidden", ""); marks.replaceChildren(); return; }
+    D.drawActions(marks, actions.filter((a) => a.type !== "screenshot"), shot.data.width, shot.data.height);
+    marks.removeAttribute("hidden");
   }
 
   function addEvent(event) {
     events.push(event);
-    const list = $("live-timeline");
-    list.append(D.timelineItem(event));
-    list.scrollTop = list.scrollHeight;
-    if (event.type === "status" && event.data.status) session.status = event.data.status;
-    if (event.type === "confirmation_required") pending = event.data;
+    timeline.add(event);
+    const d = event.data || {};
+    if (event.type === "status" && d.status) {
+      session.status = d.status;
+      if (!BUSY.includes(d.status)) session.stopRequestedAt = null;
+    }
+    if (event.type === "confirmation_required") pending = d;
     if (event.type === "confirmation_resolved") pending = null;
-    if (event.type === "screenshot" && !screen && event.data.url) showStill(event.data.url, event.data.width, event.data.height);
+    if (event.type === "message" && d.role === "user" && d.text) history.add(d.text);
+    if (event.type === "screenshot" && !screen && d.url) showStill(d.url, d.width, d.height);
     render();
   }
 
@@ -60,32 +84,23 @@
 
   function startScreen() {
     if (screen || session.status === "closed") return;
-    screen = new EventSource(`${base}/screen-stream`, { withCredentials: true });
     $("live-screen-toggle").textContent = "Pause the screen";
     $("live-screen-toggle").setAttribute("aria-pressed", "true");
     $("live-screen-placeholder").textContent = "Waiting for the first frame…";
-    screen.addEventListener("frame", (message) => {
-      const frame = JSON.parse(message.data);
-      frames += 1;
-      showStill(`data:image/jpeg;base64,${frame.image}`, frame.width, frame.height);
-      $("live-screen").dataset.frames = String(frames);
-      $("live-screen-info").textContent = `${frame.width}×${frame.height} · ${D.time(new Date(frame.timestamp).toISOString())}`;
+    screen = D.watchScreen(`${base}/screen-stream`, $("live-screen"), {
+      onFrame: (frame) => {
+        $("live-screen").hidden = false;
+        $("live-screen-placeholder").hidden = true;
+        $("live-screen-info").textContent = `${frame.width}×${frame.height} · ${D.time(new Date(frame.timestamp).toISOString())}`;
+        if (pending) render();
+      },
+      onStop: (text) => {
+        screen = null;
+        stopScreen();
+        if ($("live-screen").hidden) { $("live-screen-placeholder").hidden = false; $("live-screen-placeholder").textContent = text; }
+        else if (text) say(text, session.status !== "closed");
+      },
     });
-    screen.addEventListener("error", async (message) => {
-      if (message.data) { stopScreen(); say(JSON.parse(message.data).message || "The screen stream stopped.", true); return; }
-      if (!screen || screen.readyState !== EventSource.CLOSED) return; // reconnecting by itself
-      stopScreen();
-      // EventSource hides a refusal's body: ask once more to show why (no display, session closed).
-      const controller = new AbortController();
-      let text = "The screen stream stopped.";
-      try {
-        const response = await fetch(`${base}/screen-stream`, { credentials: "same-origin", signal: controller.signal });
-        if (!response.ok) text = (await response.json()).message || text;
-      } catch { /* the server is gone: the generic sentence stands */ }
-      controller.abort();
-      $("live-screen-placeholder").textContent = text;
-    });
-    screen.addEventListener("end", () => stopScreen());
   }
 
   function stopScreen() {
@@ -108,11 +123,48 @@
     }
   }
 
+  // The instructions sent in this session, for ↑/↓ recall (from the events: they survive a reload).
+  const history = {
+    items: events.filter((e) => e.type === "message" && e.data && e.data.role === "user" && e.data.text).map((e) => e.data.text),
+    at: null, // index being shown, null while editing a new one
+    draft: "",
+    add(text) { if (this.items[this.items.length - 1] !== text) this.items.push(text); this.at = null; },
+    step(by, field) {
+      if (!this.items.length) return false;
+      if (this.at === null) { if (by > 0) return false; this.draft = field.value; this.at = this.items.length; }
+      const next = Math.min(this.items.length, Math.max(0, this.at + by));
+      if (next === this.at) return false;
+      this.at = next;
+      field.value = next === this.items.length ? this.draft : this.items[next];
+      if (next === this.items.length) this.at = null;
+      return true;
+    },
+  };
+
+  $("live-instruction").addEventListener("keydown", (event) => {
+    const field = event.currentTarget;
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      $("live-command").requestSubmit();
+    } else if ((event.key === "ArrowUp" || event.key === "ArrowDown") && !event.shiftKey && !event.altKey) {
+      // Only at the text's edge, so the arrows still move between lines of a longer instruction.
+      const atStart = field.selectionStart === 0 && field.selectionEnd === 0;
+      const atEnd = field.selectionStart === field.value.length;
+      if ((event.key === "ArrowUp" && atStart) || (event.key === "ArrowDown" && (atEnd || history.at !== null))) {
+        if (history.step(event.key === "ArrowUp" ? -1 : 1, field)) {
+          event.preventDefault();
+          field.setSelectionRange(0, 0);
+        }
+      }
+    }
+  });
+
   $("live-command").addEventListener("submit", async (event) => {
     event.preventDefault();
     const text = $("live-instruction").value.trim();
     const errorBox = $("live-command-error");
     if (!text) { errorBox.textContent = "Write an instruction first."; errorBox.hidden = false; $("live-instruction").focus(); return; }
+    if ($("live-send").disabled) return;
     errorBox.hidden = true;
     $("live-send").disabled = true;
     try {
@@ -121,6 +173,7 @@
       } });
       if (result && result.status) session.status = result.status;
       else if (result && result.session) session.status = result.session.status;
+      history.add(text);
       $("live-instruction").value = "";
       say("Sent. Follow it in the timeline.");
     } catch (error) {
@@ -142,7 +195,13 @@
   }
 
   $("live-stop").addEventListener("click", async (event) => {
-    if (await post(event.currentTarget, "/stop")) say("Stop requested; the agent stops after its current step.");
+    const result = await post(event.currentTarget, "/stop");
+    if (result) {
+      session.stopRequestedAt = result.stopRequestedAt || new Date().toISOString();
+      if (result.status) session.status = result.status;
+      say("Stop requested: the agent stops after its current step.");
+      render();
+    }
   });
   $("live-close").addEventListener("click", async (event) => {
     const result = await post(event.currentTarget, "/close");
@@ -167,7 +226,7 @@
     if (result.screenshot && !screen) showStill(result.screenshot.url, result.screenshot.width, result.screenshot.height);
   });
 
-  $("live-timeline").replaceChildren(...events.map(D.timelineItem));
+  timeline.replace(events);
   render();
   if (session.status !== "closed") {
     const lastSeq = events.length ? events[events.length - 1].seq : 0;

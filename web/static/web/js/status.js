@@ -1,4 +1,4 @@
-// Status: health, the providers' sign-in (Sign in with ChatGPT), and the live log.
+// Status: health and what needs attention, the providers' sign-in (Sign in with ChatGPT), the live log.
 "use strict";
 (() => {
   const D = Deskhand;
@@ -8,48 +8,75 @@
   let paused = false;
   let poll = null;
 
+  // The sign-in service's messages are written for API callers; here they name this page's buttons.
+  function inWords(text) {
+    return String(text || "")
+      .replace(/\s*\(POST [^)]*\)/g, "")
+      .replace(/\{"method": "browser"\}/g, "“Sign in with ChatGPT”")
+      .replace(/\{"method": "device"\}/g, "“Use a device code”")
+      .replace(/\{"method": "import"\}/g, "“Import the Codex CLI sign-in”")
+      .replace(/POST \/api\/auth\/codex\/login/g, "“Sign in with ChatGPT” below")
+      .replace(/\s{2,}/g, " ");
+  }
+
+  function note(text, problem = false) {
+    $("codex-login").replaceChildren(D.el("p", { class: problem ? "error" : "", text }));
+  }
+
   async function loadHealth() {
-    $("health-status").textContent = "Checking…";
-    $("health-status").dataset.status = "";
+    const badge = $("health-status");
+    badge.textContent = "Checking…";
+    badge.dataset.status = "";
     try {
       const h = await D.api("/api/system/health");
-      $("health-status").textContent = h.status === "ok" ? "Healthy" : h.status;
-      $("health-status").dataset.status = h.status;
-      $("health-problems").hidden = !(h.problems && h.problems.length);
-      $("health-problems").textContent = h.problems && h.problems.length ? `Problems: ${h.problems.join(", ")}` : "";
+      const problems = h.problems || [];
+      badge.dataset.status = h.status;
+      badge.textContent = h.status === "ok" ? "Healthy"
+        : `${D.words(h.status)}: ${problems.length} problem${problems.length === 1 ? "" : "s"}`;
+      $("health-problems").replaceChildren(...problems.map((p) => D.el("li", { "data-code": p.code, text: p.message })));
+      $("health-problems-box").hidden = problems.length === 0;
       const m = h.machine || {};
       const facts = [
         ["Machine", `${m.name || "—"}${m.platform ? ` (${m.platform})` : ""}`],
-        ["Desktop", m.displayReachable ? `reachable${m.screen ? `, ${m.screen.width}×${m.screen.height}` : ""}` : `not reachable${m.reason ? ` — ${m.reason}` : ""}`],
+        ["Desktop", m.displayReachable ? `reachable${m.screen ? `, ${m.screen.width}×${m.screen.height}` : ""}` : `not reachable${m.reason ? ` (${m.reason})` : ""}`],
         ["CPU", m.cpuPercent !== undefined ? `${m.cpuPercent}% of ${m.cpuCount} cores` : "—"],
         ["Memory", m.memory ? `${m.memory.percent}% used` : "—"],
-        ["Workers", (h.workers || []).map((w) => `${w.name}: ${w.online ? "online" : "offline"}${w.busy ? ", busy" : ""}`).join("; ") || "none registered"],
+        ["Workers", (h.workers || []).map((w) => `${w.name}: ${w.online ? "online" : "offline"}${w.busy ? ", busy" : ""}${w.displayReachable ? "" : ", no desktop"}`).join("; ") || "none registered"],
         ["Scenarios", h.scenarios ? `${h.scenarios.count ?? "?"} loaded${h.scenarios.errors && h.scenarios.errors.length ? `, ${h.scenarios.errors.length} broken` : ""}` : "—"],
-        ...Object.entries(h.proxy || {}).map(([name, check]) => [`Proxy: ${name}`, `${check.status}${check.reason ? ` — ${check.reason}` : ""}`]),
+        ...Object.entries(h.proxy || {}).map(([name, check]) => [PROVIDER_LABELS[name] || name, `${D.words(check.status)}${check.reason ? ` (${inWords(check.reason)})` : ""}`]),
         ["Checked", D.dateTime(h.time)],
       ];
       $("health-facts").replaceChildren(...facts.flatMap(([k, v]) => [D.el("dt", { text: k }), D.el("dd", { text: v })]));
     } catch (error) {
-      $("health-status").textContent = "Unreachable";
-      $("health-status").dataset.status = "down";
-      $("health-problems").hidden = false;
-      $("health-problems").textContent = D.describeError(error);
+      badge.textContent = "Unreachable";
+      badge.dataset.status = "down";
+      $("health-problems").replaceChildren(D.el("li", { text: `The server did not answer the health check: ${D.describeError(error)}` }));
+      $("health-problems-box").hidden = false;
     }
   }
+
+  const PROVIDER_LABELS = { "api-key": "OpenAI API", "codex-oauth": "ChatGPT backend", "https-proxy": "HTTPS proxy" };
 
   function renderAuth(status) {
     const p = status.providers || {};
     const key = p["api-key"] || {};
     const codex = p["codex-oauth"] || {};
-    const row = (name, state, text) => D.el("div", { class: "provider" }, D.el("h3", {}, `${name} `, D.badge(state)), D.el("p", { text }));
+    const row = (name, ready, label, text) => D.el("div", { class: "provider" },
+      D.el("h3", {}, `${name} `, D.el("span", { class: "badge", "data-status": ready ? "ok" : "not_configured", text: label })),
+      D.el("p", { text }));
     $("auth-providers").replaceChildren(
-      row("API key", key.configured ? "ok" : "not_configured", key.configured ? `Configured; calls go to ${key.baseUrl}.` : "Not configured: set OPENAI_API_KEY and restart."),
-      row("ChatGPT account (Codex OAuth)", codex.signedIn ? "ok" : "not_configured", codex.signedIn
+      row("API key", key.configured, key.configured ? "Ready" : "Not set up",
+        key.configured ? `Configured; calls go to ${key.baseUrl}.` : "Not configured: set OPENAI_API_KEY (in the environment or .env) and restart Deskhand."),
+      row("ChatGPT account (Codex OAuth)", codex.signedIn, codex.signedIn ? "Signed in" : "Signed out", codex.signedIn
         ? `Signed in${codex.email ? ` as ${codex.email}` : ""}${codex.plan ? ` (${codex.plan})` : ""}${codex.expiresAt ? `; token valid until ${D.dateTime(codex.expiresAt)}` : ""}.`
-        : `Not signed in.${codex.lastError ? ` ${codex.lastError.message}` : ""}`),
+        : `Not signed in.${codex.lastError ? ` ${inWords(codex.lastError.message)}` : ""}`),
     );
+    const pending = Boolean(codex.login && codex.login.status === "pending");
+    $("codex-browser").hidden = codex.signedIn || pending;
+    $("codex-device").hidden = codex.signedIn || pending;
+    $("codex-import").hidden = codex.signedIn || pending || !codex.importAvailable;
+    $("codex-cancel").hidden = !pending;
     $("codex-logout").hidden = !codex.signedIn;
-    $("codex-import").hidden = !codex.importAvailable;
     renderLogin(codex.login);
   }
 
@@ -57,7 +84,6 @@
     const box = $("codex-login");
     const waiting = login && login.status === "pending";
     for (const id of ["codex-browser", "codex-device", "codex-import"]) $(id).disabled = Boolean(waiting);
-    if (!login) { box.replaceChildren(); return; }
     if (waiting && login.method === "browser") {
       box.replaceChildren(D.el("p", {}, "Open this page in a browser on the machine running Deskhand and sign in: ",
         D.el("a", { href: login.authorizeUrl, target: "_blank", rel: "noopener", id: "codex-authorize-url", text: "ChatGPT sign-in page" })),
@@ -66,39 +92,59 @@
       box.replaceChildren(D.el("p", {}, "Open ", D.el("a", { href: login.verificationUrl, target: "_blank", rel: "noopener", text: login.verificationUrl }), " in any browser and enter this code:"),
         D.el("p", { class: "code", id: "codex-user-code", text: login.userCode || "" }),
         D.el("p", { class: "hint", text: "This page updates when you approve." }));
-    } else {
-      box.replaceChildren(D.el("p", { class: login.error ? "error" : "", text: `Last sign-in (${login.method}): ${login.status}${login.error ? ` — ${login.error.message || login.error}` : ""}` }));
+    } else if (login && login.status !== "pending" && !box.dataset.keep) {
+      const how = { browser: " with the browser", device: " with a device code", import: " by import" }[login.method] || "";
+      const said = {
+        succeeded: `The last sign-in${how} worked.`,
+        cancelled: "The last sign-in was cancelled.",
+        expired: "The last sign-in was not finished in time; start it again.",
+      }[login.status];
+      const failed = !said;
+      box.replaceChildren(D.el("p", { class: failed ? "error" : "", text: said || `The last sign-in${how} failed: ${inWords(login.error ? login.error.message || login.error : D.words(login.status))}` }));
     }
     if (waiting && !poll) poll = setInterval(loadAuth, 2000);
     if (!waiting && poll) { clearInterval(poll); poll = null; }
   }
 
   async function loadAuth() {
-    try { renderAuth(await D.api("/api/auth/status")); } catch (error) { $("codex-login").textContent = D.describeError(error); }
+    try { renderAuth(await D.api("/api/auth/status")); } catch (error) { note(inWords(D.describeError(error)), true); }
   }
 
   async function login(method, button) {
     button.disabled = true;
+    delete $("codex-login").dataset.keep;
     try {
       const result = await D.api("/api/auth/codex/login", { method: "POST", body: { method } });
       renderLogin(result.login || result);
       await loadAuth();
     } catch (error) {
-      $("codex-login").replaceChildren(D.el("p", { class: "error", text: D.describeError(error) }));
+      note(inWords(error.message), true);
+      $("codex-login").dataset.keep = "1";
       button.disabled = false;
     }
+  }
+
+  async function signOut(button, done) {
+    button.disabled = true;
+    note(button.id === "codex-cancel" ? "Cancelling the sign-in…" : "Signing out…");
+    try {
+      const result = await D.api("/api/auth/codex/logout", { method: "POST" });
+      note(done(result));
+    } catch (error) {
+      note(inWords(D.describeError(error)), true);
+    }
+    $("codex-login").dataset.keep = "1";
+    button.disabled = false;
+    await loadAuth();
   }
 
   $("codex-browser").addEventListener("click", (e) => login("browser", e.currentTarget));
   $("codex-device").addEventListener("click", (e) => login("device", e.currentTarget));
   $("codex-import").addEventListener("click", (e) => login("import", e.currentTarget));
-  $("codex-logout").addEventListener("click", async (e) => {
-    const button = e.currentTarget;
-    button.disabled = true;
-    try { await D.api("/api/auth/codex/logout", { method: "POST" }); } catch (error) { $("codex-login").textContent = D.describeError(error); }
-    button.disabled = false;
-    loadAuth();
-  });
+  $("codex-cancel").addEventListener("click", (e) => signOut(e.currentTarget, () => "The sign-in was cancelled."));
+  $("codex-logout").addEventListener("click", (e) => signOut(e.currentTarget, (r) =>
+    r.revoked === false ? "Signed out: the tokens are deleted here. ChatGPT could not be reached to revoke them; they expire on their own."
+      : "Signed out of ChatGPT: the tokens are deleted and revoked."));
 
   function logLine(entry) {
     const list = $("log-lines");
