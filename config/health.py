@@ -42,12 +42,11 @@ def display_problems(facts: dict) -> list[Problem]:
         return []
     if any(w["online"] and w["displayReachable"] for w in facts["workers"]):
         return []
-    why = facts["machine"].get("reason") or "it does not answer"
+    why = (facts["machine"].get("reason") or "The display does not answer.").rstrip(".") + "."
     return [
         Problem(
             "display_unreachable",
-            f"The desktop is not reachable ({why}), so runs and live commands cannot see or use the "
-            "screen. Start Deskhand inside the desktop session it should drive.",
+            f"The desktop is not reachable, so runs and live commands cannot see or use the screen. {why}",
         )
     ]
 

@@ -168,11 +168,7 @@ class ApiRequestMiddleware:
             return ApiPrincipal("session", user.get_username()), None
         if offered:
             sign_in_failure_record(client=client)
-        elif (
-            request.path == reverse("docs")
-            and request.method == "GET"
-            and "text/html" in request.headers.get("Accept", "")
-        ):
+        elif request.path == reverse("docs") and request.method == "GET":
             # The docs are a page people open in a browser: sign in, then come back to them.
             return None, redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
         response = error_response(

@@ -4,6 +4,7 @@ import json
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from runs.models import Machine
 
@@ -81,19 +82,42 @@ def test_every_problem_is_a_sentence_with_a_code(api, monkeypatch, settings, tmp
     (tmp_path / "bad.yaml").write_text("id: [unclosed\n")
     settings.SCENARIOS_DIR = tmp_path
     body = api.get("/api/system/health").json()
-    # The model endpoint is unreachable in tests (the discard port), the display missing, a file broken.
-    assert set(codes(body)) == {"display_unreachable", "model_endpoint_down", "scenarios_broken"}
+    # The model endpoint is unreachable in tests (the discard port), the display missing, a file
+    # broken, and no worker is running.
+    assert set(codes(body)) == {"display_unreachable", "model_endpoint_down", "scenarios_broken", "worker_down"}
     for problem in body["problems"]:
         assert problem["message"][0].isupper() and problem["message"].endswith(".")
 
 
 def test_health_is_ok_when_no_problem_holds(api, desktop, monkeypatch, settings):
-    # A real display (Xvfb), the model endpoints not configured, every scenario file good.
+    # A real display (Xvfb), the model endpoints not configured, every scenario file good, a worker.
+    Machine.objects.create(name="desk", last_heartbeat=timezone.now())
     monkeypatch.setenv("DISPLAY", desktop.display)
     settings.OPENAI_API_KEY = ""
     body = api.get("/api/system/health").json()
     assert body["machine"]["displayReachable"] is True
     assert body["problems"] == [] and body["status"] == "ok"
+
+
+def test_health_reports_a_missing_worker_until_one_heartbeats(api):
+    assert "worker_down" in codes(api.get("/api/system/health").json())
+    machine = Machine.objects.create(name="desk", last_heartbeat=timezone.now())
+    assert "worker_down" not in codes(api.get("/api/system/health").json())
+    Machine.objects.filter(pk=machine.pk).update(last_heartbeat=None)  # its worker shut down
+    assert "worker_down" in codes(api.get("/api/system/health").json())
+
+
+def test_health_reports_a_nearly_full_disk_and_unwritable_logs(api, settings, tmp_path):
+    settings.MIN_FREE_BYTES = 10**18  # more than any disk has
+    settings.LOG_DIR = tmp_path / "missing"
+    body = api.get("/api/system/health").json()
+    problems = {p["code"]: p["message"] for p in body["problems"]}
+    assert body["status"] == "degraded"
+    assert (
+        str(settings.DATA_DIR) in problems["disk_nearly_full"]
+        and "DESKHAND_MIN_FREE_MB" in problems["disk_nearly_full"]
+    )
+    assert str(tmp_path / "missing") in problems["logs_not_writable"]
 
 
 def test_health_answers_only_get(api):

@@ -272,7 +272,8 @@ def test_status_tells_the_truth_without_a_display_and_hides_what_cannot_be_done(
     badge.wait_for()
     assert badge.inner_text().startswith("Degraded: ")
     problem = page.locator("#health-problems li[data-code=display_unreachable]")
-    assert "The desktop is not reachable (DISPLAY is not set)" in problem.inner_text()
+    text = problem.inner_text()
+    assert text.startswith("The desktop is not reachable") and "DISPLAY is not set" in text
     # Signed out of ChatGPT with no Codex CLI sign-in: nothing to import, nobody to sign out.
     page.get_by_role("button", name="Sign in with ChatGPT").wait_for()
     for name in ("Import the Codex CLI sign-in", "Sign out of ChatGPT", "Cancel the sign-in"):
@@ -309,6 +310,8 @@ def test_history_offers_the_statuses_of_the_chosen_kind_and_keeps_the_choice(pag
         "idle",
         "executing",
         "waiting_confirmation",
+        "paused",
+        "stopping",
         "closed",
         "interrupted",
     }

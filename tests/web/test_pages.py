@@ -68,7 +68,7 @@ def test_a_status_the_kind_never_has_is_dropped_and_the_kind_kept(operator, seed
     # The status list offers only what a live session can be; the run statuses are there for the
     # page's script (hidden, disabled) when the kind changes.
     offered = re.findall(r'<option value="([a-z_]+)" data-kinds="[a-z ]+">', body)
-    assert set(offered) == {"idle", "executing", "waiting_confirmation", "closed", "interrupted"}
+    assert set(offered) == {"idle", "executing", "waiting_confirmation", "paused", "stopping", "closed", "interrupted"}
     assert re.search(r'<option value="succeeded" data-kinds="run" hidden disabled>', body)
 
 
