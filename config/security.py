@@ -42,6 +42,12 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+def _wants_a_page(request) -> bool:
+    """A browser (or a client that states no preference), not a script that asked for JSON."""
+    accept = request.headers.get("Accept", "")
+    return "text/html" in accept or "application/json" not in accept
+
+
 def too_many_failures_response(retry_after: int) -> JsonResponse:
     response = error_response(
         429,
@@ -168,7 +174,7 @@ class ApiRequestMiddleware:
             return ApiPrincipal("session", user.get_username()), None
         if offered:
             sign_in_failure_record(client=client)
-        elif request.path == reverse("docs") and request.method == "GET":
+        elif request.path == reverse("docs") and request.method == "GET" and _wants_a_page(request):
             # The docs are a page people open in a browser: sign in, then come back to them.
             return None, redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
         response = error_response(
