@@ -373,10 +373,73 @@ def test_a_stop_that_was_accepted_shows_as_stopping_until_the_run_ends(page, pag
     page.locator("#run-live-placeholder", has_text="DISPLAY is not set").wait_for()
     # The status values other work adds are drawn as well.
     for status, words in (("stopping", "Stopping…"), ("paused", "Paused")):
-        Run.objects.filter(pk=run.pk).update(status=status, stop_requested_at=None)
+        paused_at = now if status == "paused" else None  # a run is paused because a person asked
+        Run.objects.filter(pk=run.pk).update(status=status, stop_requested_at=None, pause_requested_at=paused_at)
         page.reload()
         assert page.locator("#run-status").inner_text() == words
         assert page.get_by_role("button", name="Stop").is_enabled() == (status == "paused")
+
+
+def test_pause_and_resume_hand_the_desktop_over_and_back_on_the_run_page(page, pages_server):
+    from django.utils import timezone
+
+    from runs.models import Run
+
+    now = timezone.now()
+    run = Run.objects.create(
+        scenario_id="notepad-hello",
+        title="Type hello in the text editor",
+        status=Run.Status.RUNNING,
+        auth_provider="api-key",
+        model="gpt-5.4",
+        started_at=now,
+        heartbeat_at=now,
+    )
+    sign_in(page, pages_server.url, settings.API_TOKEN, next_path=f"/runs/{run.pk}")
+    pause = page.get_by_role("button", name="Pause", exact=True)
+    resume = page.get_by_role("button", name="Resume", exact=True)
+    assert pause.is_visible() and pause.is_enabled() and not resume.is_visible()
+    pause.click()
+    page.locator("#run-status", has_text="Pausing…").wait_for()
+    assert Run.objects.get(pk=run.pk).pause_requested_at is not None
+    assert resume.is_visible() and not pause.is_visible()
+    assert "next safe point" in page.locator("#run-message").inner_text()
+    # The worker reaches a safe point: paused (what the engine's sink writes).
+    Run.objects.filter(pk=run.pk).update(status=Run.Status.PAUSED)
+    page.reload()
+    assert page.locator("#run-status").inner_text() == "Paused"
+    assert "the desktop is yours" in page.locator("#run-message").inner_text()
+    save_screenshot(page, "run-paused")
+    resume.click()
+    page.locator("#run-status", has_text="Resuming…").wait_for()
+    assert Run.objects.get(pk=run.pk).pause_requested_at is None
+    assert not resume.is_visible() and pause.is_disabled()  # until the worker says it works again
+    # A stopping run offers neither.
+    Run.objects.filter(pk=run.pk).update(status=Run.Status.STOPPING, stop_requested_at=timezone.now())
+    page.reload()
+    assert not pause.is_visible() or pause.is_disabled()
+    assert not resume.is_visible()
+
+
+def test_pause_and_resume_on_the_live_console(page, pages_server):
+    from django.utils import timezone
+
+    from sessions.models import LiveSession
+
+    session = LiveSession.objects.create(
+        auth_provider="api-key", model="gpt-5.4", status=LiveSession.Status.EXECUTING, heartbeat_at=timezone.now()
+    )
+    sign_in(page, pages_server.url, settings.API_TOKEN, next_path=f"/live/{session.pk}")
+    pause = page.get_by_role("button", name="Pause", exact=True)
+    resume = page.get_by_role("button", name="Resume", exact=True)
+    assert pause.is_enabled() and not resume.is_visible()
+    pause.click()
+    page.locator("#live-status", has_text="Pausing…").wait_for()
+    assert LiveSession.objects.get(pk=session.pk).pause_requested_at is not None
+    resume.click()
+    page.locator("#live-message", has_text="Resumed").wait_for()
+    assert LiveSession.objects.get(pk=session.pk).pause_requested_at is None
+    assert pause.is_visible() and not resume.is_visible()
 
 
 def test_a_finished_run_puts_its_outcome_first_and_labels_every_action(page, pages_server, seeded):

@@ -3,13 +3,16 @@ from django import template
 register = template.Library()
 
 # A status as a person reads it, for the server-rendered badges and (through base.html) the pages'
-# scripts alike. `stopping` and `paused` come from executions that support them.
+# scripts alike. `pausing` and `resuming` are shown between a person's request and the execution's
+# next safe point.
 STATUS_WORDS = {
     "queued": "Queued",
     "running": "Running",
     "waiting_confirmation": "Waiting for you",
     "stopping": "Stopping…",
     "paused": "Paused",
+    "pausing": "Pausing…",
+    "resuming": "Resuming…",
     "succeeded": "Succeeded",
     "failed": "Failed",
     "stopped": "Stopped",

@@ -67,10 +67,27 @@ const Deskhand = (() => {
   const ACTIVE = ["queued", "running", "executing", "waiting_confirmation", "stopping", "paused"];
 
   // What to show for a record: a stop that was accepted while the execution still winds down is
-  // "stopping", whether the server says so already or only through `stopRequestedAt`.
+  // "stopping", whether the server says so already or only through `stopRequestedAt`; a pause that
+  // was asked for is "pausing" until the execution reaches a safe point and says "paused", and a
+  // resume "resuming" until it says it works again.
   function shownStatus(record) {
     const status = record.status || "";
-    return record.stopRequestedAt && ACTIVE.includes(status) && status !== "queued" ? "stopping" : status;
+    if (record.stopRequestedAt && ACTIVE.includes(status) && status !== "queued") return "stopping";
+    if (record.pauseRequestedAt && status !== "paused" && ACTIVE.includes(status) && status !== "queued") return "pausing";
+    if (status === "paused" && !record.pauseRequestedAt) return "resuming";
+    return status;
+  }
+
+  // Which of Pause and Resume a going execution offers: Pause while it works, Resume while it is
+  // paused (or pausing); neither while it stops or has not started.
+  function pauseControls(record, { pause, resume }) {
+    const shown = shownStatus(record);
+    const resting = shown === "paused" || shown === "pausing";
+    const working = ["running", "executing", "waiting_confirmation"].includes(shown);
+    pause.hidden = resting;
+    pause.disabled = !working;
+    resume.hidden = !resting;
+    resume.disabled = !resting;
   }
 
   function setBadge(node, status) {
@@ -512,7 +529,7 @@ const Deskhand = (() => {
   }
 
   return {
-    api, ApiError, describeError, el, badge, setBadge, words, ACTIVE, shownStatus, time, dateTime, duration, clock,
+    api, ApiError, describeError, el, badge, setBadge, words, ACTIVE, shownStatus, pauseControls, time, dateTime, duration, clock,
     number, clip, json, routeName, describeAction, drawActions, describeConfirmation, confirmationReason, confirmationFigure, describeEvent,
     timelineItem, Timeline, watchScreen, follow, buildFrames, frameFigure, lastScreenshot, pendingConfirmation,
     readJson: (id) => JSON.parse(document.getElementById(id).textContent),

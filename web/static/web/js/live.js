@@ -26,6 +26,7 @@
     const closed = session.status === "closed";
     const busy = BUSY.includes(session.status);
     $("live-stop").disabled = !busy || shown === "stopping";
+    D.pauseControls(session, { pause: $("live-pause"), resume: $("live-resume") });
     $("live-close").disabled = closed;
     $("live-send").disabled = closed || busy;
     $("live-observe").disabled = closed;
@@ -64,8 +65,10 @@
     timeline.add(event);
     const d = event.data || {};
     if (event.type === "status" && d.status) {
+      const resumed = session.status === "paused" && d.status !== "paused";
       session.status = d.status;
       if (!BUSY.includes(d.status)) session.stopRequestedAt = null;
+      if (resumed || !BUSY.includes(d.status)) session.pauseRequestedAt = null;
     }
     if (event.type === "confirmation_required") pending = d;
     if (event.type === "confirmation_resolved") pending = null;
@@ -203,6 +206,19 @@
       render();
     }
   });
+  for (const [id, action, note] of [
+    ["live-pause", "pause", "Pause requested: the agent lets go of the desktop at its next safe point."],
+    ["live-resume", "resume", "Resumed: the agent looks at the screen again, then goes on."],
+  ]) {
+    $(id).addEventListener("click", async (event) => {
+      const result = await post(event.currentTarget, `/${action}`);
+      if (result) {
+        Object.assign(session, { status: result.status, pauseRequestedAt: result.pauseRequestedAt });
+        say(note);
+        render();
+      }
+    });
+  }
   $("live-close").addEventListener("click", async (event) => {
     const result = await post(event.currentTarget, "/close");
     if (result) { session.status = result.status || "closed"; stopScreen(); render(); say("The session is closed."); }

@@ -78,9 +78,12 @@
     $("run-error").textContent = run.error || "";
     $("run-error").hidden = !run.error;
     $("run-stop").disabled = !going || shown === "stopping";
+    D.pauseControls(run, { pause: $("run-pause"), resume: $("run-resume") });
     $("run-retry").disabled = going;
     if (shown === "stopping") say("Stop requested: the run ends after its current step.");
-    else if (!going && $("run-message").textContent.startsWith("Stop requested")) say("");
+    else if (shown === "pausing") say("Pause requested: the agent lets go of the desktop at its next safe point.");
+    else if (shown === "paused") say("Paused: the desktop is yours. Resume when you are done; the agent looks at the screen again first.");
+    else if (/^(Stop|Pause) requested|^Paused:/.test($("run-message").textContent)) say("");
     document.title = `${D.words(shown)} · ${run.title || run.scenarioId} · Deskhand`;
     renderConfirmation();
     renderScreen();
@@ -198,6 +201,12 @@
     run = { ...run, ...r, events: undefined };
     renderRecord();
   }));
+  for (const [id, action] of [["run-pause", "pause"], ["run-resume", "resume"]]) {
+    $(id).addEventListener("click", (e) => act(e.currentTarget, `/api/runs/${run.id}/${action}`, undefined, (r) => {
+      run = { ...run, ...r, events: undefined };
+      renderRecord();
+    }));
+  }
   $("run-retry").addEventListener("click", (e) => act(e.currentTarget, `/api/runs/${run.id}/retry`, undefined, (r) => {
     window.location.assign(`/runs/${r.id}`);
   }));
