@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -24,7 +24,14 @@ from events.models import Event
 from events.services import event_append
 from runs.dispatch import runs_dispatch_on_commit, runs_release
 from runs.execution import process
-from runs.execution.claims import desktop_claim, desktop_release, desktop_sweep, heartbeat_interval, stale_before
+from runs.execution.claims import (
+    desktop_claim,
+    desktop_release,
+    desktop_sweep,
+    heartbeat_interval,
+    stale_before,
+    worker_alive,
+)
 from runs.execution.confirmations import confirmation_resolve, confirmations_expire
 from runs.execution.invoke import engine_invoke
 from runs.execution.owner import ExecutionOwner
@@ -195,19 +202,10 @@ def run_stop(*, run_id: str) -> Run:
             code="run_finished",
             details={"status": run.status},
         )
-    if not _worker_alive(run):
+    if not worker_alive(heartbeat_at=run.heartbeat_at, machine=run.machine):
         _interrupt(run_id, STOPPED_WORKER_GONE_REASON, None, status=Run.Status.STOPPED)
         run.refresh_from_db()
     return run  # asking twice is the same request
-
-
-def _worker_alive(run: Run) -> bool:
-    """Whether the worker executing `run` still heartbeats (the run itself, or its machine)."""
-    recent = timezone.now() - timezone.timedelta(seconds=3 * heartbeat_interval())
-    if run.heartbeat_at and run.heartbeat_at >= recent:
-        return True
-    machine = run.machine
-    return bool(machine and machine.last_heartbeat and machine.last_heartbeat >= stale_before())
 
 
 def run_pause(*, run_id: str) -> Run:
@@ -421,13 +419,7 @@ def _execute_claimed(run_id: str, token: str, machine: Machine) -> str | None:
             run_id, token, status=result.status, summary=summary, error=error, reason=reason, usage=result.usage
         )
 
-    try:
-        return finish()
-    except DatabaseError:
-        # The database is unreachable (or full): this worker writes the outcome once it answers.
-        logger.warning("Run %s ended %s but the outcome could not be written yet", run_id, result.status, exc_info=True)
-        process.finish_later(finish)
-        return None
+    return process.outcome_write(finish, what=f"Run {run_id}")
 
 
 def _finish(run_id: str, token: str, *, status: str, summary: str, error: str, reason: str, usage: dict) -> str | None:

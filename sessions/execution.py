@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from events.services import event_append
@@ -75,11 +75,7 @@ def command_run(*, session_id: str, command_id: str) -> None:
                 usage=result.owner_usage,
             )
 
-        try:
-            finish()
-        except DatabaseError:
-            logger.warning("Live command %s ended but its outcome could not be written yet", command_id, exc_info=True)
-            process.finish_later(finish)
+        process.outcome_write(finish, what=f"Live command {command_id} of {session_id}")
     finally:
         if session.machine_id:
             desktop_release(machine_id=session.machine_id, holder=session_id)

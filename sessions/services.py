@@ -20,7 +20,7 @@ from core.disk import disk_nearly_full
 from core.errors import Conflict, DiskFull, InvalidInput, NotFound, Unavailable
 from events.services import event_append, screenshot_store
 from runs.dispatch import REDISPATCH_SECONDS, machine_queue, machines_online
-from runs.execution.claims import desktop_claim, desktop_release, heartbeat_interval, stale_before
+from runs.execution.claims import desktop_claim, desktop_release, stale_before, worker_alive
 from runs.execution.confirmations import confirmation_resolve, confirmations_expire
 from runs.models import AuthProvider, Confirmation, Machine
 from sessions.models import LiveSession, new_command_id
@@ -284,17 +284,11 @@ def session_stop(*, session_id: str) -> LiveSession:
                 session_id, LiveSession.Status.STOPPING, reason="Stop requested.", commandId=session.command_id
             )
     session.refresh_from_db()
-    if session.status in LiveSession.BUSY and not _worker_alive(session):
+    if session.status in LiveSession.BUSY and not worker_alive(
+        heartbeat_at=session.heartbeat_at, machine=session.machine
+    ):
         _command_end(session, status=LiveSession.Status.IDLE, outcome="stopped", reason=STOPPED_WORKER_GONE)
     return _session(session_id)
-
-
-def _worker_alive(session: LiveSession) -> bool:
-    recent = timezone.now() - timezone.timedelta(seconds=3 * heartbeat_interval())
-    if session.heartbeat_at and session.heartbeat_at >= recent:
-        return True
-    machine = session.machine
-    return bool(machine and machine.last_heartbeat and machine.last_heartbeat >= stale_before())
 
 
 def session_pause(*, session_id: str) -> LiveSession:

@@ -25,6 +25,14 @@ def stale_before(seconds: float | None = None) -> datetime:
     return timezone.now() - timezone.timedelta(seconds=seconds or settings.HEARTBEAT_STALE_SECONDS)
 
 
+def worker_alive(*, heartbeat_at: datetime | None, machine: Machine | None) -> bool:
+    """Whether the worker executing something still lives: the execution's own heartbeat is recent,
+    or its machine's worker heartbeats."""
+    if heartbeat_at and heartbeat_at >= timezone.now() - timezone.timedelta(seconds=3 * heartbeat_interval()):
+        return True
+    return bool(machine and machine.last_heartbeat and machine.last_heartbeat >= stale_before())
+
+
 def desktop_claim(*, machine_id: int, holder: str) -> bool:
     """Take the machine's desktop for `holder` with one conditional UPDATE; True when it is ours.
 

@@ -2,14 +2,21 @@
 
 A worker that is shutting down (SIGTERM, or its server is gone) stops driving at once: every
 sink answers "stop" from then on, and the owner records `interrupted` with the reason instead of
-`stopped`. Executions whose final write failed because the database was unreachable are kept
-here and written again once it answers (`pending_finishes`).
+`stopped`. Outcomes that could not be written because the database was unreachable are kept here
+and written again once it answers (`outcome_write`, `pending_finishes_flush`).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
+from typing import TypeVar
+
+from django.db import DatabaseError
+
+logger = logging.getLogger("deskhand.runs")
+T = TypeVar("T")
 
 _shutdown = threading.Event()
 _reason = ""
@@ -30,10 +37,16 @@ def shutdown_reason() -> str | None:
     return _reason if _shutdown.is_set() else None
 
 
-def finish_later(write: Callable[[], object]) -> None:
-    """A final write that failed because the database was unreachable, to be tried again."""
-    with _lock:
-        _pending.append(write)
+def outcome_write(write: Callable[[], T], *, what: str) -> T | None:
+    """Write an execution's outcome now, or, when the database is unreachable (or full), once it
+    answers again: kept here and tried on every sweep of this process."""
+    try:
+        return write()
+    except DatabaseError:
+        logger.warning("%s ended but its outcome could not be written yet", what, exc_info=True)
+        with _lock:
+            _pending.append(write)
+        return None
 
 
 def pending_finishes_flush() -> int:

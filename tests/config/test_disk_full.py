@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings
 
 from core.errors import is_disk_full
+from tests.fixtures.disk import small_disk
 from tests.fixtures.server import AsgiServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,18 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def small_data_dir(tmp_path):
-    if os.geteuid() != 0:
-        pytest.skip("needs root to mount a small tmpfs as the data dir (CI runs as root)")
-    mount = tmp_path / "data"
-    mount.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], capture_output=True)
-    if result.returncode != 0:
-        message = f"cannot mount a tmpfs here: {result.stderr.decode().strip()}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    yield mount
-    subprocess.run(["umount", "--lazy", str(mount)], check=False)
+    with small_disk(tmp_path / "data", "16m") as folder:
+        yield folder
 
 
 def fill(directory: Path) -> None:

@@ -3,13 +3,12 @@ still room to say so, health reports the problem, new work is refused with 507 n
 and all of it clears once space is freed. A real small disk: a tmpfs mounted as the data dir
 (root only; CI runs as root)."""
 
-import os
 import shutil
-import subprocess
 
 import pytest
 
 from tests.fixtures.deployment import TERMINAL, Deployment
+from tests.fixtures.disk import small_disk
 from tests.fixtures.waiting import wait_until
 from tests.runs.test_crash_safety import SCENARIO
 
@@ -19,19 +18,9 @@ RESERVE_MB = 8  # DESKHAND_MIN_FREE_MB for this deployment
 
 
 @pytest.fixture
-def small_disk(tmp_path):
-    if os.geteuid() != 0:
-        pytest.skip("needs root to mount a small tmpfs as the data dir (CI runs as root)")
-    mount = tmp_path / "data"
-    mount.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mount)], capture_output=True)
-    if result.returncode != 0:
-        message = f"cannot mount a tmpfs here: {result.stderr.decode().strip()}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    yield mount
-    subprocess.run(["umount", "--lazy", str(mount)], check=False)
+def small_data_dir(tmp_path):
+    with small_disk(tmp_path / "data", "64m") as folder:
+        yield folder
 
 
 def fill_until_free(directory, free_bytes: int):
@@ -47,12 +36,14 @@ def problem_codes(deployment) -> list[str]:
     return [p["code"] for p in deployment.get("/api/system/health")["problems"]]
 
 
-def test_a_disk_that_fills_during_a_run_fails_it_disk_full_and_refuses_new_work(small_disk, tmp_path, model, desktop):
+def test_a_disk_that_fills_during_a_run_fails_it_disk_full_and_refuses_new_work(
+    small_data_dir, tmp_path, model, desktop
+):
     scenarios = tmp_path / "scenarios"
     scenarios.mkdir()
     (scenarios / "long-step.yaml").write_text(SCENARIO)
     deployment = Deployment(
-        small_disk,
+        small_data_dir,
         model,
         desktop_env=desktop.env,
         extra_env={"DESKHAND_SCENARIOS_DIR": str(scenarios), "DESKHAND_MIN_FREE_MB": str(RESERVE_MB)},
@@ -68,17 +59,17 @@ def test_a_disk_that_fills_during_a_run_fails_it_disk_full_and_refuses_new_work(
         )
         assert "disk_nearly_full" not in problem_codes(deployment)
 
-        filler = fill_until_free(small_disk, (RESERVE_MB // 2) * 1_000_000)
+        filler = fill_until_free(small_data_dir, (RESERVE_MB // 2) * 1_000_000)
         record = deployment.wait_for_run(run["id"], TERMINAL, timeout=30)
         assert record["status"] == "failed", record
         errors = [e["data"] for e in record["events"] if e["type"] == "error"]
-        assert errors[-1]["code"] == "disk_full" and str(small_disk) in errors[-1]["message"]
+        assert errors[-1]["code"] == "disk_full" and str(small_data_dir) in errors[-1]["message"]
 
         health = deployment.get("/api/system/health")
         assert health["status"] == "degraded" and "disk_nearly_full" in problem_codes(deployment)
         refused = deployment.http.post("/api/runs", json={"scenarioId": "long-step"})
         assert refused.status_code == 507 and refused.json()["code"] == "disk_full"
-        assert refused.json()["details"]["dataDir"] == str(small_disk)
+        assert refused.json()["details"]["dataDir"] == str(small_data_dir)
         refused = deployment.http.post("/api/live-sessions", json={})
         assert refused.status_code == 507
 
