@@ -117,7 +117,8 @@ def run_naive(fake, desktop, steps: int) -> list[float]:
             start = time.perf_counter()
             if answered is not None:
                 gaps.append((start - answered) * 1000)
-            resp = client.responses.create(model="gpt-5.4", input=items, tools=[{"type": "computer"}])
+            previous = {"previous_response_id": resp.id} if answered is not None else {}
+            resp = client.responses.create(model="gpt-5.4", input=items, tools=[{"type": "computer"}], **previous)
             answered = time.perf_counter()
             calls = [o for o in resp.output if o.type == "computer_call"]
             if not calls:
