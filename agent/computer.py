@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import os
 import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
@@ -73,9 +72,7 @@ class Computer(Protocol):
     def scroll(self, x: int, y: int, scroll_x: int, scroll_y: int, keys: Keys = ()) -> None: ...
     def keypress(self, keys: Keys) -> None: ...
     def type(self, text: str) -> None: ...
-    def wait(self, seconds: float) -> None: ...
     def windows(self) -> list[dict[str, Any]]: ...
-    def screen_size(self) -> tuple[int, int]: ...
     def release_all(self) -> None: ...
 
 
@@ -162,10 +159,6 @@ class LocalComputer:
         return capture.geometry(
             self.os, virtual=monitors[0], captured_size=captured_size, monitors=monitors[1:], input_size=input_size
         )
-
-    def screen_size(self) -> tuple[int, int]:
-        mon = self._mss().monitors[0]
-        return int(mon["width"]), int(mon["height"])
 
     # -- input --
     def _hold(self, keys: Keys) -> list[str]:
@@ -301,9 +294,6 @@ class LocalComputer:
             return window_list.focused_app()
         except Exception:  # noqa: BLE001 - unknown focus: the common case (ctrl+v) is the better guess
             return ""
-
-    def wait(self, seconds: float) -> None:
-        time.sleep(seconds)
 
     def release_all(self) -> None:
         """Release whatever an interrupted action left pressed, and every modifier to be safe."""

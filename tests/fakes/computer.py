@@ -44,9 +44,6 @@ class FakeComputer:
     def type(self, text):
         self._record("type", text)
 
-    def wait(self, seconds):
-        self._record("wait", seconds)
-
     def windows(self):
         return [
             {
@@ -59,9 +56,6 @@ class FakeComputer:
                 "focused": True,
             }
         ]
-
-    def screen_size(self):
-        return self.width, self.height
 
     def release_all(self):
         self.released += 1

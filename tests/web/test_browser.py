@@ -265,7 +265,8 @@ def test_status_tells_the_truth_without_a_display_and_hides_what_cannot_be_done(
     sign_in(page, pages_server.url, settings.API_TOKEN, next_path="/status")
     from runs.models import Machine
 
-    Machine.objects.all().delete()  # no worker reports a desktop either (another test may have run one)
+    # No worker reports a desktop either (a worker another test started may still heartbeat).
+    Machine.objects.update(display_reachable=False)
     page.request.post(pages_server.url + "/api/auth/codex/logout", headers=page_csrf(page))  # no pending sign-in
     page.reload()
     badge = page.locator("#health-status[data-status=degraded]")

@@ -173,9 +173,11 @@ def test_every_page_sends_a_content_security_policy_of_its_own_origin(operator, 
     assert not re.search(r"\son[a-z]+=\"", body), "inline event handler"
 
 
-def test_the_run_page_has_a_place_for_more_controls_next_to_stop(operator, seeded):
-    body = operator.get(f"/runs/{seeded['newer'].pk}").content.decode()
-    assert re.search(r'<span class="actions" id="run-controls">\s*<button type="button" id="run-stop"', body)
+def test_the_run_page_and_the_live_console_offer_pause_resume_and_stop_together(operator, seeded):
+    for path, prefix in ((f"/runs/{seeded['newer'].pk}", "run"), (f"/live/{seeded['session'].pk}", "live")):
+        body = operator.get(path).content.decode()
+        controls = re.search(rf'<span class="actions" id="{prefix}-controls">(.*?)</span>', body, re.S).group(1)
+        assert [f"{prefix}-{name}" for name in ("pause", "resume", "stop")] == re.findall(r'id="([a-z-]+)"', controls)
 
 
 def test_a_provider_that_is_not_ready_cannot_be_chosen(operator):
