@@ -63,43 +63,70 @@ def _queued(created_at, **fields):
     return Run.objects.create(scenario_id="x", auth_provider="api-key", model="m", created_at=created_at, **fields)
 
 
-def test_the_dispatcher_hands_each_free_machine_the_oldest_run_one_at_a_time(sent):
+@pytest.fixture
+def only_these_machines():
+    """Machines other than the test's own (a worker another test started, still heartbeating) are
+    made busy for the test, so no dispatcher, in this process or in theirs, hands them the test's runs."""
+    holding = timezone.now() + timezone.timedelta(hours=1)  # a claim that never goes stale meanwhile
+    others = list(Machine.objects.values_list("pk", flat=True))
+    Machine.objects.filter(pk__in=others).update(desktop_holder="test-hold", desktop_heartbeat_at=holding)
+    yield
+    Machine.objects.filter(pk__in=others, desktop_holder="test-hold").update(
+        desktop_holder="", desktop_heartbeat_at=None
+    )
+
+
+def _handed(runs) -> list[str | None]:
+    """Which machine each run was handed to (by this process's dispatcher or another one's)."""
+    names = dict(Run.objects.filter(pk__in=[r.pk for r in runs]).values_list("pk", "machine__name"))
+    return [names[r.pk] for r in runs]
+
+
+def test_the_dispatcher_hands_each_free_machine_the_oldest_run_one_at_a_time(sent, only_these_machines):
     now = timezone.now()
     alpha = Machine.objects.create(name="alpha", last_heartbeat=now)
-    beta = Machine.objects.create(name="beta", last_heartbeat=now)
+    Machine.objects.create(name="beta", last_heartbeat=now)
     Machine.objects.create(name="gone", last_heartbeat=now - timezone.timedelta(hours=1))
     runs = [_queued(now - timezone.timedelta(seconds=10 - n)) for n in range(4)]
     pinned = _queued(now - timezone.timedelta(seconds=60), requested_machine="gone")
 
-    assert dispatch.runs_dispatch() == [runs[0].id, runs[1].id]  # the pinned run waits for its machine
-    assert sent == [(runs[0].id, dispatch.machine_queue("alpha")), (runs[1].id, dispatch.machine_queue("beta"))]
-    assert dispatch.runs_dispatch() == []  # each machine has its run on the way: nothing more
-    assert Run.objects.get(pk=pinned.pk).machine_id is None
+    dispatch.runs_dispatch()
+    assert _handed(runs) == ["alpha", "beta", None, None]  # the pinned run waits for its machine
+    assert all(Run.objects.get(pk=r.pk).dispatched_at for r in runs[:2])
+    dispatch.runs_dispatch()
+    assert _handed(runs) == ["alpha", "beta", None, None]  # each machine has its run on the way
+    assert _handed([pinned]) == [None]
 
     # alpha's run ends: alpha gets the next one in creation order.
     Run.objects.filter(pk=runs[0].pk).update(status="succeeded")
-    assert dispatch.runs_dispatch() == [runs[2].id]
-    assert Run.objects.get(pk=runs[2].pk).machine_id == alpha.pk
-    # beta's worker goes away before picking its run up: the run goes back to the line, keeps its place.
-    Machine.objects.filter(pk=beta.pk).update(last_heartbeat=None)
+    dispatch.runs_dispatch()
+    assert _handed(runs)[2] == "alpha"
+    # beta's worker goes away before picking its run up: the run goes back to the line, keeps its
+    # place, and goes to the next free machine.
+    Machine.objects.filter(name="beta").update(last_heartbeat=None)
     Run.objects.filter(pk=runs[2].pk).update(status="succeeded")
-    assert dispatch.runs_dispatch() == [runs[1].id]
-    assert Run.objects.get(pk=runs[1].pk).machine_id == alpha.pk
+    dispatch.runs_dispatch()
+    assert _handed(runs)[1] == "alpha" and Run.objects.get(pk=runs[1].pk).machine_id == alpha.pk
 
 
-def test_a_message_no_worker_picked_up_is_sent_again(sent):
+def test_a_message_no_worker_picked_up_is_sent_again(sent, only_these_machines):
     now = timezone.now()
     machine = Machine.objects.create(name="lossy", last_heartbeat=now)
     run = _queued(now)
-    assert dispatch.runs_dispatch() == [run.id]
-    assert dispatch.runs_dispatch() == []  # sent just now: not again
+    dispatch.runs_dispatch()
+    first = Run.objects.get(pk=run.pk).dispatched_at
+    assert _handed([run]) == ["lossy"] and first is not None
+    dispatch.runs_dispatch()
+    assert Run.objects.get(pk=run.pk).dispatched_at == first  # sent just now: not again
     late = now - timezone.timedelta(seconds=dispatch.REDISPATCH_SECONDS + 1)
     Run.objects.filter(pk=run.pk).update(dispatched_at=late)
-    assert dispatch.runs_dispatch() == [run.id]
-    assert sent == [(run.id, dispatch.machine_queue(machine.name))] * 2
+    dispatch.runs_dispatch()
+    assert Run.objects.get(pk=run.pk).dispatched_at > late  # sent again, to the machine's own queue
+    assert not sent or sent[-1] == (run.id, dispatch.machine_queue(machine.name))
     # Picked up meanwhile (a worker holds it): never sent again.
     Run.objects.filter(pk=run.pk).update(dispatched_at=late, claim_token="mine", heartbeat_at=now)
-    assert dispatch.runs_dispatch() == []
+    dispatch.runs_dispatch()
+    assert Run.objects.get(pk=run.pk).dispatched_at == late
 
 
 def test_queue_names_are_safe_for_every_broker():
