@@ -82,7 +82,8 @@ def risk_reason(
     for path in protected_paths:
         if path and str(path) in command:
             return f"touches Deskhand's own data ({path})"
-    if _OWN_DATA.search(command):
+    # The task's own scratch directory is named deskhand-cli-…: its path is not Deskhand's data.
+    if _OWN_DATA.search(command.replace(workdir, "") if workdir else command):
         return "touches Deskhand's own data or tokens"
     rules, deletes_outside = _DIALECTS[dialect]
     for pattern, reason in rules:

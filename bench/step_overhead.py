@@ -112,12 +112,12 @@ def run_naive(fake, desktop, steps: int) -> list[float]:
         client = openai.OpenAI(api_key="sk-bench-0123456789abcdef", base_url=fake.api_base_url, max_retries=0)
         items = [{"role": "user", "content": "bench"}]
         gaps = []
-        answered = None
+        answered = resp = None
         while True:
             start = time.perf_counter()
             if answered is not None:
                 gaps.append((start - answered) * 1000)
-            previous = {"previous_response_id": resp.id} if answered is not None else {}
+            previous = {"previous_response_id": resp.id} if resp is not None else {}
             resp = client.responses.create(model="gpt-5.4", input=items, tools=[{"type": "computer"}], **previous)
             answered = time.perf_counter()
             calls = [o for o in resp.output if o.type == "computer_call"]

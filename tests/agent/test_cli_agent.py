@@ -137,6 +137,12 @@ def test_risk_rules_let_ordinary_commands_through(command, tmp_path):
     assert risk_reason(command, str(tmp_path)) is None
 
 
+def test_the_scratch_directory_s_own_path_is_not_deskhand_s_data(tmp_path):
+    scratch = tmp_path / "deskhand-cli-abc123"
+    assert risk_reason(f"ls -la {scratch}/out && cat {scratch}/report.txt", str(scratch)) is None
+    assert risk_reason(f"cat {scratch}/../deskhand/api-token", str(scratch)) is not None
+
+
 def test_protected_paths_need_confirmation(tmp_path):
     assert risk_reason("ls /srv/data", str(tmp_path), ["/srv/data"]) is not None
 
