@@ -87,6 +87,11 @@ DEBUG = _read("DESKHAND_DEBUG", env.bool, False)
 # Only names that resolve to this machine: a DNS-rebinding page arrives with its own Host.
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]", *_read("DESKHAND_ALLOWED_HOSTS", env.list, [])]
 MAX_BODY_BYTES = _read("DESKHAND_MAX_BODY_BYTES", env.int, 1_000_000)
+# Failed sign-ins (wrong API tokens, wrong passwords) one client address may make in a minute
+# before every sign-in from it gets 429 for the rest of that minute.
+SIGNIN_FAILURES_PER_MINUTE = _read("DESKHAND_SIGNIN_FAILURES_PER_MINUTE", env.int, 10)
+if SIGNIN_FAILURES_PER_MINUTE < 1:
+    raise ImproperlyConfigured("DESKHAND_SIGNIN_FAILURES_PER_MINUTE is malformed: it must be at least 1")
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
 # A request body must arrive within this many seconds of its headers (408 otherwise).
 BODY_TIMEOUT_SECONDS = _read("DESKHAND_BODY_TIMEOUT_SECONDS", env.float, 30.0)

@@ -1,6 +1,6 @@
 """Throttling of failed sign-ins: wrong API tokens and wrong passwords on the sign-in page.
 
-After `FAILURE_LIMIT` failures within `WINDOW_SECONDS` from one client address, every sign-in
+After `DESKHAND_SIGNIN_FAILURES_PER_MINUTE` failures (10) within `WINDOW_SECONDS` from one client address, every sign-in
 attempt from that address is refused (429 with Retry-After) until the oldest of those failures
 leaves the window. The check comes before the token is compared: a guesser must not learn that
 a guess was right while it is throttled. A request that carries a right token is never delayed;
@@ -14,6 +14,7 @@ import logging
 import math
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
@@ -22,7 +23,6 @@ from core.models import SignInFailure
 
 logger = logging.getLogger("deskhand.signin")
 
-FAILURE_LIMIT = 10
 WINDOW_SECONDS = 60
 
 
@@ -32,6 +32,7 @@ def client_address(request) -> str:
 
 def sign_in_retry_after(*, client: str) -> int | None:
     """Seconds until `client` may try again, or None when it may try now."""
+    limit = settings.SIGNIN_FAILURES_PER_MINUTE
     now = timezone.now()
     since = now - timedelta(seconds=WINDOW_SECONDS)
     # Plain SQL for the question asked before every token comparison: building the same query
@@ -40,15 +41,15 @@ def sign_in_retry_after(*, client: str) -> int | None:
         cursor.execute(
             f"SELECT COUNT(*) FROM (SELECT 1 FROM {SignInFailure._meta.db_table} "
             "WHERE client = %s AND failed_at > %s LIMIT %s) AS recent",
-            [client, connection.ops.adapt_datetimefield_value(since), FAILURE_LIMIT],
+            [client, connection.ops.adapt_datetimefield_value(since), limit],
         )
         (count,) = cursor.fetchone()
-    if count < FAILURE_LIMIT:
+    if count < limit:
         return None
     oldest_counted = (
         SignInFailure.objects.filter(client=client, failed_at__gt=since)
         .order_by("-failed_at")
-        .values_list("failed_at", flat=True)[FAILURE_LIMIT - 1]
+        .values_list("failed_at", flat=True)[limit - 1]
     )
     frees_at = oldest_counted + timedelta(seconds=WINDOW_SECONDS)
     return max(1, math.ceil((frees_at - now).total_seconds()))
