@@ -59,11 +59,19 @@ def sent(monkeypatch):
     return messages
 
 
+@pytest.fixture
+def own_machines_only(monkeypatch, settings):
+    """The session's test worker (tests/fixtures/worker.py), while one runs, keeps registering this
+    machine under settings.MACHINE_NAME: the dispatcher here sees only the machines the test made."""
+    everyone = dispatch.machines_online
+    monkeypatch.setattr(dispatch, "machines_online", lambda: everyone().exclude(name=settings.MACHINE_NAME))
+
+
 def _queued(created_at, **fields):
     return Run.objects.create(scenario_id="x", auth_provider="api-key", model="m", created_at=created_at, **fields)
 
 
-def test_the_dispatcher_hands_each_free_machine_the_oldest_run_one_at_a_time(sent):
+def test_the_dispatcher_hands_each_free_machine_the_oldest_run_one_at_a_time(sent, own_machines_only):
     now = timezone.now()
     alpha = Machine.objects.create(name="alpha", last_heartbeat=now)
     beta = Machine.objects.create(name="beta", last_heartbeat=now)
@@ -87,7 +95,7 @@ def test_the_dispatcher_hands_each_free_machine_the_oldest_run_one_at_a_time(sen
     assert Run.objects.get(pk=runs[1].pk).machine_id == alpha.pk
 
 
-def test_a_run_in_the_line_says_which_machine_it_waits_for_and_whether_it_is_offline(sent):
+def test_a_run_in_the_line_says_which_machine_it_waits_for_and_whether_it_is_offline(sent, own_machines_only):
     now = timezone.now()
     beta = Machine.objects.create(name="beta", last_heartbeat=now - timezone.timedelta(hours=1))
     pinned = _queued(now - timezone.timedelta(seconds=1), requested_machine="beta")
@@ -106,7 +114,7 @@ def test_a_run_in_the_line_says_which_machine_it_waits_for_and_whether_it_is_off
     assert Run.objects.get(pk=anywhere.pk).status_reason == "Waiting for a free machine."
 
 
-def test_a_message_no_worker_picked_up_is_sent_again(sent):
+def test_a_message_no_worker_picked_up_is_sent_again(sent, own_machines_only):
     now = timezone.now()
     machine = Machine.objects.create(name="lossy", last_heartbeat=now)
     run = _queued(now)
