@@ -128,8 +128,9 @@ class RemoteFrameSource:
     async def _watch(self) -> None:
         layer = channel_layer()
         control, frames = _groups(self.machine_name)
-        channel = await layer.new_channel()
+        channel = None
         try:
+            channel = await layer.new_channel()
             await layer.group_add(frames, channel)
             heard = time.monotonic()
             renew_at = 0.0
@@ -168,9 +169,10 @@ class RemoteFrameSource:
             logger.warning("Watching the screen of %s through Redis failed", self.machine_name, exc_info=True)
             self._fail(f"The screen of machine {self.machine_name} cannot be reached through Redis: {exc}")
         finally:
-            with contextlib.suppress(Exception):
-                await layer.group_discard(frames, channel)
-                await layer.group_send(control, {"type": "screen.unwatch", "watcher": channel})
+            if channel is not None:
+                with contextlib.suppress(Exception):
+                    await layer.group_discard(frames, channel)
+                    await layer.group_send(control, {"type": "screen.unwatch", "watcher": channel})
             if self._viewers and self.error is None:
                 self._start()  # a viewer arrived while this watch was winding down
 
@@ -278,7 +280,8 @@ class MachineLink:
             self.watchers[watcher] = time.monotonic() + WATCH_SECONDS
             if self._publisher is None or self._publisher.done():
                 self._publisher = asyncio.get_running_loop().create_task(self._publish(layer))
-            await layer.send(watcher, {"type": "screen.alive"})
+            with contextlib.suppress(Exception):  # a watcher gone with a full channel: its renewals stop anyway
+                await layer.send(watcher, {"type": "screen.alive"})
         elif kind == "screen.unwatch":
             self.watchers.pop(message.get("watcher"), None)
         elif kind == "session.observe":
@@ -323,7 +326,10 @@ class MachineLink:
 
     async def _observe(self, layer, message: dict) -> None:
         answer = await asyncio.to_thread(_observe_here, message.get("session", ""))
-        await layer.send(message["reply"], {"type": "observe.done", **answer})
+        try:
+            await layer.send(message["reply"], {"type": "observe.done", **answer})
+        except Exception:  # the asker gave up and its channel is gone: it already said so
+            logger.warning("Could not answer an observe of %s", message.get("session"), exc_info=True)
 
 
 def _observe_here(session_id: str) -> dict:
