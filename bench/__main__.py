@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench [--quick] [--only NAME[,NAME]]
 
-Names: step_overhead, bytes_per_step, screen_stream, event_delivery, api_load, admission.
+Names: step_overhead, bytes_per_step, screen_stream, event_delivery, api_load, admission, fleet.
 Set BENCH_PROFILE=1 to py-spy the server during the largest rounds (event_delivery, screen_stream).
 """
 
@@ -16,7 +16,7 @@ import time
 
 from bench.common import RESULTS_DIR, ROOT, machine, print_table, write_result
 
-ORDER = ("step_overhead", "bytes_per_step", "screen_stream", "event_delivery", "api_load", "admission")
+ORDER = ("step_overhead", "bytes_per_step", "screen_stream", "event_delivery", "api_load", "admission", "fleet")
 
 
 def step_overhead(quick: bool) -> dict:

@@ -30,9 +30,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
-PG_DB = "deskhand_bench"
-REDIS_WAKEUPS = "redis://127.0.0.1:6379/15"
-REDIS_BROKER = "redis://127.0.0.1:6379/13"
+# Overridable, so a bench can run beside tests or other benches without sharing their stores.
+PG_DB = os.environ.get("BENCH_PG_DB") or "deskhand_bench"
+REDIS_WAKEUPS = os.environ.get("BENCH_REDIS_WAKEUPS") or "redis://127.0.0.1:6379/15"
+REDIS_BROKER = os.environ.get("BENCH_REDIS_BROKER") or "redis://127.0.0.1:6379/13"
 TOKEN = "bench-token-0123456789abcdefghijklmnopqrstuvwxyz"
 MODES = ("embedded", "scaled")
 

@@ -27,7 +27,8 @@ FEED_KEEP = 1000
 _layer = None
 
 
-def _channel_layer():
+def channel_layer():
+    """The channel layer (Redis) all processes share, or None without DESKHAND_REDIS_URL."""
     global _layer
     if _layer is None and settings.REDIS_URL:
         from channels.layers import get_channel_layer
@@ -38,7 +39,7 @@ def _channel_layer():
 
 def notify(owner_id: str) -> None:
     """Tell every web process that `owner_id` has a new event (a no-op without Redis: they poll)."""
-    layer = _channel_layer()
+    layer = channel_layer()
     if layer is None:
         return
     try:
@@ -47,7 +48,7 @@ def notify(owner_id: str) -> None:
         logger.warning("Could not publish an event wake-up through Redis", exc_info=True)
 
 
-def _background(coroutine) -> asyncio.Task:
+def background(coroutine) -> asyncio.Task:
     # A fresh context: the task outlives the request that started it, and its database calls
     # belong on the process's shared sync thread, not on that request's own thread.
     return asyncio.get_running_loop().create_task(coroutine, context=contextvars.Context())
@@ -94,7 +95,7 @@ class OwnerFeed:
     async def refresh(self) -> None:
         """Read what is new; callers arriving while a read runs share it."""
         if self.reading is None or self.reading.done():
-            self.reading = _background(self._read())
+            self.reading = background(self._read())
         await asyncio.shield(self.reading)
 
     async def _read(self) -> None:
@@ -145,21 +146,21 @@ class Hub:
         feed = self.feeds.get(owner_id)
         if feed is None:
             feed = self.feeds[owner_id] = OwnerFeed(self, owner_id)
-            _background(feed.refresh())  # learn where the owner's events stand now
+            background(feed.refresh())  # learn where the owner's events stand now
         subscription = Subscription(feed)
         feed.subscriptions.add(subscription)
         if self.task is None or self.task.done():
-            self.task = _background(self._run())
+            self.task = background(self._run())
         return subscription
 
     def wake(self, owner_id: str) -> None:
         feed = self.feeds.get(owner_id)
         if feed is not None and feed.read_up_to is not None:
-            _background(feed.refresh())
+            background(feed.refresh())
 
     async def _run(self) -> None:
         try:
-            if _channel_layer() is not None:
+            if channel_layer() is not None:
                 await self._listen()
             else:
                 await self._poll()
@@ -184,7 +185,7 @@ class Hub:
                 self.wake(owner_id)
 
     async def _listen(self) -> None:
-        layer = _channel_layer()
+        layer = channel_layer()
         channel = await layer.new_channel()
         await layer.group_add(GROUP, channel)
         self.listening = True

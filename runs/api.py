@@ -14,10 +14,11 @@ from core.pagination import choice_param, page, page_params
 from core.serializers import StrictCharField, StrictInputSerializer, page_of, validated_input
 from runs import selectors, services
 from runs.models import AuthProvider, Run
-from runs.serializers import ConfirmationSerializer, RunDetailSerializer, RunSerializer
+from runs.serializers import ConfirmationSerializer, MachineSerializer, RunDetailSerializer, RunSerializer
 from scenarios.catalog import LIMIT_RANGES
 
 RunPage = page_of(RunSerializer, "RunPage")
+MachinePage = page_of(MachineSerializer, "MachinePage")
 
 
 class RunLimitsInput(StrictInputSerializer):
@@ -207,3 +208,26 @@ class RunReplayView(APIView):
         response["Content-Disposition"] = f'attachment; filename="deskhand-{run.id}.zip"'
         response["Cache-Control"] = "no-store"
         return response
+
+
+class MachineListView(APIView):
+    @extend_schema(
+        tags=["machines"],
+        summary="The desktop machines, by name: online, what each is doing, the runs waiting for it",
+        operation_id="machines_list",
+        description="Every machine whose worker ever registered (`manage.py worker`, or the embedded worker of "
+        "`serve`), with its worker's heartbeat, screen, and the run or live session driving it now. A name "
+        "here is what `machine` of `POST /api/runs` and `POST /api/live-sessions` takes.",
+        parameters=[
+            OpenApiParameter(
+                "status", str, enum=selectors.MachineStatus.values, description="Only machines in this status."
+            ),
+            *page_parameters(),
+        ],
+        responses={200: MachinePage, **errors("invalid_input")},
+    )
+    def get(self, request):
+        status = choice_param(request.query_params, "status", selectors.MachineStatus.values)
+        limit, offset = page_params(request.query_params)
+        machines, total = selectors.machine_page(status=status, limit=limit, offset=offset)
+        return Response(page(MachineSerializer(machines, many=True).data, total=total, limit=limit, offset=offset))

@@ -49,6 +49,7 @@ def runs_dispatch() -> list[str]:
     sent = []
     if Run.objects.filter(status=Run.Status.QUEUED, machine__isnull=True).exists():
         sent = [run_id for machine in machines_online().order_by("name") if (run_id := _hand_out(machine))]
+        _say_what_they_wait_for()
     return sent + _resend_lost()
 
 
@@ -66,6 +67,31 @@ def _take_back_from_offline() -> None:
     taken = runs_release(Run.objects.filter(status=Run.Status.QUEUED, machine__isnull=False).filter(offline))
     if taken:
         logger.warning("Took %d queued run(s) back from machines that went offline", taken)
+
+
+def waiting_reason(*, machine_name: str, online: bool) -> str:
+    """The `statusReason` of a queued run that waits for `machine_name` (or any machine, when empty)."""
+    if machine_name:
+        if online:
+            return f"Waiting for machine {machine_name}, which is busy; it starts when {machine_name} is free."
+        return (
+            f"Waiting for machine {machine_name}, which is offline (its worker is not running); it starts when "
+            f"{machine_name} is back."
+        )
+    if online:
+        return "Waiting for a free machine."
+    return "Waiting for a machine: no desktop worker is online. Start `python manage.py worker` on a desktop machine."
+
+
+def _say_what_they_wait_for() -> None:
+    """Keep the `statusReason` of the runs still in the line true: the machine each waits for, and
+    whether that machine is offline. Written only where it changed (a conditional UPDATE per machine)."""
+    waiting = Run.objects.filter(status=Run.Status.QUEUED, machine__isnull=True)
+    online = set(machines_online().values_list("name", flat=True))
+    asked_for = set(waiting.exclude(requested_machine="").values_list("requested_machine", flat=True).distinct())
+    for name in sorted(asked_for) + [""]:
+        reason = waiting_reason(machine_name=name, online=name in online if name else bool(online))
+        waiting.filter(requested_machine=name).exclude(status_reason=reason).update(status_reason=reason)
 
 
 def runs_dispatch_on_commit() -> None:
@@ -101,7 +127,7 @@ def _hand_out(machine: Machine) -> str | None:
         if run is None:
             return None
         if not Run.objects.filter(pk=run.pk, status=Run.Status.QUEUED, machine__isnull=True).update(
-            machine=locked, dispatched_at=now
+            machine=locked, dispatched_at=now, status_reason=""
         ):
             return None
         queue = machine_queue(locked.name)

@@ -4,10 +4,11 @@ import socket
 
 import psutil
 from django.conf import settings
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 
 from agent.platform import capture
 from agent.platform.system import describe
+from runs.execution.claims import stale_before
 from runs.models import Confirmation, Machine, Run
 
 
@@ -43,8 +44,59 @@ def local_machine_facts() -> dict:
     }
 
 
+class MachineStatus:
+    """What a machine is doing, as `GET /api/machines` says and filters it."""
+
+    OFFLINE = "offline"  # no fresh worker heartbeat: nothing is handed to it
+    IDLE = "idle"  # online, its desktop free
+    BUSY = "busy"  # online, a run or a live command drives its desktop
+
+    values = (OFFLINE, IDLE, BUSY)
+
+
+def machine_status(machine: Machine) -> str:
+    if machine.last_heartbeat is None or machine.last_heartbeat < stale_before():
+        return MachineStatus.OFFLINE
+    return MachineStatus.BUSY if machine.desktop_holder else MachineStatus.IDLE
+
+
 def machine_list() -> list[Machine]:
-    return list(Machine.objects.order_by("name"))
+    return machines_with_queues(list(Machine.objects.order_by("name")))
+
+
+def machine_page(*, status: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[Machine], int]:
+    """Machines by name, with the runs waiting for each; returns (page, total)."""
+    machines = Machine.objects.order_by("name", "pk")
+    fresh = Q(last_heartbeat__gte=stale_before())
+    if status == MachineStatus.OFFLINE:
+        machines = machines.exclude(fresh)
+    elif status == MachineStatus.IDLE:
+        machines = machines.filter(fresh, desktop_holder="")
+    elif status == MachineStatus.BUSY:
+        machines = machines.filter(fresh).exclude(desktop_holder="")
+    return machines_with_queues(list(machines[offset : offset + limit])), machines.count()
+
+
+def machines_with_queues(machines: list[Machine]) -> list[Machine]:
+    """Each machine with `queued_run_ids`: the queued runs that wait for it, oldest first (asked for
+    by name and not handed out yet, or handed to it and not started yet). One query for them all."""
+    by_pk = {machine.pk: machine for machine in machines}
+    by_name = {machine.name: machine for machine in machines}
+    for machine in machines:
+        machine.queued_run_ids = []
+    if not machines:
+        return machines
+    waiting = (
+        Run.objects.filter(status=Run.Status.QUEUED)
+        .filter(Q(machine_id__in=by_pk) | Q(machine__isnull=True, requested_machine__in=by_name))
+        .order_by("created_at", "pk")
+        .values_list("pk", "machine_id", "requested_machine")
+    )
+    for run_id, machine_id, requested in waiting:
+        owner = by_pk.get(machine_id) if machine_id else by_name.get(requested)
+        if owner is not None:
+            owner.queued_run_ids.append(run_id)
+    return machines
 
 
 def _runs():

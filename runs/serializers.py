@@ -2,7 +2,6 @@
 resource, used by the API, the history, the pages and the replay archive alike (and documenting
 each in the OpenAPI schema). A new field is one line here and shows everywhere."""
 
-from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -24,19 +23,47 @@ class ScreenSizeSerializer(serializers.Serializer):
     height = serializers.IntegerField()
 
 
-class MachineSerializer(serializers.Serializer):
-    """A desktop that workers drive (health lists them; observe and replays show the one used)."""
+class CurrentExecutionSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["run", "session"])
+    id = serializers.CharField()
 
-    name = serializers.CharField()
+
+# A machine record names at most this many of the runs waiting for it (`queuedRuns` counts them all).
+QUEUED_IDS_SHOWN = 10
+
+
+class MachineSerializer(serializers.Serializer):
+    """A desktop that a worker drives: `GET /api/machines`, health's workers, an observation's machine."""
+
+    name = serializers.CharField(help_text="DESKHAND_MACHINE_NAME of its worker; what `machine` asks for.")
+    status = serializers.SerializerMethodField(
+        help_text="offline (no fresh worker heartbeat), idle (online, desktop free) or busy (a run or live "
+        "command drives it)."
+    )
     platform = serializers.CharField()
     screen = serializers.SerializerMethodField()
     displayReachable = serializers.BooleanField(source="display_reachable")
     lastHeartbeat = TimestampField(source="last_heartbeat", allow_null=True)
-    online = serializers.SerializerMethodField(help_text="Its worker heartbeat recently.")
+    heartbeatAgeSeconds = serializers.SerializerMethodField(
+        help_text="Seconds since its worker's last heartbeat; null when it never beat or shut down."
+    )
+    online = serializers.SerializerMethodField(
+        help_text="Its worker heartbeat within DESKHAND_HEARTBEAT_STALE_SECONDS."
+    )
     busy = serializers.SerializerMethodField(help_text="An execution drives its desktop now.")
     desktopHolder = serializers.CharField(
         source="desktop_holder", allow_null=True, help_text="The run or live session driving the desktop now."
     )
+    current = serializers.SerializerMethodField(help_text="What it is doing now: the run or session, or null (idle).")
+    queuedRuns = serializers.SerializerMethodField(
+        help_text="Queued runs waiting for this machine: asked for by name, or handed to it and not started yet."
+    )
+    queuedRunIds = serializers.SerializerMethodField(
+        help_text=f"The oldest {QUEUED_IDS_SHOWN} of them, oldest (next) first."
+    )
+
+    def get_status(self, machine: Machine) -> str:
+        return selectors.machine_status(machine)
 
     @extend_schema_field(ScreenSizeSerializer(allow_null=True))
     def get_screen(self, machine: Machine) -> dict | None:
@@ -44,13 +71,34 @@ class MachineSerializer(serializers.Serializer):
             return None
         return {"width": machine.screen_width, "height": machine.screen_height}
 
-    def get_online(self, machine: Machine) -> bool:
+    def get_heartbeatAgeSeconds(self, machine: Machine) -> float | None:
         if not machine.last_heartbeat:
-            return False
-        return (timezone.now() - machine.last_heartbeat).total_seconds() < settings.HEARTBEAT_STALE_SECONDS
+            return None
+        return round(max(0.0, (timezone.now() - machine.last_heartbeat).total_seconds()), 1)
+
+    def get_online(self, machine: Machine) -> bool:
+        return selectors.machine_status(machine) != selectors.MachineStatus.OFFLINE
 
     def get_busy(self, machine: Machine) -> bool:
         return bool(machine.desktop_holder)
+
+    @extend_schema_field(CurrentExecutionSerializer(allow_null=True))
+    def get_current(self, machine: Machine) -> dict | None:
+        holder = machine.desktop_holder
+        if not holder:
+            return None
+        return {"kind": "run" if holder.startswith("run_") else "session", "id": holder}
+
+    def get_queuedRuns(self, machine: Machine) -> int:
+        return len(self._queued(machine))
+
+    def get_queuedRunIds(self, machine: Machine) -> list[str]:
+        return self._queued(machine)[:QUEUED_IDS_SHOWN]
+
+    def _queued(self, machine: Machine) -> list[str]:
+        if not hasattr(machine, "queued_run_ids"):  # a machine the selectors did not read (an observation's)
+            selectors.machines_with_queues([machine])
+        return machine.queued_run_ids
 
     def to_representation(self, machine: Machine) -> dict:
         record = super().to_representation(machine)

@@ -7,6 +7,7 @@ from scenarios.api import ScenarioListView
 
 urlpatterns = [
     path("scenarios", ScenarioListView.as_view(), name="scenario-list"),
+    path("machines", api.MachineListView.as_view(), name="machine-list"),
     path("runs", api.RunListView.as_view(), name="run-list"),
     path("runs/<str:run_id>", api.RunDetailView.as_view(), name="run-detail"),
     path("runs/<str:run_id>/stop", api.RunStopView.as_view(), name="run-stop"),

@@ -221,7 +221,9 @@ class ObserveView(APIView):
         tags=TAGS,
         operation_id="live_sessions_observe",
         summary="Capture the desktop now: screenshot, visible windows, machine",
-        description="Also records a `screenshot` event. 503 when no display is reachable.",
+        description="Of the session's machine: captured by this server, or in the scaled mode by that machine's "
+        "worker (through Redis). Also records a `screenshot` event. 503 when no display is reachable or the machine "
+        "is offline.",
         request=None,
         responses={200: ObservationSerializer, **errors("not_found", "session_closed", "display_unavailable")},
     )

@@ -10,6 +10,7 @@ class LiveSessionsConfig(AppConfig):
     def ready(self):
         # Every process's sweep also interrupts live commands whose worker died and re-sends lost ones.
         from runs.supervision import ExecutionKind, kind_register
+        from sessions import remote_screen
         from sessions.services import session_commands_redispatch, session_sweep_stale, sessions_recover_machine
 
         kind_register(
@@ -20,3 +21,5 @@ class LiveSessionsConfig(AppConfig):
                 dispatch=session_commands_redispatch,
             )
         )
+        # A worker of the scaled mode shows its machine's screen to the web tier (Celery's signals).
+        remote_screen.connect()

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from core.disk import disk_nearly_full
 from core.errors import Conflict, DiskFull, InvalidInput, NotFound, Unavailable
+from events.models import Screenshot
 from events.services import event_append, screenshot_store
 from runs.dispatch import REDISPATCH_SECONDS, machine_queue, machines_online
 from runs.execution.claims import desktop_claim, desktop_release, stale_before, worker_alive
@@ -370,14 +371,37 @@ def _command_end(session: LiveSession, *, status: str, outcome: str, reason: str
 
 
 def session_observe(*, session_id: str) -> dict:
-    """Capture the desktop now: a stored screenshot (and a `screenshot` event), the visible windows,
-    and the machine's freshly checked display facts. 503 when this process sees no display."""
-    from agent.computer import get_computer
-    from agent.errors import ComputerUnavailable
+    """Capture the session's desktop now: a stored screenshot (and a `screenshot` event), the visible
+    windows, and the machine's freshly checked display facts. Captured by this process, or, in the
+    scaled mode, by the worker of the session's machine (sessions.remote_screen). 503 when no display
+    is reachable."""
+    from sessions import remote_screen
 
+    session = _open_session(session_id)
+    if remote_screen.captured_here(session.machine):
+        return session_observe_here(session_id=session_id)
+    answer = remote_screen.observe_remotely(session_id=session_id, machine=session.machine)
+    return {
+        "session": _session(session_id),
+        "machine": Machine.objects.get(pk=session.machine_id),
+        "windows": answer["windows"],
+        "screenshot": Screenshot.objects.get(pk=answer["screenshot"]),
+    }
+
+
+def _open_session(session_id: str) -> LiveSession:
     session = _session(session_id)
     if session.status == LiveSession.Status.CLOSED:
         raise Conflict(f"Live session {session_id} is closed; create a new one.", code="session_closed")
+    return session
+
+
+def session_observe_here(*, session_id: str) -> dict:
+    """Observe with this process's own display (the session's machine is this process's machine)."""
+    from agent.computer import get_computer
+    from agent.errors import ComputerUnavailable
+
+    _open_session(session_id)
     try:
         computer = get_computer()
         capture = computer.screenshot()

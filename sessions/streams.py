@@ -28,8 +28,8 @@ from events.streams import (
     sse_response,
     sse_view,
 )
-from runs.models import Run
-from sessions import screen
+from runs.models import Machine, Run
+from sessions import remote_screen, screen
 from sessions.models import LiveSession
 
 # How often an open screen stream re-reads whether its session was closed meanwhile.
@@ -59,31 +59,36 @@ async def session_event_stream(request, session_id: str):
     )
 
 
-async def _screen_stream(*, refuse, ended):
-    """The screen, for as long as what is watched goes on: `refuse()` raises when it cannot be
-    watched (unknown, already over), `ended()` gives the reason watching is over, or None."""
-    await refuse()
-    problem = await asyncio.to_thread(screen.display_problem)
+async def _screen_stream(*, machine: Machine | None, ended):
+    """The screen of `machine` for as long as what is watched goes on (`ended()` gives the reason
+    watching is over, or None): captured here, or by the machine's worker in the scaled mode."""
+    source: screen.FrameSource | remote_screen.RemoteFrameSource
+    if await asyncio.to_thread(remote_screen.captured_here, machine):
+        problem = await asyncio.to_thread(screen.display_problem)
+        source = screen.frame_source()
+    else:
+        assert machine is not None  # captured_here() is True without one
+        problem = remote_screen.machine_problem(machine)
+        source = remote_screen.remote_frame_source(machine.name)
     if problem:
         raise Unavailable(problem, code="display_unavailable")
-    return sse_response(_frames(screen.frame_source(), ended))
+    return sse_response(_frames(source, ended))
 
 
 @sse_view
 async def session_screen_stream(request, session_id: str):
-    async def refuse() -> None:
-        status = await _session_status(session_id)
-        if status is None:
-            raise NotFound(f"No live session {session_id}.")
-        if status == LiveSession.Status.CLOSED:
-            raise Conflict(f"Live session {session_id} is closed; create a new one.", code="session_closed")
+    session = await LiveSession.objects.select_related("machine").filter(pk=session_id).afirst()
+    if session is None:
+        raise NotFound(f"No live session {session_id}.")
+    if session.status == LiveSession.Status.CLOSED:
+        raise Conflict(f"Live session {session_id} is closed; create a new one.", code="session_closed")
 
     async def ended() -> str | None:
         if await _session_status(session_id) in (None, LiveSession.Status.CLOSED):
             return "The session was closed."
         return None
 
-    return await _screen_stream(refuse=refuse, ended=ended)
+    return await _screen_stream(machine=session.machine, ended=ended)
 
 
 async def _run_status(run_id: str) -> str | None:
@@ -92,21 +97,24 @@ async def _run_status(run_id: str) -> str | None:
 
 @sse_view
 async def run_screen_stream(request, run_id: str):
-    async def refuse() -> None:
-        status = await _run_status(run_id)
-        if status is None:
-            raise NotFound(f"No run {run_id}.")
-        if status in Run.TERMINAL:
-            raise Conflict(f"Run {run_id} has ended ({status}); its screenshots are in the run.", code="run_finished")
+    run = await Run.objects.select_related("machine").filter(pk=run_id).afirst()
+    if run is None:
+        raise NotFound(f"No run {run_id}.")
+    if run.status in Run.TERMINAL:
+        raise Conflict(f"Run {run_id} has ended ({run.status}); its screenshots are in the run.", code="run_finished")
+    # The machine executing it; a queued run asked for by name shows the machine it waits for.
+    machine = run.machine
+    if machine is None and run.requested_machine:
+        machine = await Machine.objects.filter(name=run.requested_machine).afirst()
 
     async def ended() -> str | None:
         status = await _run_status(run_id)
         return None if status is not None and status not in Run.TERMINAL else "The run has ended."
 
-    return await _screen_stream(refuse=refuse, ended=ended)
+    return await _screen_stream(machine=machine, ended=ended)
 
 
-async def _frames(source: screen.FrameSource, ended) -> AsyncIterator[str]:
+async def _frames(source: screen.FrameSource | remote_screen.RemoteFrameSource, ended) -> AsyncIterator[str]:
     """Frames until `ended()` (checked every SESSION_CHECK_SECONDS) gives the reason the watch is over."""
     yield ": stream open\nretry: 2000\n\n"
     viewer = source.subscribe()
@@ -193,10 +201,12 @@ class _ScreenStreamSchema(APIView):
             200: EventStreamResponse(
                 description="`event: frame` messages, at most DESKHAND_SCREEN_STREAM_FPS per second (default 8), "
                 "at most DESKHAND_SCREEN_STREAM_MAX_WIDTH pixels wide (default 1280; scaled down by an integer "
-                "factor). An unchanged screen sends no frame, only `: keep-alive` comments. One capture per server "
-                "process is shared by all viewers and stops when the last one leaves; a slow viewer gets the newest "
-                "frame, never a backlog. `event: error` when the display goes away, `event: end` when the session "
-                "is closed; both end the stream.",
+                "factor). An unchanged screen sends no frame, only `: keep-alive` comments. The screen is the one of "
+                "the session's machine: captured by this server, or in the scaled mode by that machine's worker and "
+                "delivered through Redis. One capture per machine is shared by all viewers and stops when the last "
+                "one leaves; a slow viewer gets the newest frame, never a backlog. `event: error` when the display goes away or the machine's worker stops "
+                "answering, `event: end` when the session is closed; both end the stream. 503 when the display (or "
+                "the machine, offline) cannot be reached.",
                 events={"frame": FrameSerializer, "error": StreamErrorSerializer, "end": StreamEndSerializer},
             ),
             **errors("not_found", "session_closed", "display_unavailable"),
@@ -219,8 +229,8 @@ class _RunScreenStreamSchema(APIView):
         operation_id="runs_screen_stream",
         responses={
             200: EventStreamResponse(
-                description="The same frames as a live session's screen stream, of the display the run is "
-                "driven on; `event: end` when the run ends. 409 once the run has ended (its screenshots are in "
+                description="The same frames as a live session's screen stream, of the machine the run is "
+                "driven on (for a queued run asked for on a machine, that machine); `event: end` when the run ends. 409 once the run has ended (its screenshots are in "
                 "the run), 503 when no display is reachable.",
                 events={"frame": FrameSerializer, "error": StreamErrorSerializer, "end": StreamEndSerializer},
             ),

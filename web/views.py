@@ -147,6 +147,7 @@ def run_new_page(request):
             "chosen": chosen,
             **_providers(auth_status()["providers"]),
             "default_model": settings.DEFAULT_MODEL,
+            "machines": _machines(),
         },
     )
 
@@ -183,6 +184,23 @@ def _providers(status: dict, *, chosen: str | None = None) -> dict:
     return {"providers": providers, "any_provider_ready": bool(ready)}
 
 
+# What each machine is doing, in the words of a form's machine list.
+MACHINE_WORDS = {"idle": "free", "busy": "busy", "offline": "offline"}
+
+
+def _machines() -> list[dict]:
+    """The machines a form offers (all of them: a run for a busy or offline one waits for it)."""
+    from runs.selectors import machine_list, machine_status
+
+    machines = []
+    for machine in machine_list():
+        status = machine_status(machine)
+        waiting = len(machine.queued_run_ids)
+        words = MACHINE_WORDS[status] + (f", {waiting} run{'s' if waiting != 1 else ''} waiting" if waiting else "")
+        machines.append({"name": machine.name, "status": status, "words": words})
+    return machines
+
+
 @require_GET
 @operator_required
 def live_page(request, session_id: str | None = None):
@@ -193,6 +211,7 @@ def live_page(request, session_id: str | None = None):
     context = {"default_model": settings.DEFAULT_MODEL}
     if session_id is None:
         context.update(_providers(auth_status()["providers"]))
+        context["machines"] = _machines()
         recent, _ = session_list(limit=10)
         context["recent"] = recent
         return render(request, "web/live_index.html", context)

@@ -13,6 +13,7 @@ REFERENCE = [
     ("post", "/api/auth/codex/login"),
     ("post", "/api/auth/codex/logout"),
     ("get", "/api/scenarios"),
+    ("get", "/api/machines"),
     ("get", "/api/runs"),
     ("post", "/api/runs"),
     ("get", "/api/runs/{}"),

@@ -6,7 +6,7 @@ from runs.models import Run
 
 pytestmark = pytest.mark.django_db
 
-LISTS = ["/api/runs", "/api/history", "/api/live-sessions"]
+LISTS = ["/api/runs", "/api/history", "/api/live-sessions", "/api/machines"]
 STREAMS = ["/api/runs/{run}/events", "/api/live-sessions/{session}/events", "/api/logs/stream"]
 
 

@@ -40,4 +40,4 @@ def test_a_waiting_reader_is_woken_by_a_new_event_of_its_owner():
 
 
 def test_the_mode_matches_the_configuration():
-    assert (wakeups._channel_layer() is not None) == bool(settings.REDIS_URL)
+    assert (wakeups.channel_layer() is not None) == bool(settings.REDIS_URL)

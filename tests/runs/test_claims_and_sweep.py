@@ -109,6 +109,26 @@ def test_the_dispatcher_hands_each_free_machine_the_oldest_run_one_at_a_time(sen
     assert _handed(runs)[1] == "alpha" and Run.objects.get(pk=runs[1].pk).machine_id == alpha.pk
 
 
+def test_a_run_in_the_line_says_which_machine_it_waits_for_and_whether_it_is_offline(sent, only_these_machines):
+    now = timezone.now()
+    beta = Machine.objects.create(name="beta", last_heartbeat=now - timezone.timedelta(hours=1))
+    pinned = _queued(now - timezone.timedelta(seconds=1), requested_machine="beta")
+    anywhere = _queued(now)
+
+    dispatch.runs_dispatch()
+    pinned.refresh_from_db()
+    assert pinned.status == "queued" and pinned.machine_id is None
+    assert pinned.status_reason.startswith("Waiting for machine beta, which is offline")
+    assert Run.objects.get(pk=anywhere.pk).status_reason  # it says what it waits for too
+
+    # beta comes back: it takes the oldest run it may, the pinned one; the other waits for a free machine.
+    Machine.objects.filter(pk=beta.pk).update(last_heartbeat=timezone.now())
+    dispatch.runs_dispatch()
+    assert _handed([pinned, anywhere]) == ["beta", None]
+    assert Run.objects.get(pk=pinned.pk).status_reason == ""  # handed out: no longer waiting
+    assert Run.objects.get(pk=anywhere.pk).status_reason == "Waiting for a free machine."
+
+
 def test_a_message_no_worker_picked_up_is_sent_again(sent, only_these_machines):
     now = timezone.now()
     machine = Machine.objects.create(name="lossy", last_heartbeat=now)

@@ -111,18 +111,25 @@ def test_the_screen_stream_refuses_unknown_or_closed_sessions(http):
     assert response.status_code == 409 and response.json()["code"] == "session_closed"
 
 
-def test_the_screen_stream_without_a_display_is_503(monkeypatch):
-    from django.conf import settings
+def test_the_screen_stream_without_a_display_is_503(monkeypatch, settings):
     from django.test import AsyncClient
 
+    from runs.models import Machine
+
     monkeypatch.delenv("DISPLAY", raising=False)
+    # A machine of its own, whose worker is not running: the session's screen can only come from
+    # this process (with Redis, the session worker's machine would show its own display instead).
+    settings.MACHINE_NAME = "no-display-here"
+    Machine.objects.create(name=settings.MACHINE_NAME)
 
     async def get():
         from asgiref.sync import sync_to_async
 
         from sessions.services import session_create
 
-        session = await sync_to_async(session_create)(model="gpt-5.4", auth_provider="api-key")
+        session = await sync_to_async(session_create)(
+            model="gpt-5.4", auth_provider="api-key", machine=settings.MACHINE_NAME
+        )
         client = AsyncClient(SERVER_NAME="127.0.0.1")
         return await client.get(
             f"/api/live-sessions/{session.pk}/screen-stream", headers={"Authorization": f"Bearer {settings.API_TOKEN}"}

@@ -178,6 +178,7 @@ def test_a_run_started_from_the_form_opens_its_page_and_stops(page, pages_server
 
     run = Run.objects.get(pk=run_id)
     assert run.input == {"text": "hello from the page"} and run.scenario_id == "notepad-hello"
+    assert run.requested_machine == ""  # the default: any free machine
     page.get_by_role("button", name="Stop").click()
     page.locator("#run-status[data-status=stopped]").wait_for()
     assert Run.objects.get(pk=run_id).status == "stopped"
@@ -464,6 +465,92 @@ def test_a_finished_run_puts_its_outcome_first_and_labels_every_action(page, pag
     # The newest step screen stands in for the live screen.
     page.locator("#run-last-frame figure").wait_for()
     assert page.locator("#run-live").is_hidden()
+
+
+# --- Machines ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def machines():
+    """alpha is online and free, beta's worker is gone."""
+    from django.utils import timezone
+
+    from runs.models import Machine
+
+    now = timezone.now()
+    return {
+        "alpha": Machine.objects.create(
+            name="alpha", last_heartbeat=now, display_reachable=True, screen_width=1280, screen_height=800
+        ),
+        "beta": Machine.objects.create(name="beta", last_heartbeat=now - timezone.timedelta(hours=1)),
+    }
+
+
+def test_the_run_form_offers_any_free_machine_or_one_by_name_and_a_run_for_an_offline_one_waits(
+    page, pages_server, machines
+):
+    from runs.models import Run
+
+    sign_in(page, pages_server.url, settings.API_TOKEN, next_path="/runs/new?scenario=notepad-hello")
+    picker = page.get_by_label("Machine")
+    assert picker.input_value() == ""
+    offered = picker.locator("option").all_inner_texts()
+    assert offered[0] == "Any free machine" and {"alpha (free)", "beta (offline)"} <= set(offered)
+    picker.select_option("beta")
+    page.get_by_label("Text").fill("on beta")
+    page.get_by_role("button", name="Start the run").click()
+    page.wait_for_url(re.compile(r"/runs/run_[0-9a-f]+$"))
+    run_id = page.url.rsplit("/", 1)[1]
+    assert Run.objects.get(pk=run_id).requested_machine == "beta"
+    # The run page says what it waits for.
+    page.locator("#run-facts", has_text="Waiting for machine beta, which is offline").wait_for()
+    page.get_by_role("button", name="Stop").click()
+    page.locator("#run-status[data-status=stopped]").wait_for()
+
+
+def test_the_live_console_opens_a_session_on_the_chosen_machine(page, pages_server, machines):
+    from sessions.models import LiveSession
+
+    sign_in(page, pages_server.url, settings.API_TOKEN, next_path="/live")
+    picker = page.get_by_label("Machine")
+    assert picker.input_value() == ""
+    picker.select_option("alpha")
+    page.get_by_role("button", name="Open a new session").click()
+    page.wait_for_url(re.compile(r"/live/ses_[0-9a-f]+$"))
+    session = LiveSession.objects.select_related("machine").get(pk=page.url.rsplit("/", 1)[1])
+    assert session.machine.name == "alpha"
+
+
+def test_history_shows_the_machine_of_each_record(page, pages_server, seeded, machines):
+    from runs.models import Run
+
+    Run.objects.filter(pk=seeded["newer"].pk).update(machine=machines["alpha"])
+    sign_in(page, pages_server.url, settings.API_TOKEN)
+    assert page.get_by_role("columnheader", name="Machine").is_visible()
+    newer = page.locator(f"table.records tbody tr[data-id={seeded['newer'].pk}] td[data-label=Machine]")
+    older = page.locator(f"table.records tbody tr[data-id={seeded['older'].pk}] td[data-label=Machine]")
+    assert newer.inner_text() == "alpha" and older.inner_text() == "—"
+
+
+def test_the_status_page_lists_the_machines_online_busy_or_offline_and_keeps_them_current(
+    page, pages_server, seeded, machines
+):
+    from django.utils import timezone
+
+    from runs.models import Machine
+
+    Machine.objects.filter(pk=machines["alpha"].pk).update(desktop_holder=seeded["newer"].pk)
+    sign_in(page, pages_server.url, settings.API_TOKEN, next_path="/status")
+    alpha = page.locator("#machines-rows tr[data-machine=alpha]")
+    beta = page.locator("#machines-rows tr[data-machine=beta]")
+    alpha.wait_for()
+    assert alpha.locator(".badge").inner_text() == "Busy" and "1280×800" in alpha.inner_text()
+    assert alpha.get_by_role("link", name="a run").get_attribute("href") == f"/runs/{seeded['newer'].pk}"
+    assert beta.locator(".badge").inner_text() == "Offline"
+    check_both_sizes(page, "status-machines")
+    # beta's worker comes back: the page shows it without a reload.
+    Machine.objects.filter(pk=machines["beta"].pk).update(last_heartbeat=timezone.now())
+    beta.locator(".badge", has_text="Free").wait_for(timeout=15_000)
 
 
 # --- The house around the pages ---------------------------------------------------------------------

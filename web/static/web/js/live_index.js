@@ -9,6 +9,7 @@ document.getElementById("session-form").addEventListener("submit", async (event)
     const session = await Deskhand.api("/api/live-sessions", { method: "POST", body: {
       authProvider: document.getElementById("session-provider").value,
       model: document.getElementById("session-model").value.trim() || undefined,
+      machine: document.getElementById("session-machine").value || undefined,
     } });
     window.location.assign(`/live/${session.id}`);
   } catch (error) {

@@ -226,6 +226,7 @@
       const run = await D.api("/api/runs", { method: "POST", body: {
         scenarioId: current.id, authProvider: document.getElementById("run-provider").value,
         model: document.getElementById("run-model").value.trim() || undefined, input,
+        machine: document.getElementById("run-machine").value || undefined,
       } });
       window.location.assign(`/runs/${run.id}`);
     } catch (error) {

@@ -41,7 +41,6 @@
         ["Desktop", m.displayReachable ? `reachable${m.screen ? `, ${m.screen.width}×${m.screen.height}` : ""}` : `not reachable${m.reason ? ` (${m.reason})` : ""}`],
         ["CPU", m.cpuPercent !== undefined ? `${m.cpuPercent}% of ${m.cpuCount} cores` : "—"],
         ["Memory", m.memory ? `${m.memory.percent}% used` : "—"],
-        ["Workers", (h.workers || []).map((w) => `${w.name}: ${w.online ? "online" : "offline"}${w.busy ? ", busy" : ""}${w.displayReachable ? "" : ", no desktop"}`).join("; ") || "none registered"],
         ["Scenarios", h.scenarios ? `${h.scenarios.count ?? "?"} loaded${h.scenarios.errors && h.scenarios.errors.length ? `, ${h.scenarios.errors.length} broken` : ""}` : "—"],
         ...Object.entries(h.proxy || {}).map(([name, check]) => [PROVIDER_LABELS[name] || name, `${D.words(check.status)}${check.reason ? ` (${inWords(check.reason)})` : ""}`]),
         ["Checked", D.dateTime(h.time)],
@@ -52,6 +51,39 @@
       badge.dataset.status = "down";
       $("health-problems").replaceChildren(D.el("li", { text: `The server did not answer the health check: ${D.describeError(error)}` }));
       $("health-problems-box").hidden = false;
+    }
+  }
+
+  // The machines: whether each worker is online, what it drives now, the runs waiting for it.
+  // Asked again every few seconds, so a worker that stops shows offline without a reload.
+  const MACHINE_WORDS = { idle: "Free", busy: "Busy", offline: "Offline" };
+  const MACHINES_EVERY_MS = 5000;
+
+  function machineRow(m) {
+    const doing = m.current
+      ? D.el("a", { href: m.current.kind === "run" ? `/runs/${m.current.id}` : `/live/${m.current.id}`,
+        text: m.current.kind === "run" ? "a run" : "a live session" })
+      : "—";
+    const age = m.heartbeatAgeSeconds;
+    const beat = age === null ? "none (stopped)" : age < 60 ? `${Math.round(age)} s ago` : age < 3600 ? `${Math.round(age / 60)} min ago` : `${Math.round(age / 3600)} h ago`;
+    const screen = m.screen ? `${m.screen.width}×${m.screen.height}` : "—";
+    return D.el("tr", { "data-machine": m.name },
+      D.el("th", { scope: "row", class: "title", text: m.name }),
+      D.el("td", { "data-label": "Status" }, D.el("span", { class: "badge", "data-status": m.status, text: MACHINE_WORDS[m.status] || D.words(m.status) })),
+      D.el("td", { "data-label": "Desktop", text: m.displayReachable ? screen : "not reachable" }),
+      D.el("td", { "data-label": "Heartbeat", text: beat }),
+      D.el("td", { "data-label": "Doing now" }, doing),
+      D.el("td", { "data-label": "Runs waiting", text: String(m.queuedRuns) }));
+  }
+
+  async function loadMachines() {
+    try {
+      const machines = (await D.api("/api/machines?limit=200")).items;
+      $("machines-rows").replaceChildren(...machines.map(machineRow));
+      $("machines").hidden = machines.length === 0;
+      $("machines-note").textContent = machines.length ? "" : "No machine has registered yet: `serve` starts a worker for this one; on other desktops run `python manage.py worker`.";
+    } catch (error) {
+      $("machines-note").textContent = `The machines could not be read: ${D.describeError(error)}`;
     }
   }
 
@@ -168,9 +200,11 @@
     e.currentTarget.textContent = paused ? "Follow" : "Pause";
     e.currentTarget.setAttribute("aria-pressed", String(paused));
   });
-  $("health-refresh").addEventListener("click", loadHealth);
+  $("health-refresh").addEventListener("click", () => { loadHealth(); loadMachines(); });
 
   loadHealth();
+  loadMachines();
+  setInterval(loadMachines, MACHINES_EVERY_MS);
   loadAuth();
   followLogs();
 })();
