@@ -70,18 +70,15 @@ def replay_choose(
         return ReplayChoice(mode, None)
     if replay_of:
         return ReplayChoice(mode, recording_check(run_id=replay_of, scenario=scenario, values=values, secrets=secrets))
-    newest = recording_newest(scenario=scenario, values=values, secrets=secrets)
+    newest, why = recording_newest(scenario=scenario, values=values, secrets=secrets)
     if newest is not None:
         return ReplayChoice(mode, newest)
     if mode == RunMode.REPLAY:
         raise Conflict(
-            f"No succeeded run of {scenario.id!r} can be replayed with this input; run it once with the model "
-            '(mode "model" or "auto") to record one.',
+            f'Nothing to replay: {why}. A run with the model (mode "model" or "auto") that succeeds records one.',
             code="no_recording",
         )
-    return ReplayChoice(
-        mode, None, "Autopilot found no recording of this scenario that fits this input: the model does it."
-    )
+    return ReplayChoice(mode, None, f"Autopilot found no recording to replay ({why}): the model does it.")
 
 
 def recording_check(*, run_id: str, scenario: Scenario, values: dict, secrets: dict) -> Run:
@@ -114,17 +111,24 @@ def recording_check(*, run_id: str, scenario: Scenario, values: dict, secrets: d
     return run
 
 
-def recording_newest(*, scenario: Scenario, values: dict, secrets: dict) -> Run | None:
+def recording_newest(*, scenario: Scenario, values: dict, secrets: dict) -> tuple[Run | None, str]:
     """The newest succeeded run of `scenario` that a run with `values` can replay: made by the
     scenario as it is now (an edited instruction may mean other steps), doing only screen work,
-    and having typed every input that changes."""
+    and having typed every input that changes. Else None, and why, in words."""
     runs = Run.objects.filter(scenario_id=scenario.id, status=Run.Status.SUCCEEDED).order_by("-created_at", "-pk")
-    for run in runs[:CANDIDATES]:
+    why = f"there is no succeeded run of {scenario.id!r} yet"
+    for index, run in enumerate(runs[:CANDIDATES]):
         if (run.scenario or {}).get("instruction", scenario.instruction) != scenario.instruction:
-            continue
-        if not _unfit(scenario, _recording(run), values, secrets):
-            return run
-    return None
+            problems = [("replayOf", "it was made when the scenario's instruction was different")]
+        else:
+            problems = _unfit(scenario, _recording(run), values, secrets)
+        if not problems:
+            return run, ""
+        if index == 0:
+            field, problem = problems[0]
+            where = f"{field}: " if field.startswith("input.") else ""
+            why = f"the newest succeeded run, {run.pk}, cannot be replayed with this input ({where}{problem})"
+    return None, why
 
 
 def replay_plan(*, run: Run, scenario: Scenario) -> ReplayPlan | None:

@@ -132,7 +132,7 @@ def test_auto_replays_the_newest_recording_that_fits_the_input(api):
 def test_auto_without_a_recording_uses_the_model_and_says_so_and_replay_refuses(api, scenarios_dir):
     run = post(api, scenarioId="notepad-hello").json()
     assert run["mode"] == "auto" and run["replayOf"] is None
-    assert "Autopilot found no recording" in queued_reason(api, run["id"])
+    assert "Autopilot found no recording to replay (there is no succeeded run" in queued_reason(api, run["id"])
 
     refused = post(api, scenarioId="notepad-hello", mode="replay")
     assert refused.status_code == 409 and refused.json()["code"] == "no_recording"
