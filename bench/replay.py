@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -92,15 +91,7 @@ def replay_run(fake, desktop, recording, *, moved: bool):
     editor = desktop.open_editor(name=f"bench-replay-{time.monotonic_ns()}.txt")
     try:
         if moved:
-            window = subprocess.run(
-                ["xdotool", "search", "--onlyvisible", "--name", editor.title_hint],
-                env=desktop.env,
-                capture_output=True,
-                text=True,
-            ).stdout.split()[-1]
-            subprocess.run(["xdotool", "windowmove", "--sync", window, "300", "150"], env=desktop.env, timeout=10)
-            subprocess.run(["xdotool", "windowsize", "--sync", window, "900", "560"], env=desktop.env, timeout=10)
-            time.sleep(0.5)  # the resized window's repaint (not measured)
+            desktop.place(editor, 300, 150, 900, 560)  # and painted there: not measured
         before, client = len(fake.requests), _client(fake)
         started = time.perf_counter()
         outcome = run_task(

@@ -113,13 +113,20 @@ def eval_run(
     auth_provider: str,
     model: str | None,
     progress: Callable[[str], None],
+    worker_wait_s: float = 15.0,
 ) -> list[Group]:
     """Run each scenario `runs` times in each mode, one run at a time, in order: scenario by
-    scenario, the modes in the order given (so "model" before "replay" records what is replayed)."""
+    scenario, the modes in the order given (so "model" before "replay" records what is replayed).
+    A worker that is starting (or registering again) is waited for up to `worker_wait_s`."""
     catalog = load_catalog()
     unknown = sorted(set(scenario_ids or ()) - set(catalog.scenarios))
     if unknown:
         raise EvalError(f"No scenario {', '.join(unknown)}; the catalog has {', '.join(sorted(catalog.scenarios))}.")
+    deadline = time.monotonic() + worker_wait_s
+    if not workers_online():
+        progress(f"Waiting up to {worker_wait_s:g} s for a worker…")
+    while not workers_online() and time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
     if not workers_online():
         raise EvalError(
             "No worker is running, so no run would start. Start `python manage.py serve` (it has a worker built "

@@ -52,28 +52,23 @@ class PictureComputer(FakeComputer):
 RECORDED = picture((FIELD, 100, 100), (BUTTON, 500, 400))
 
 
-def recording(confirm: bool = False):
-    """A recorded run: click the field, type the name, click the button."""
+def batch(shot: str, call_id: str, *actions: dict, confirm: str = "") -> list[tuple[str, dict]]:
+    """The events of one recorded batch: the screenshot it was chosen on, the call, each action run."""
     events = [
-        ("screenshot", {"ref": "s1", "width": 800, "height": 600, "mime": "image/png"}),
-        (
-            "tool_call",
-            {
-                "call_id": "c1",
-                "name": "computer",
-                "actions": [{"type": "click", "x": 130, "y": 115}, {"type": "type", "text": "Hi Ann"}],
-            },
-        ),
-        ("computer_action", {"call_id": "c1", "type": "click", "x": 130, "y": 115}),
-        ("computer_action", {"call_id": "c1", "type": "type", "text": "Hi Ann"}),
-        ("screenshot", {"ref": "s2", "width": 800, "height": 600, "mime": "image/png"}),
-        ("tool_call", {"call_id": "c2", "name": "computer", "actions": [{"type": "click", "x": 524, "y": 412}]}),
+        ("screenshot", {"ref": shot, "width": 800, "height": 600, "mime": "image/png"}),
+        ("tool_call", {"call_id": call_id, "name": "computer", "actions": list(actions)}),
     ]
     if confirm:
         events.append(
-            ("confirmation_required", {"kind": "gui_action", "action": {"call_id": "c2"}, "reason": "sends it"})
+            ("confirmation_required", {"kind": "gui_action", "action": {"call_id": call_id}, "reason": confirm})
         )
-    events.append(("computer_action", {"call_id": "c2", "type": "click", "x": 524, "y": 412}))
+    return events + [("computer_action", {"call_id": call_id, **action}) for action in actions]
+
+
+def recording(confirm: bool = False):
+    """A recorded run: click the field, type the name, click the button."""
+    events = batch("s1", "c1", {"type": "click", "x": 130, "y": 115}, {"type": "type", "text": "Hi Ann"})
+    events += batch("s2", "c2", {"type": "click", "x": 524, "y": 412}, confirm="sends it" if confirm else "")
     recorded = recording_read("run_rec", events)
     recorded.images = {"s1": png(RECORDED), "s2": png(RECORDED)}
     recorded.input = {"name": "Ann"}
@@ -183,3 +178,28 @@ def test_a_stop_during_a_replay_ends_it_before_the_next_action(fake_openai):
     outcome, sink = replay(fake_openai, computer, ReplayPlan(recording()), sink=sink)
     assert outcome.status == "stopped" and [a[0] for a in computer.actions] == ["click"]
     assert fake_openai.requests == []
+
+
+def test_a_recorded_secret_is_typed_from_the_new_runs_secret_and_never_shown(fake_openai):
+    recorded = recording_read(
+        "run_pw",
+        batch("s1", "c1", {"type": "click", "x": 130, "y": 115}, {"type": "type", "text": "<secret:password>"}),
+    )
+    recorded.images = {"s1": png(RECORDED)}
+    computer = PictureComputer(RECORDED)
+    client = build_client(
+        "api-key",
+        TransportConfig(openai_api_key="sk-test-0123456789abcdefgh", openai_base_url=fake_openai.api_base_url),
+    )
+    sink = RecordingSink()
+    outcome = run_task(
+        Task(instruction="Sign in.", model="gpt-5.4", secrets={"password": "n3w-s3cret"}, replay=ReplayPlan(recorded)),
+        sink=sink,
+        client=client,
+        computer=computer,
+        screen=FAST,
+    )
+    client.close()
+    assert outcome.status == "succeeded" and computer.actions[-1] == ("type", "n3w-s3cret")
+    assert "n3w-s3cret" not in repr(sink.events)
+    assert sink.of_type("computer_action")[-1]["text"] == "<secret:password>"

@@ -2,13 +2,11 @@
 answers with 2 s per call where speed matters. Record `notepad-hello` once with the model, then
 replay it: unchanged screen, new input, a moved and resized window, a closed editor, a stop."""
 
-import subprocess
 from datetime import datetime
 
 import pytest
 
 from agent.computer import get_computer
-from tests.fixtures.waiting import wait_until
 from tests.runs.test_runs_with_worker import TERMINAL, start, wait_for, wait_for_event
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(180), pytest.mark.desktop]
@@ -83,15 +81,7 @@ def test_a_moved_and_resized_editor_is_found_or_healed_by_the_model(api, celery_
     recording = record(api, model, editor)
     editor = fresh_editor(desktop, editor)
     try:
-        window = subprocess.run(
-            ["xdotool", "search", "--onlyvisible", "--name", editor.title_hint],
-            env=desktop.env,
-            capture_output=True,
-            text=True,
-        ).stdout.split()[-1]
-        subprocess.run(["xdotool", "windowmove", "--sync", window, "300", "150"], env=desktop.env, timeout=10)
-        subprocess.run(["xdotool", "windowsize", "--sync", window, "900", "560"], env=desktop.env, timeout=10)
-        wait_until(lambda: window_of(editor)["width"] == 900, 10, what="the editor to be resized")
+        desktop.place(editor, 300, 150, 900, 560)
         # Should the replay not find the text area, the model heals: it clicks where the editor is now.
         x, y = centre(editor)
         model.add_turn(model.computer_call({"type": "click", "x": x, "y": y}, {"type": "type", "text": "hello"}))

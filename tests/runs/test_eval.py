@@ -89,12 +89,12 @@ def test_eval_reports_every_shipped_scenario_by_mode_and_every_run_is_in_the_his
         assert outside not in html, outside
 
 
-def test_eval_needs_a_worker_and_says_how_to_get_one(db, settings):
-    from runs.models import Machine
-
-    Machine.objects.all().delete()
+def test_eval_needs_a_worker_and_says_how_to_get_one(db, monkeypatch):
+    # No machine heartbeats (whatever worker another test of this session left running).
+    monkeypatch.setattr("runs.evaluation.workers_online", lambda: [])
     with pytest.raises(CommandError, match=r"No worker is running.*--start-worker"):
-        call_command("eval", "--scenario", "notepad-hello")
+        call_command("eval", "--scenario", "notepad-hello", "--wait-for-worker", "0.3")
+    assert not Run.objects.exists()
 
 
 @pytest.mark.parametrize(

@@ -41,6 +41,14 @@ def editor_centre(editor) -> tuple[int, int]:
     return window["x"] + window["width"] // 2, window["y"] + window["height"] // 2
 
 
+def script_hello(model, editor) -> None:
+    """The model's turns of notepad-hello: look, click into the editor and type, report."""
+    x, y = editor_centre(editor)
+    model.add_turn(model.computer_call({"type": "screenshot"}))
+    model.add_turn(model.computer_call({"type": "click", "x": x, "y": y}, {"type": "type", "text": "hello"}))
+    model.add_turn(model.message("I typed hello into the editor."))
+
+
 def saved_text(editor, desktop, expected: str) -> str:
     """Save from here, not by the model: a ctrl+S right after a paste is sometimes lost by mousepad
     (see tests/sessions/test_end_to_end.py), and the file is what proves the text arrived."""
@@ -51,10 +59,7 @@ def saved_text(editor, desktop, expected: str) -> str:
 def test_start_notepad_hello_from_the_form_and_watch_it_finish(
     page, desktop_pages_server, celery_worker_process, model, desktop, editor
 ):
-    x, y = editor_centre(editor)
-    model.add_turn(model.computer_call({"type": "screenshot"}))
-    model.add_turn(model.computer_call({"type": "click", "x": x, "y": y}, {"type": "type", "text": "hello"}))
-    model.add_turn(model.message("I typed hello into the editor."))
+    script_hello(model, editor)
 
     sign_in(page, desktop_pages_server.url, settings.API_TOKEN, next_path="/runs/new")
     page.get_by_label("Scenario").select_option("notepad-hello")
@@ -225,10 +230,7 @@ def test_replay_a_succeeded_run_from_its_page_and_see_the_replayed_steps_apart(
 ):
     """Autopilot on the pages: the form's mode switch, "Replay" on a succeeded run, the replayed/model
     split in the timeline, and "Replay it with another input" through the form."""
-    x, y = editor_centre(editor)
-    model.add_turn(model.computer_call({"type": "screenshot"}))
-    model.add_turn(model.computer_call({"type": "click", "x": x, "y": y}, {"type": "type", "text": "hello"}))
-    model.add_turn(model.message("I typed hello into the editor."))
+    script_hello(model, editor)
 
     sign_in(page, desktop_pages_server.url, settings.API_TOKEN, next_path="/runs/new")
     page.get_by_label("Scenario").select_option("notepad-hello")

@@ -49,6 +49,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--start-worker", action="store_true", help="Start a worker for the evaluation (and stop it after)."
         )
+        parser.add_argument(
+            "--wait-for-worker",
+            type=float,
+            default=15.0,
+            metavar="SECONDS",
+            help="How long to wait for a worker to show up before giving up (default 15).",
+        )
 
     def handle(self, *args, scenarios, runs, modes, input_pairs, inputs, provider, model, out, start_worker, **options):
         if runs < 1:
@@ -70,6 +77,7 @@ class Command(BaseCommand):
                     auth_provider=provider,
                     model=model,
                     progress=progress,
+                    worker_wait_s=options["wait_for_worker"],
                 )
         except EvalError as exc:
             raise CommandError(str(exc)) from exc
