@@ -6,7 +6,12 @@ import pytest
 from events.models import Event
 from runs.models import Run
 
-pytestmark = [pytest.mark.django_db, pytest.mark.portable, pytest.mark.usefixtures("no_enqueue", "machine_online")]
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.portable,
+    pytest.mark.scaled,
+    pytest.mark.usefixtures("no_enqueue", "machine_online"),
+]
 
 
 def recorded(*, scenario_id="notepad-hello", status=Run.Status.SUCCEEDED, typed="hello", input=None, tool="computer"):

@@ -51,6 +51,7 @@ def saved(editor) -> str:
     return editor.saved_text(timeout_s=10)
 
 
+@pytest.mark.scaled
 def test_a_replay_needs_no_model_call_is_four_times_faster_and_types_the_new_input(
     api, celery_worker_process, model, desktop, editor
 ):
