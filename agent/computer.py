@@ -31,6 +31,8 @@ _BUTTON_KEYS = {
     "back": {"linux": ["alt", "left"], "windows": ["alt", "left"], "macos": ["cmd", "["]},
     "forward": {"linux": ["alt", "right"], "windows": ["alt", "right"], "macos": ["cmd", "]"]},
 }
+# A paste nobody asked the text of within this long did not happen: the paste keys are pressed again.
+PASTE_UNANSWERED_S = 1.0
 # One wheel click scrolls about this many pixels; the model's scroll_x/scroll_y are pixel distances.
 SCROLL_PX_PER_CLICK = 100
 
@@ -268,9 +270,15 @@ class LocalComputer:
         if problem:
             raise ComputerUnavailable(problem)
         previous = clipboard.read_clipboard()
-        self._paste = (clipboard.serve(text), previous)
+        paste = clipboard.serve(text)
+        self._paste = (paste, previous)
         terminal = window_list.is_terminal(self._focused_app(), self.os)
-        self.keypress(shortcut("paste_in_terminal" if terminal else "paste", self.os))
+        keys = shortcut("paste_in_terminal" if terminal else "paste", self.os)
+        self.keypress(keys)
+        if not paste.wait_served(cap_s=PASTE_UNANSWERED_S):
+            # Nobody asked for the text, so nothing was pasted: the keys were lost (measured on X11:
+            # about one paste in thirty into a mousepad just shown). Pressing them again is safe.
+            self.keypress(keys)
         self.finish_typing()
 
     def finish_typing(self) -> None:

@@ -16,6 +16,7 @@ from agent.context import AgentResult, Context, Item, prune_images, user_message
 from agent.errors import EngineError, FailSafeTriggered, Resumed, Stopped, TimedOut, ToolNotSupported
 from agent.platform.keys import UnknownKey, map_keys
 from agent.progress import ProgressWatch
+from agent.recording import AIMED
 from agent.screen import Geometry, ModelShot, prepare, settle
 from agent.sink import ConfirmationRequest
 from agent.transports import ModelRequest
@@ -80,6 +81,9 @@ class DesktopAgent:
         self.paused_this_turn = False  # a pause cut this turn short: its remaining batches are not run
         self.browser_first = browser_first  # a web task: the browser tools first, pixels for the rest
         self.shot: ModelShot | None = None  # the last screenshot the model saw: its scale maps coordinates
+        # Who chose the actions, for their `computer_action` events: "model", or "replay" when
+        # agent.replay drives this agent from a recording.
+        self.source = "model"
 
     def tools(self) -> list[dict]:
         computer = {"type": "computer"} if self.ctx.client.computer_tool == "builtin" else COMPUTER_FUNCTION_TOOL
@@ -145,6 +149,7 @@ class DesktopAgent:
     def screen_after_pause(self, resumed: Resumed) -> dict:
         """What the model sees first after a person handed the desktop back: a note and the screen now."""
         shot = self.capture(settle_first=True)
+        self.record_screen(shot)  # what the model's next coordinates are pixels of (agent.recording)
         return {
             "type": "message",
             "role": "user",
@@ -227,11 +232,7 @@ class DesktopAgent:
         seen = self.shot.data if self.shot is not None else None
         frame = self.capture(settle_first=status == "ok" and any(a.get("type") != "screenshot" for a in actions))
         self.progress.screen(seen, frame.data)
-        ref = ctx.sink.store_screenshot(frame.data, mime=frame.mime, width=frame.width, height=frame.height)
-        ctx.sink.emit(
-            "screenshot",
-            {"ref": ref, "width": frame.width, "height": frame.height, "mime": frame.mime, "call_id": call_id},
-        )
+        ref = self.record_screen(frame, call_id=call_id)
         result = {"call_id": call_id, "status": status, "screenshot": ref}
         if problem:
             result["error"] = problem
@@ -299,8 +300,12 @@ class DesktopAgent:
     def run_action(self, call_id: str, action: dict) -> None:
         ctx, computer = self.ctx, self.ctx.computer
         kind = action.get("type")
+        if self.shot is None and kind in AIMED:
+            # Coordinates before any screenshot: they are taken as pixels of the screen now, which is
+            # kept like every screen the model saw, so a replay can find the target again.
+            self.record_screen(self.capture(settle_first=False), call_id=call_id)
         shot = self.shot or self.capture(settle_first=False, remember=True)
-        event: dict[str, Any] = {"call_id": call_id, "type": kind}
+        event: dict[str, Any] = {"call_id": call_id, "type": kind, "source": self.source}
         keys = action.get("keys") or ()
         map_keys(keys)  # an unknown key name fails here, before anything is pressed
         if kind in ("click", "double_click", "move", "scroll"):
@@ -350,6 +355,14 @@ class DesktopAgent:
             ctx.sink.emit("computer_action", event)
         else:
             raise ValueError(f"unknown action type {kind!r}")
+
+    def record_screen(self, shot: ModelShot, **extra: Any) -> str:
+        """Store a screenshot and emit its `screenshot` event; its ref."""
+        ref = self.ctx.sink.store_screenshot(shot.data, mime=shot.mime, width=shot.width, height=shot.height)
+        self.ctx.sink.emit(
+            "screenshot", {"ref": ref, "width": shot.width, "height": shot.height, "mime": shot.mime, **extra}
+        )
+        return ref
 
     def capture(self, *, settle_first: bool, remember: bool = True) -> ModelShot:
         ctx = self.ctx

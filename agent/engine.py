@@ -19,6 +19,7 @@ from agent.context import AgentResult, Context, Item, close_dangling, prune_imag
 from agent.desktop import DesktopAgent
 from agent.errors import EngineError, FailSafeTriggered, Stopped, TimedOut, redact
 from agent.memory import MemoryProvider
+from agent.recording import ReplayPlan
 from agent.screen import ScreenConfig
 from agent.secrets import MaskingSink, Secrets
 from agent.sink import Sink
@@ -44,6 +45,9 @@ class Task:
     # the task ends `no_progress`. 0 turns the watch off.
     no_progress_repeats: int = 3
     secrets: dict = field(default_factory=dict)  # input name -> value, behind placeholders (agent.secrets)
+    # A recording to replay instead of asking the model (agent.replay); the model takes over where
+    # the screen differs. None: the model does the task.
+    replay: ReplayPlan | None = None
 
 
 @dataclass
@@ -52,6 +56,8 @@ class Outcome:
     summary: str
     history: list[Item]
     usage: dict[str, int]
+    model_calls: int = 0  # requests to the model (the router's and planner's included)
+    replay: dict | None = None  # how a replay went (agent.replay.ReplayReport.as_dict); None without one
 
 
 def run_task(
@@ -86,10 +92,17 @@ def run_task(
         ctx.browser = BrowserTools(ctx, browser)
     history = list(task.history or [])
     result: AgentResult | None = None
+    replayer = None
     try:
         _load_memory(ctx, task.instruction)
-        route, _, browser_first = router.choose(ctx, task.instruction)
-        result = _run_agent(ctx, "browser" if browser_first else route, task.instruction, history)
+        if task.replay is not None:
+            from agent.replay import Replayer  # OpenCV is loaded only by the runs that replay
+
+            replayer = Replayer(ctx, task.replay)
+            result = replayer.run(task.instruction, history)
+        else:
+            route, _, browser_first = router.choose(ctx, task.instruction)
+            result = _run_agent(ctx, "browser" if browser_first else route, task.instruction, history)
         status, summary = result.status, result.summary
         if status == "failed":
             sink.emit("error", {"code": "task_failed", "message": summary})
@@ -137,6 +150,8 @@ def run_task(
         summary=summary,
         history=prune_images(close_dangling(items), ctx.screen.keep_images),
         usage=dict(ctx.usage),
+        model_calls=ctx.turns,
+        replay=replayer.report.as_dict() if replayer is not None else None,
     )
 
 

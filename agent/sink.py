@@ -29,6 +29,7 @@ EVENT_TYPES = (
     "usage",
     "confirmation_required",
     "confirmation_resolved",
+    "replay",  # a replay of a recording started, diverged (the model takes over) or completed
 )
 
 

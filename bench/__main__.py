@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench [--quick] [--only NAME[,NAME]]
 
-Names: step_overhead, bytes_per_step, screen_stream, event_delivery, api_load, admission, fleet.
+Names: step_overhead, bytes_per_step, screen_stream, event_delivery, api_load, admission, fleet, replay.
 Set BENCH_PROFILE=1 to py-spy the server during the largest rounds (event_delivery, screen_stream).
 """
 
@@ -16,14 +16,30 @@ import time
 
 from bench.common import RESULTS_DIR, ROOT, machine, print_table, write_result
 
-ORDER = ("step_overhead", "bytes_per_step", "screen_stream", "event_delivery", "api_load", "admission", "fleet")
+ORDER = (
+    "step_overhead",
+    "bytes_per_step",
+    "screen_stream",
+    "event_delivery",
+    "api_load",
+    "admission",
+    "fleet",
+    "replay",
+)
+# Benches that drive their own X display: each runs in a process of its own (pyautogui binds to the
+# display when it is imported), with these arguments, quick and full.
+OWN_PROCESS = {
+    "step_overhead": (["--steps", "8"], ["--steps", "20"]),
+    "replay": (["--repeats", "2"], ["--repeats", "5"]),
+}
 
 
-def step_overhead(quick: bool) -> dict:
-    """The engine's step-overhead bench (bench/step_overhead.py), run as is; its JSON folded in."""
-    steps = "8" if quick else "20"
-    proc = subprocess.run([sys.executable, "-m", "bench.step_overhead", "--steps", steps], cwd=ROOT, timeout=300)
-    path = RESULTS_DIR / "step_overhead.json"
+def own_process(name: str, quick: bool) -> dict:
+    """A bench run as is in its own process; its JSON (bench/results/<name>.json) folded in."""
+    path = RESULTS_DIR / f"{name}.json"
+    path.unlink(missing_ok=True)
+    args = OWN_PROCESS[name][0 if quick else 1]
+    proc = subprocess.run([sys.executable, "-m", f"bench.{name}", *args], cwd=ROOT, timeout=300)
     if proc.returncode != 0 or not path.exists():
         return {"error": f"exit code {proc.returncode}"}
     return json.loads(path.read_text())
@@ -44,8 +60,8 @@ def main() -> None:
     for name in names:
         t = time.monotonic()
         try:
-            if name == "step_overhead":
-                results[name] = step_overhead(args.quick)
+            if name in OWN_PROCESS:
+                results[name] = own_process(name, args.quick)
             else:
                 module = __import__(f"bench.{name}", fromlist=["run"])
                 results[name] = module.run(args.quick)

@@ -262,6 +262,9 @@ MODEL_RETRY_SECONDS = _read("DESKHAND_MODEL_RETRY_SECONDS", env.float, 120.0)
 # The same actions on an unchanged screen this many times: the model is told; twice as many: the
 # execution ends `no_progress`. 0 turns the watch off.
 NO_PROGRESS_REPEATS = _read("DESKHAND_NO_PROGRESS_REPEATS", env.int, 3)
+# A replayed click waits at most this long for its target to show on the screen; after that the
+# screen is taken to differ from the recording, and the model takes over.
+REPLAY_WAIT_SECONDS = _read("DESKHAND_REPLAY_WAIT_SECONDS", env.float, 5.0)
 OPENAI_API_KEY = _read("OPENAI_API_KEY", env.str, "")
 OPENAI_BASE_URL = _url("OPENAI_BASE_URL", "https://api.openai.com/v1")
 CODEX_BASE_URL = _url("DESKHAND_CODEX_BASE_URL", "https://chatgpt.com/backend-api/codex")

@@ -78,6 +78,14 @@ class ToolCallData(_EventData):
     arguments = serializers.DictField(required=False)
     actions = serializers.ListField(child=serializers.DictField(), required=False, help_text="computer: the batch.")
     command = serializers.CharField(required=False, help_text="shell: the command line.")
+    source = serializers.CharField(required=False, help_text='"replay": an action replayed from a recording.')
+    step = serializers.IntegerField(required=False, help_text="replay: the recorded step it repeats (from 1).")
+    steps = serializers.IntegerField(required=False, help_text="replay: the recording's steps in all.")
+    located = serializers.DictField(
+        required=False,
+        help_text="replay, aimed actions: where the target was found: `score` (0-1), `inPlace`, and `moved` "
+        "[dx, dy] in screenshot pixels when it moved.",
+    )
 
 
 class ToolResultData(_EventData):
@@ -101,6 +109,9 @@ class ComputerActionData(_EventData):
     scroll_x = serializers.IntegerField(required=False)
     scroll_y = serializers.IntegerField(required=False)
     seconds = serializers.FloatField(required=False)
+    source = serializers.ChoiceField(
+        choices=["model", "replay"], required=False, help_text="Who chose it: the model, or a replayed recording."
+    )
 
 
 class ScreenshotData(_EventData):
@@ -141,6 +152,23 @@ class ConfirmationResolvedData(_EventData):
     confirmationId = serializers.IntegerField(required=False)
 
 
+class ReplayData(_EventData):
+    phase = serializers.ChoiceField(
+        choices=["started", "diverged", "completed"],
+        help_text="started; diverged (the screen differs from the recording at `step`: the model takes over "
+        "from there); completed (every step was replayed).",
+    )
+    recording = serializers.CharField(required=False, help_text="started: the run replayed.")
+    steps = serializers.IntegerField(help_text="The recording's steps.")
+    step = serializers.IntegerField(required=False, help_text="diverged: the step that could not be replayed.")
+    action = serializers.DictField(required=False, help_text="diverged: that step's action, as recorded.")
+    reason = serializers.CharField(required=False, help_text="diverged: why, in words.")
+    score = serializers.FloatField(
+        required=False, help_text="diverged: how much the best place on the screen looked like the target (0-1)."
+    )
+    replayed = serializers.IntegerField(required=False, help_text="completed: the steps replayed.")
+
+
 EVENT_DATA: dict[str, type[serializers.Serializer]] = {
     "status": StatusData,
     "log": LogData,
@@ -154,6 +182,7 @@ EVENT_DATA: dict[str, type[serializers.Serializer]] = {
     "usage": UsageData,
     "confirmation_required": ConfirmationRequiredData,
     "confirmation_resolved": ConfirmationResolvedData,
+    "replay": ReplayData,
 }
 
 

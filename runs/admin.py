@@ -8,8 +8,19 @@ from runs.models import Confirmation, Machine, Run
 
 @admin.register(Run)
 class RunAdmin(ReadOnlyAdmin):
-    list_display = ("id", "title", "scenario_id", "status", "auth_provider", "model", "event_count", "created_at")
-    list_filter = ("status", "auth_provider", "model")
+    list_display = (
+        "id",
+        "title",
+        "scenario_id",
+        "status",
+        "mode",
+        "auth_provider",
+        "model",
+        "model_calls",
+        "event_count",
+        "created_at",
+    )
+    list_filter = ("status", "mode", "auth_provider", "model")
     search_fields = ("=id", "title", "scenario_id", "instruction")
     date_hierarchy = "created_at"
     list_select_related = ("machine",)
@@ -32,6 +43,10 @@ class RunAdmin(ReadOnlyAdmin):
             },
         ),
         ("Task", {"fields": ("instruction", "input", "route", "summary", "error", "usage")}),
+        (
+            "Autopilot",
+            {"fields": ("mode", "replay_of", "replayed_steps", "replay_diverged_at", "model_calls")},
+        ),
         ("Times", {"fields": ("created_at", "started_at", "finished_at", "heartbeat_at", "stop_requested_at")}),
         ("Events", {"fields": ("events",)}),
     )

@@ -13,7 +13,7 @@ from core.openapi import errors, page_parameters
 from core.pagination import choice_param, page, page_params
 from core.serializers import StrictCharField, StrictInputSerializer, page_of, validated_input
 from runs import selectors, services
-from runs.models import AuthProvider, Run
+from runs.models import AuthProvider, Run, RunMode
 from runs.serializers import ConfirmationSerializer, MachineSerializer, RunDetailSerializer, RunSerializer
 from scenarios.catalog import LIMIT_RANGES
 
@@ -54,6 +54,20 @@ class RunCreateInput(StrictInputSerializer):
     input = serializers.DictField(
         required=False, default=dict, help_text="Checked against the scenario's `inputSchema`; errors name the field."
     )
+    mode = serializers.ChoiceField(
+        choices=RunMode.choices,
+        required=False,
+        help_text='"model": the model decides every step. "replay": replay a recording (`replayOf`, or the newest '
+        "succeeded run of the scenario that fits the input; 409 when none does), the model taking over only where "
+        'the screen differs. "auto": replay the newest recording that fits, else the model. Default: "replay" with '
+        '`replayOf`, "auto" for a scenario marked `autopilot`, "model" otherwise.',
+    )
+    replayOf = StrictCharField(
+        max_length=40,
+        required=False,
+        help_text="A succeeded run of the same scenario to replay without the model. Every input that differs "
+        "from that run's must have been typed by it (409 `recording_not_refillable` otherwise).",
+    )
 
 
 class RunConfirmInput(StrictInputSerializer):
@@ -92,7 +106,17 @@ class RunListView(APIView):
         description="Validates `input` against the scenario's JSON Schema (errors name the field), stores a "
         "`queued` run and hands it to the desktop worker. `model` defaults to the server's default model.",
         request=RunCreateInput,
-        responses={202: RunSerializer, **errors("invalid_input", "disk_full")},
+        responses={
+            202: RunSerializer,
+            **errors(
+                "invalid_input",
+                "disk_full",
+                "no_recording",
+                "recording_not_succeeded",
+                "recording_not_replayable",
+                "recording_not_refillable",
+            ),
+        },
     )
     def post(self, request):
         data = validated_input(RunCreateInput, request.data)
@@ -103,6 +127,8 @@ class RunListView(APIView):
             input=data["input"],
             limits=dict(data.get("limits") or {}),
             machine=data.get("machine"),
+            mode=data.get("mode"),
+            replay_of=data.get("replayOf"),
         )
         # The record as created: re-reading it would race with a worker that already took it.
         return Response(RunSerializer(run).data, status=202)
@@ -164,9 +190,23 @@ class RunRetryView(APIView):
         operation_id="runs_retry",
         summary="Retry a finished run",
         description="A new run with the original scenario, provider, model and input; `retryOf` links it to "
-        "the original, whose `retries` lists it.",
+        "the original, whose `retries` lists it. It is asked for the same way: a replay replays the same "
+        'recording again, and mode "auto" takes the newest recording that fits now.',
         request=None,
-        responses={202: RunSerializer, **errors("not_found", "run_active", "scenario_gone", "disk_full")},
+        responses={
+            202: RunSerializer,
+            **errors(
+                "not_found",
+                "run_active",
+                "scenario_gone",
+                "secret_inputs_gone",
+                "disk_full",
+                "no_recording",
+                "recording_not_succeeded",
+                "recording_not_replayable",
+                "recording_not_refillable",
+            ),
+        },
     )
     def post(self, request, run_id: str):
         return Response(RunSerializer(services.run_retry(run_id=run_id)).data, status=202)

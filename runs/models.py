@@ -15,6 +15,14 @@ class AuthProvider(models.TextChoices):
     CODEX_OAUTH = "codex-oauth", "ChatGPT account (Codex OAuth)"
 
 
+class RunMode(models.TextChoices):
+    """How a run gets its steps (autopilot: runs.recordings, agent/replay.py)."""
+
+    MODEL = "model", "The model decides every step"
+    REPLAY = "replay", "Replays a recording; the model only where the screen differs"
+    AUTO = "auto", "Replays the newest recording that fits, else the model"
+
+
 class Machine(models.Model):
     """A desktop that workers drive. `desktop_holder` is the one execution driving it now."""
 
@@ -66,6 +74,14 @@ class Run(models.Model):
     instruction = models.TextField(blank=True)
     route = models.CharField(max_length=20, blank=True)
     retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries")
+    # Autopilot: the mode asked for, and the succeeded run whose recording this one replays (None:
+    # the model does it). What happened: steps done from the recording, the step where the screen
+    # differed and the model took over, and the requests made to the model (written at the end).
+    mode = models.CharField(max_length=10, choices=RunMode.choices, default=RunMode.MODEL)
+    replay_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays")
+    replayed_steps = models.PositiveIntegerField(default=0)
+    replay_diverged_at = models.PositiveIntegerField(null=True, blank=True)
+    model_calls = models.PositiveIntegerField(default=0)
     # The machine a person asked for (empty: any free one), and the machine the dispatcher handed
     # the run to, which executes (or executed) it.
     requested_machine = models.CharField(max_length=200, blank=True)

@@ -10,7 +10,7 @@ from core.serializers import ConstantField, LinksField, TimestampField
 from events.selectors import event_list
 from events.serializers import EventSerializer
 from runs import selectors
-from runs.models import AuthProvider, Confirmation, Machine, Run
+from runs.models import AuthProvider, Confirmation, Machine, Run, RunMode
 from scenarios.serializers import ScenarioSerializer
 
 USAGE_HELP = "Tokens used so far: input_tokens, output_tokens, total_tokens."
@@ -181,6 +181,25 @@ class RunSerializer(ExecutionSerializer):
     route = serializers.CharField(help_text="desktop, cli or planner once routed; empty before.")
     retryOf = serializers.CharField(source="retry_of_id", allow_null=True, help_text="The run this one retries.")
     retries = serializers.SerializerMethodField(help_text="Runs that retry this one, oldest first.")
+    mode = serializers.ChoiceField(
+        choices=RunMode.choices,
+        help_text='How it gets its steps, as asked: "model" (the model decides each), "replay" (a recording, the '
+        'model only where the screen differs) or "auto" (the newest recording that fits, else the model).',
+    )
+    replayOf = serializers.CharField(
+        source="replay_of_id", allow_null=True, help_text="The succeeded run whose recording it replays; null: none."
+    )
+    replayedSteps = serializers.IntegerField(
+        source="replayed_steps", help_text="Steps done from the recording without the model (set when it ends)."
+    )
+    divergedAtStep = serializers.IntegerField(
+        source="replay_diverged_at",
+        allow_null=True,
+        help_text="The recorded step where the screen differed and the model took over; null when it did not.",
+    )
+    modelCalls = serializers.IntegerField(
+        source="model_calls", help_text="Requests made to the model, router included (set when it ends)."
+    )
     summary = serializers.CharField(help_text="The agent's final report.")
     error = serializers.CharField()
     startedAt = TimestampField(source="started_at", allow_null=True)

@@ -35,7 +35,8 @@ from runs.execution.claims import (
 from runs.execution.confirmations import confirmation_resolve, confirmations_expire
 from runs.execution.invoke import engine_invoke
 from runs.execution.owner import ExecutionOwner
-from runs.models import Confirmation, Machine, Run, RunSecret
+from runs.models import Confirmation, Machine, Run, RunMode, RunSecret
+from runs.recordings import ReplayChoice, replay_choose, replay_outcome_fields, replay_plan
 from scenarios.catalog import Scenario, scenario_get
 
 logger = logging.getLogger("deskhand.runs")
@@ -70,11 +71,14 @@ def run_create(
     input: dict | None = None,
     limits: dict | None = None,
     machine: str | None = None,
+    mode: str | None = None,
+    replay_of: str | None = None,
 ) -> Run:
     """A `queued` run of a catalog scenario, handed to a machine once the transaction commits.
 
     `limits` (maxTurns, timeoutSeconds, maxTokens) override the scenario's; `machine` names the
-    machine that must run it (default: the first free one).
+    machine that must run it (default: the first free one); `mode` and `replay_of` choose between
+    the model and a recording (runs.recordings.replay_choose).
     """
     scenario = scenario_get(scenario_id=scenario_id)
     if scenario is None:
@@ -92,14 +96,16 @@ def run_create(
         known = ", ".join(Machine.objects.order_by("name").values_list("name", flat=True)) or "none yet"
         raise InvalidInput("machine", f"no machine {machine!r}; known machines: {known} (GET /api/machines)")
     values = scenario.with_defaults(values)
+    secrets = scenario.secret_values(values)
     return _enqueue(
         scenario=scenario,
         auth_provider=auth_provider,
         model=model or settings.DEFAULT_MODEL,
         values=values,
-        secrets=scenario.secret_values(values),
+        secrets=secrets,
         limits=limits or {},
         machine=machine or "",
+        replay=replay_choose(scenario=scenario, values=values, secrets=secrets, mode=mode, replay_of=replay_of),
     )
 
 
@@ -113,6 +119,7 @@ def _enqueue(
     machine: str,
     secrets: dict | None = None,
     retry_of: Run | None = None,
+    replay: ReplayChoice | None = None,
 ) -> Run:
     problem = disk_nearly_full()
     if problem:
@@ -130,10 +137,16 @@ def _enqueue(
             limits=limits,
             requested_machine=machine,
             retry_of=retry_of,
+            mode=replay.mode if replay else RunMode.MODEL,
+            replay_of=replay.recording if replay else None,
         )
         if secrets:
             RunSecret.objects.create(run=run, sealed=seal(secrets))
-        _status_event(run.id, Run.Status.QUEUED, f"Retry of {retry_of.id}." if retry_of else "")
+        reasons = [f"Retry of {retry_of.id}." if retry_of else ""]
+        if replay and replay.recording:
+            reasons.append(f"Replays {replay.recording.id}; the model only where the screen differs.")
+        reasons.append(replay.note if replay else "")
+        _status_event(run.id, Run.Status.QUEUED, " ".join(filter(None, reasons)))
         runs_dispatch_on_commit()
     return run
 
@@ -168,6 +181,10 @@ def run_retry(*, run_id: str) -> Run:
         limits=original.limits,
         machine=original.requested_machine,
         retry_of=original,
+        # Asked the same way again: the same recording, or (auto) the newest that fits now.
+        replay=replay_choose(
+            scenario=scenario, values=original.input, secrets={}, mode=original.mode, replay_of=original.replay_of_id
+        ),
     )
     event_append(
         owner_id=original.id, type="log", data={"level": "info", "message": f"Retried as {run.id}.", "retry": run.id}
@@ -405,6 +422,7 @@ def _execute_claimed(run_id: str, token: str, machine: Machine) -> str | None:
         no_progress_repeats=settings.NO_PROGRESS_REPEATS,
         checks=scenario.render_checks(run.input),
         secrets=secrets,
+        replay=replay_plan(run=run, scenario=scenario),
     )
     with masked_while(secrets.values()):
         result = engine_invoke(owner=owner, task=task, provider=run.auth_provider)
@@ -416,13 +434,30 @@ def _execute_claimed(run_id: str, token: str, machine: Machine) -> str | None:
 
     def finish() -> str | None:
         return _finish(
-            run_id, token, status=result.status, summary=summary, error=error, reason=reason, usage=result.usage
+            run_id,
+            token,
+            status=result.status,
+            summary=summary,
+            error=error,
+            reason=reason,
+            usage=result.usage,
+            counts=replay_outcome_fields(model_calls=result.model_calls, replay=result.replay),
         )
 
     return process.outcome_write(finish, what=f"Run {run_id}")
 
 
-def _finish(run_id: str, token: str, *, status: str, summary: str, error: str, reason: str, usage: dict) -> str | None:
+def _finish(
+    run_id: str,
+    token: str,
+    *,
+    status: str,
+    summary: str,
+    error: str,
+    reason: str,
+    usage: dict,
+    counts: dict | None = None,
+) -> str | None:
     now = timezone.now()
     # The final status and its event in one transaction: a reader never sees a finished run whose
     # stream lacks its last event (the stream would answer 204 and the event would never arrive).
@@ -435,6 +470,7 @@ def _finish(run_id: str, token: str, *, status: str, summary: str, error: str, r
             error=redact(error)[:5000],
             status_reason=redact(reason)[:2000],
             usage=usage,
+            **(counts or {}),
         )
         if not updated:
             logger.warning("Run %s was finished by someone else (swept?) before it could record %s", run_id, status)

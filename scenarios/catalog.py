@@ -38,6 +38,7 @@ SCENARIO_SCHEMA = {
         "title": {"type": "string", "minLength": 1},
         "description": {"type": "string"},
         "route": {"enum": list(ROUTES)},
+        "autopilot": {"type": "boolean"},
         "instruction": {"type": "string", "minLength": 1},
         "input": {"type": "object"},
         "limits": {
@@ -78,6 +79,8 @@ class Scenario:
     max_tokens: int | None = None
     checks: tuple = ()
     source: str = ""
+    # Runs of it replay the newest recording that fits unless asked otherwise (mode "auto").
+    autopilot: bool = False
 
     @property
     def secret_inputs(self) -> tuple[str, ...]:
@@ -138,6 +141,7 @@ class Scenario:
             "inputSchema": self.input_schema,
             "limits": self.limits,
             "checks": list(self.checks),
+            "autopilot": self.autopilot,
             "file": self.source,
         }
 
@@ -157,6 +161,7 @@ class Scenario:
             max_tokens=limits.get("maxTokens"),
             checks=tuple(data.get("checks") or ()),
             source=data.get("file", ""),
+            autopilot=bool(data.get("autopilot", False)),
         )
 
     def validate_input(self, values: dict) -> list[tuple[str, str]]:
@@ -208,6 +213,7 @@ def _parse_version(path: Path, mtime_ns: int, size: int) -> Scenario:
         max_tokens=limits.get("maxTokens"),
         checks=tuple(raw.get("checks") or ()),
         source=path.name,
+        autopilot=bool(raw.get("autopilot", False)),
     )
     for name in scenario.secret_inputs:
         named = re.compile(r"\$(\{" + re.escape(name) + r"\}|" + re.escape(name) + r"\b)")

@@ -25,6 +25,11 @@ class ScenarioSerializer(serializers.Serializer):
         child=serializers.DictField(child=serializers.CharField()),
         help_text="Success checks: `{windowTitle: <regex>}` or `{textInWindow: <text>}`.",
     )
+    autopilot = serializers.BooleanField(
+        required=False,  # absent from the copies runs kept before autopilot existed
+        help_text="Runs of it replay the newest recording that fits unless they ask otherwise "
+        '(`mode` defaults to "auto" instead of "model").',
+    )
     file = serializers.CharField(help_text="The file it was loaded from.")
 
     def to_representation(self, instance: Scenario) -> dict:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
+from scenarios.catalog import Scenario
 from web.selectors import last_screenshot_urls
 from web.templatetags.deskhand import words
 
@@ -148,8 +149,25 @@ def run_new_page(request):
             **_providers(auth_status()["providers"]),
             "default_model": settings.DEFAULT_MODEL,
             "machines": _machines(),
+            "replay_of": _replay_of(request.GET.get("replayOf")),
         },
     )
+
+
+def _replay_of(run_id: str | None) -> dict | None:
+    """The run "Replay it with another input" came from: its id, scenario and input (secret values,
+    which are not kept, left out so the form asks for them)."""
+    from runs.selectors import run_get
+
+    run = run_get(run_id=run_id) if run_id else None
+    if run is None:
+        return None
+    secrets = set(Scenario.from_dict(run.scenario).secret_inputs) if run.scenario else set()
+    return {
+        "id": run.pk,
+        "scenarioId": run.scenario_id,
+        "input": {name: value for name, value in (run.input or {}).items() if name not in secrets},
+    }
 
 
 def _providers(status: dict, *, chosen: str | None = None) -> dict:

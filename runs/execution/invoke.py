@@ -44,6 +44,8 @@ class Invocation:
     route: str
     usage: dict  # this execution's tokens
     owner_usage: dict  # the owner's tokens, earlier executions included
+    model_calls: int = 0  # requests this execution made to the model
+    replay: dict | None = None  # how a replay went (agent.replay.ReplayReport), when it replayed one
 
 
 def engine_invoke(*, owner: ExecutionOwner, task: Task, provider: str) -> Invocation:
@@ -57,6 +59,7 @@ def engine_invoke(*, owner: ExecutionOwner, task: Task, provider: str) -> Invoca
 
     sink = DjangoSink(owner)
     status, summary, history = "failed", "", None
+    model_calls, replay = 0, None
     problem = missing_credentials(provider=provider)
     if problem:
         summary = problem
@@ -76,6 +79,7 @@ def engine_invoke(*, owner: ExecutionOwner, task: Task, provider: str) -> Invoca
                     screen=screen_config_build(),
                 )
             status, summary, history = outcome.status, outcome.summary, outcome.history
+            model_calls, replay = outcome.model_calls, outcome.replay
         except DatabaseError as exc:
             # The server's database went away under the engine: it stopped at its next event.
             status, summary = "interrupted", LOST_DATABASE_REASON
@@ -99,4 +103,6 @@ def engine_invoke(*, owner: ExecutionOwner, task: Task, provider: str) -> Invoca
         route=sink.route,
         usage=sink.usage,
         owner_usage=sink.owner_usage,
+        model_calls=model_calls,
+        replay=replay,
     )

@@ -6,35 +6,7 @@ from django.utils import timezone
 from events.models import Event
 from runs.models import Run
 
-pytestmark = [pytest.mark.django_db, pytest.mark.portable]
-
-
-@pytest.fixture(autouse=True)
-def no_enqueue(monkeypatch, django_capture_on_commit_callbacks):
-    """These tests check the API alone: nothing reaches a broker. The dispatcher runs at once (these
-    tests' transactions never commit) and the runs it hands out are recorded."""
-    from runs import dispatch, services
-    from runs.tasks import run_execute_task
-
-    sent = []
-    monkeypatch.setattr(run_execute_task, "apply_async", lambda args, queue: sent.append(args[0]), raising=False)
-
-    def dispatch_now():
-        with django_capture_on_commit_callbacks(execute=True):
-            dispatch.runs_dispatch()
-
-    monkeypatch.setattr(services, "runs_dispatch_on_commit", dispatch_now)
-    return sent
-
-
-@pytest.fixture(autouse=True)
-def machine_online(db, settings):
-    """This machine, with a live worker as far as the dispatcher can tell."""
-    from django.utils import timezone
-
-    from runs.models import Machine
-
-    return Machine.objects.create(name=settings.MACHINE_NAME, last_heartbeat=timezone.now())
+pytestmark = [pytest.mark.django_db, pytest.mark.portable, pytest.mark.usefixtures("no_enqueue", "machine_online")]
 
 
 def post(api, body):

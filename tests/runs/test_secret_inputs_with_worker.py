@@ -60,7 +60,7 @@ def test_a_password_input_is_typed_for_real_and_kept_nowhere(
     typed = [
         m["data"]["data"] for m in messages if m["event"] == "computer_action" and m["data"]["data"]["type"] == "type"
     ]
-    assert typed == [{"call_id": typed[0]["call_id"], "type": "type", "text": "<secret:password>"}]
+    assert typed == [{"call_id": typed[0]["call_id"], "type": "type", "source": "model", "text": "<secret:password>"}]
 
     # Typed for real: the editor itself saves what it received (asked again until it has: a save
     # that overtakes the editor's handling of the paste writes the file before the text is in it).

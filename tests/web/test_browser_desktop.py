@@ -41,6 +41,14 @@ def editor_centre(editor) -> tuple[int, int]:
     return window["x"] + window["width"] // 2, window["y"] + window["height"] // 2
 
 
+def script_hello(model, editor) -> None:
+    """The model's turns of notepad-hello: look, click into the editor and type, report."""
+    x, y = editor_centre(editor)
+    model.add_turn(model.computer_call({"type": "screenshot"}))
+    model.add_turn(model.computer_call({"type": "click", "x": x, "y": y}, {"type": "type", "text": "hello"}))
+    model.add_turn(model.message("I typed hello into the editor."))
+
+
 def saved_text(editor, desktop, expected: str) -> str:
     """Save from here, not by the model: a ctrl+S right after a paste is sometimes lost by mousepad
     (see tests/sessions/test_end_to_end.py), and the file is what proves the text arrived."""
@@ -51,10 +59,7 @@ def saved_text(editor, desktop, expected: str) -> str:
 def test_start_notepad_hello_from_the_form_and_watch_it_finish(
     page, desktop_pages_server, celery_worker_process, model, desktop, editor
 ):
-    x, y = editor_centre(editor)
-    model.add_turn(model.computer_call({"type": "screenshot"}))
-    model.add_turn(model.computer_call({"type": "click", "x": x, "y": y}, {"type": "type", "text": "hello"}))
-    model.add_turn(model.message("I typed hello into the editor."))
+    script_hello(model, editor)
 
     sign_in(page, desktop_pages_server.url, settings.API_TOKEN, next_path="/runs/new")
     page.get_by_label("Scenario").select_option("notepad-hello")
@@ -218,3 +223,53 @@ def test_live_console_frames_instruction_confirmation_and_observe(
     save_screenshot(page, "live-session-desktop")
     page.get_by_role("button", name="Close session").click()
     page.locator("#live-status[data-status=closed]").wait_for()
+
+
+def test_replay_a_succeeded_run_from_its_page_and_see_the_replayed_steps_apart(
+    page, desktop_pages_server, celery_worker_process, model, desktop, editor
+):
+    """Autopilot on the pages: the form's mode switch, "Replay" on a succeeded run, the replayed/model
+    split in the timeline, and "Replay it with another input" through the form."""
+    script_hello(model, editor)
+
+    sign_in(page, desktop_pages_server.url, settings.API_TOKEN, next_path="/runs/new")
+    page.get_by_label("Scenario").select_option("notepad-hello")
+    # notepad-hello is on autopilot; a scenario that is not starts with the model.
+    assert page.get_by_label("Replay a fitting recording when there is one").is_checked()
+    page.get_by_label("Scenario").select_option("web-search")
+    assert page.get_by_label("The model decides every step").is_checked()
+    page.get_by_label("Scenario").select_option("notepad-hello")
+    page.get_by_label("The model decides every step").check()
+    page.get_by_role("button", name="Start the run").click()
+    page.wait_for_url(re.compile(r"/runs/run_[0-9a-f]+$"))
+    page.locator("#run-status[data-status=succeeded]").wait_for(timeout=90_000)
+    recorded = page.url.rsplit("/", 1)[1]
+    assert page.locator("#run-split").inner_text() == "—" and page.locator("#run-split-legend").is_hidden()
+
+    # Replay: the same input again from this recording, into a fresh editor.
+    editor.close()
+    fresh = desktop.open_editor(name=f"replayed-{recorded}.txt")
+    try:
+        page.get_by_role("button", name="Replay", exact=True).click()
+        page.wait_for_url(lambda url: re.search(r"/runs/run_[0-9a-f]+$", url) and not url.endswith(recorded))
+        page.locator("#run-status[data-status=succeeded]").wait_for(timeout=60_000)
+        replayed = page.locator("#run-timeline li[data-type=computer_action][data-source=replay]")
+        assert replayed.count() == 2 and replayed.first.locator(".source-tag").inner_text() == "replayed"
+        page.locator("#run-timeline li[data-type=replay]", has_text="All 2 steps replayed").wait_for()
+        assert page.locator("#run-split").inner_text() == "2 replayed"
+        assert page.locator("#run-split-legend").is_visible()
+        assert page.locator("#run-facts a", has_text=recorded).count() == 1
+        assert page.locator("#run-frames figure svg circle").count() == 1  # the replayed click, drawn
+        assert saved_text(fresh, desktop, "hello") == "hello", celery_worker_process.tail()
+        save_screenshot(page, "run-replayed-desktop")
+
+        # Replay it with another input: the form comes set to replay this recording, its input filled in.
+        page.goto(f"{desktop_pages_server.url}/runs/{recorded}")
+        page.get_by_role("link", name="Replay it with another input").click()
+        page.wait_for_url(re.compile(r"/runs/new\?"))
+        assert page.get_by_label("Replay a recording only").is_checked()
+        assert recorded in page.locator("#run-mode-hint").inner_text()
+        assert page.get_by_label("Text").input_value() == "hello"
+        save_screenshot(page, "run-new-replay-desktop")
+    finally:
+        fresh.close()

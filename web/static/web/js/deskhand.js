@@ -241,6 +241,9 @@ const Deskhand = (() => {
         return { label: who, text: clip(d.text, 2000) };
       }
       case "tool_call":
+        if (d.name === "computer" && Array.isArray(d.actions) && d.source === "replay") {
+          return { label: `Replay step ${d.step} of ${d.steps}`, text: `${d.actions.map(describeAction).join("; ")}${locatedWords(d.located)}` };
+        }
         if (d.name === "computer" && Array.isArray(d.actions)) {
           return { label: "Model chose", text: d.actions.map(describeAction).join("; ") || "no actions" };
         }
@@ -271,6 +274,8 @@ const Deskhand = (() => {
         return { label: "Tokens", text: `${words(d.agent || "model")} turn ${d.turn ?? ""}: ${number(d.input_tokens ?? d.inputTokens)} in, ${number(d.output_tokens ?? d.outputTokens)} out` };
       case "log":
         return { label: `Log ${d.level || ""}`.trim(), text: clip(d.message, 1000) };
+      case "replay":
+        return { label: "Autopilot", text: replayWords(d) };
       default:
         return { label: event.type, text: "", detail: clip(json(d), 1000) };
     }
@@ -287,12 +292,54 @@ const Deskhand = (() => {
     return reason ? `${routeName(d)}: ${reason}` : routeName(d);
   }
 
+  // Where a replayed action's target was found, after its description.
+  function locatedWords(located) {
+    if (!located) return "";
+    if (located.inPlace) return " (its target where it was recorded)";
+    const [dx, dy] = located.moved || [0, 0];
+    return ` (its target found ${dx || dy ? `moved by ${dx}, ${dy}` : "again"}, likeness ${Math.round(located.score * 100)} %)`;
+  }
+
+  // A `replay` event in words: the replay started, stopped where the screen differs, or finished.
+  function replayWords(d) {
+    if (d.phase === "started") return `Replaying run ${d.recording} (${d.steps} step${d.steps === 1 ? "" : "s"}) without the model.`;
+    if (d.phase === "completed") return `All ${d.replayed} step${d.replayed === 1 ? "" : "s"} replayed; the model was not needed.`;
+    if (d.phase === "diverged") {
+      const what = d.action && d.action.type ? ` (${describeAction(d.action)})` : "";
+      return `The screen differs from the recording at step ${d.step} of ${d.steps}${what}: ${d.reason}. The model takes over from here.`;
+    }
+    return words(d.phase);
+  }
+
+  // How a run's actions divide between a replayed recording and the model, from its events:
+  // { replayed, model, diverged (the replay event, or null), replaying (a replay started) }.
+  function replaySplit(events) {
+    const split = { replayed: 0, model: 0, diverged: null, replaying: false };
+    for (const event of events) {
+      if (event.type === "replay") {
+        split.replaying = true;
+        if (event.data && event.data.phase === "diverged") split.diverged = event.data;
+      } else if (event.type === "computer_action" && (event.data || {}).type !== "screenshot") {
+        if (sourceOf(event) === "replay") split.replayed += 1; else split.model += 1;
+      }
+    }
+    return split;
+  }
+
+  // Who chose an event's action: "replay" for what a recording repeated, "model" for the rest.
+  function sourceOf(event) {
+    const d = event.data || {};
+    if (d.source) return d.source;
+    return ["tool_call", "computer_action"].includes(event.type) ? "model" : undefined;
+  }
+
   function timelineItem(event) {
     const { label, text, detail } = describeEvent(event);
     // Spaces between the parts: copied text and screen readers get "12:00:01 Click at 160, 100".
-    return el("li", { "data-type": event.type, "data-seq": event.seq },
+    return el("li", { "data-type": event.type, "data-seq": event.seq, "data-source": sourceOf(event), "data-phase": event.data && event.data.phase },
       el("span", { class: "when", text: time(event.createdAt) }), " ",
       el("span", { class: "kind", text: label }), " ",
+      event.type === "computer_action" && sourceOf(event) === "replay" ? [el("span", { class: "source-tag", "data-source": "replay", text: "replayed" }), " "] : null,
       text ? el("span", { text }) : null,
       detail ? el("pre", { text: detail }) : null);
   }
@@ -374,7 +421,7 @@ const Deskhand = (() => {
 
   // Named SSE events: EventSource's onmessage only sees unnamed ones.
   const EVENT_TYPES = ["status", "log", "message", "tool_call", "tool_result", "computer_action", "screenshot",
-    "error", "agent_route", "confirmation_required", "confirmation_resolved", "usage"];
+    "error", "agent_route", "confirmation_required", "confirmation_resolved", "usage", "replay"];
 
   // Follow an owner's event stream from after `lastSeq`; each event once, in order.
   function follow(url, lastSeq, onEvent, { onEnd } = {}) {
@@ -531,7 +578,7 @@ const Deskhand = (() => {
   return {
     api, ApiError, describeError, el, badge, setBadge, words, ACTIVE, shownStatus, pauseControls, time, dateTime, duration, clock,
     number, clip, json, routeName, describeAction, drawActions, describeConfirmation, confirmationReason, confirmationFigure, describeEvent,
-    timelineItem, Timeline, watchScreen, follow, buildFrames, frameFigure, lastScreenshot, pendingConfirmation,
+    timelineItem, Timeline, replaySplit, watchScreen, follow, buildFrames, frameFigure, lastScreenshot, pendingConfirmation,
     readJson: (id) => JSON.parse(document.getElementById(id).textContent),
   };
 })();

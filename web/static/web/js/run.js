@@ -11,6 +11,7 @@
   const $ = (id) => document.getElementById(id);
   const timeline = new D.Timeline($("run-timeline"), $("run-timeline-newest"));
   const active = () => D.ACTIVE.includes(run.status);
+  const MODE_WORDS = { model: "Model", replay: "Replay of a recording", auto: "Autopilot (a recording when one fits)" };
 
   function say(text, problem = false) {
     const box = $("run-message");
@@ -51,7 +52,16 @@
     $("run-tokens").textContent = tokens(p.usage);
     $("run-route").textContent = p.route && p.route.route ? D.routeName(p.route) : "—";
     $("run-machine").textContent = run.machine || "—";
+    $("run-split").textContent = splitWords(D.replaySplit(events));
     return p;
+  }
+
+  // The replayed/model split of the run's steps, as the events tell it while the run goes.
+  function splitWords(split) {
+    if (!split.replaying && !run.replayOf) return run.mode === "auto" && !active() ? "no recording fitted" : "—";
+    const model = split.model ? `, ${split.model} by the model` : "";
+    const where = split.diverged ? ` (took over at step ${split.diverged.step})` : "";
+    return `${split.replayed} replayed${model}${where}`;
   }
 
   function renderRecord() {
@@ -64,11 +74,24 @@
       ["Created", D.dateTime(run.createdAt)], ["Started", D.dateTime(p.startedAt)], ["Finished", D.dateTime(run.finishedAt)],
       ["Duration", p.startedAt ? D.duration(p.startedAt, run.finishedAt) : "—"], ["Events", String(Math.max(run.eventCount || 0, events.length))],
       ["Input", Object.keys(run.input || {}).length ? D.json(run.input) : "—"],
+      ["Mode", MODE_WORDS[run.mode] || run.mode || "—"], ["Model calls", active() ? "—" : String(run.modelCalls ?? 0)],
     ];
     const list = $("run-facts");
     list.replaceChildren(...facts.flatMap(([k, v]) => [D.el("dt", { text: k }), D.el("dd", { text: v })]));
     if (run.retryOf) list.append(D.el("dt", { text: "Retry of" }), D.el("dd", {}, D.el("a", { href: `/runs/${run.retryOf}`, text: run.retryOf })));
     for (const id of run.retries || []) list.append(D.el("dt", { text: "Retried as" }), D.el("dd", {}, D.el("a", { href: `/runs/${id}`, text: id })));
+    if (run.replayOf) {
+      list.append(D.el("dt", { text: "Replays" }), D.el("dd", {}, D.el("a", { href: `/runs/${run.replayOf}`, text: run.replayOf })));
+      if (!active()) {
+        const took = run.divergedAtStep ? `; the model took over at step ${run.divergedAtStep}` : "";
+        list.append(D.el("dt", { text: "Replayed steps" }), D.el("dd", { text: `${run.replayedSteps}${took}` }));
+      }
+    }
+    if (run.status === "succeeded") {
+      const form = `/runs/new?scenario=${encodeURIComponent(run.scenarioId)}&replayOf=${encodeURIComponent(run.id)}`;
+      list.append(D.el("dt", { text: "Recording" }), D.el("dd", {}, D.el("a", { href: form, id: "run-replay-form", text: "Replay it with another input" })));
+    }
+    $("run-split-legend").hidden = !run.replayOf && !D.replaySplit(events).replaying;
 
     const going = active();
     const outcome = $("run-outcome");
@@ -80,6 +103,7 @@
     $("run-stop").disabled = !going || shown === "stopping";
     D.pauseControls(run, { pause: $("run-pause"), resume: $("run-resume") });
     $("run-retry").disabled = going;
+    $("run-replay-now").hidden = run.status !== "succeeded";
     if (shown === "stopping") say("Stop requested: the run ends after its current step.");
     else if (shown === "pausing") say("Pause requested: the agent lets go of the desktop at its next safe point.");
     else if (shown === "paused") say("Paused: the desktop is yours. Resume when you are done; the agent looks at the screen again first.");
@@ -207,6 +231,16 @@
       renderRecord();
     }));
   }
+  // Replay: the same input again from this run's recording. Secret inputs are not kept, so a run
+  // that had some goes to the form, where they are typed again.
+  $("run-replay-now").addEventListener("click", (e) => {
+    if (Object.values(run.input || {}).includes("***")) {
+      window.location.assign(`/runs/new?scenario=${encodeURIComponent(run.scenarioId)}&replayOf=${encodeURIComponent(run.id)}`);
+      return;
+    }
+    act(e.currentTarget, "/api/runs", { scenarioId: run.scenarioId, authProvider: run.authProvider, model: run.model, input: run.input, replayOf: run.id },
+      (r) => window.location.assign(`/runs/${r.id}`));
+  });
   $("run-retry").addEventListener("click", (e) => act(e.currentTarget, `/api/runs/${run.id}/retry`, undefined, (r) => {
     window.location.assign(`/runs/${r.id}`);
   }));

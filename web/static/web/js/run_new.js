@@ -7,6 +7,8 @@
   const form = document.getElementById("run-form");
   if (!form) return;
   const scenarios = D.readJson("scenarios-data");
+  // "Replay it with another input" on a run's page: that run's recording, and its input to start from.
+  const replayOf = D.readJson("replay-of-data");
   const select = document.getElementById("run-scenario");
   const fields = document.getElementById("run-input-fields");
   const errorBox = document.getElementById("run-form-error");
@@ -72,6 +74,22 @@
 
   // One control per property, typed by its schema: a choice, yes/no, a number, an address, an
   // e-mail, one line or several, a list, or JSON for the rest.
+  // The mode switch: autopilot by default for a scenario marked so; a replay of the run the form was
+  // opened for while its scenario is chosen.
+  function showMode() {
+    const fixed = replayOf && replayOf.scenarioId === current.id;
+    const mode = fixed ? "replay" : current.autopilot ? "auto" : "model";
+    for (const radio of form.querySelectorAll('input[name="mode"]')) radio.checked = radio.value === mode;
+    document.getElementById("run-mode-hint").textContent = fixed
+      ? `Replays run ${replayOf.id}: its clicks are aimed where their targets are now, the inputs you change are typed instead of its own, and the model takes over only where the screen differs.`
+      : current.autopilot ? "This scenario is on autopilot: a succeeded run of it is replayed without the model when its typed inputs can be re-filled." : "";
+  }
+
+  function modeChosen() {
+    const radio = form.querySelector('input[name="mode"]:checked');
+    return radio ? radio.value : undefined;
+  }
+
   function control(name, schema, required) {
     const id = `input-${name}`;
     // A secret input (writeOnly or format: password) is typed by the agent but never shown or kept.
@@ -79,7 +97,7 @@
     const hint = [schema.description, secret ? "Secret: typed by the agent, never shown to the model or kept." : null, rules(schema)].filter(Boolean).join(" ");
     const describedBy = [hint ? `${id}-hint` : "", `${id}-error`].filter(Boolean).join(" ");
     const common = { id, name, "data-field": `input.${name}`, "aria-describedby": describedBy, "aria-required": required ? "true" : undefined };
-    const initial = schema.default;
+    const initial = replayOf && replayOf.scenarioId === current.id && name in replayOf.input ? replayOf.input[name] : schema.default;
     let input;
     if (Array.isArray(schema.enum)) {
       input = D.el("select", common, ...schema.enum.map((v) => D.el("option", { value: JSON.stringify(v), selected: v === initial, text: String(v) })));
@@ -159,6 +177,7 @@
     const entries = Object.entries(schema.properties || {});
     fields.replaceChildren(...(entries.length ? entries.map(([name, s]) => control(name, s, required.has(name)))
       : [D.el("p", { class: "muted", text: "This scenario takes no input." })]));
+    showMode();
     clearProblems();
   }
 
@@ -225,8 +244,9 @@
     try {
       const run = await D.api("/api/runs", { method: "POST", body: {
         scenarioId: current.id, authProvider: document.getElementById("run-provider").value,
-        model: document.getElementById("run-model").value.trim() || undefined, input,
+        model: document.getElementById("run-model").value.trim() || undefined, input, mode: modeChosen(),
         machine: document.getElementById("run-machine").value || undefined,
+        replayOf: replayOf && replayOf.scenarioId === current.id && modeChosen() !== "model" ? replayOf.id : undefined,
       } });
       window.location.assign(`/runs/${run.id}`);
     } catch (error) {
