@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench [--quick] [--only NAME[,NAME]]
 
-Names: step_overhead, bytes_per_step, screen_stream, event_delivery, api_load, admission, fleet, replay.
+Names: server_step, step_overhead, bytes_per_step, screen_stream, event_delivery, api_load, admission, fleet, replay.
 Set BENCH_PROFILE=1 to py-spy the server during the largest rounds (event_delivery, screen_stream).
 """
 
@@ -17,6 +17,7 @@ import time
 from bench.common import RESULTS_DIR, ROOT, machine, print_table, write_result
 
 ORDER = (
+    "server_step",
     "step_overhead",
     "bytes_per_step",
     "screen_stream",
