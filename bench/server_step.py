@@ -49,7 +49,7 @@ def _one_run(deployment, fake, steps: int, x: int, y: int) -> dict:
     seen = len(fake.model_requests())
     _script(fake, steps, x, y)
     sent = time.time()
-    run = deployment.post("/api/runs", {"scenarioId": "notepad-hello", "input": {"text": "step"}})
+    run = deployment.post("/api/runs", {"scenarioId": "notepad-hello", "input": {"text": "step"}, "mode": "model"})
     record = deployment.wait_for_run(run["id"], {"succeeded", "failed", "stopped", "interrupted"}, timeout=120)
     requests = fake.model_requests()[seen:]
     if len(requests) != steps + 2:
@@ -148,7 +148,7 @@ def run(quick: bool = False, modes=("embedded", "scaled"), sizes: str = ",".join
     rows = []
     for mode, res in results.items():
         if "error" in res:
-            rows.append([mode, "error: " + res["error"]] + [""] * 9)
+            rows.append([mode, "error: " + res["error"]] + [""] * (9 + len(ANCHOR_WAITS_S)))
             continue
         for size, r in res["sizes"].items():
             cold, warm, mem = r["cold"], r["warm"], r["in_memory"]

@@ -44,8 +44,15 @@ def events_delete(*, owner_id: str) -> None:
     Event.objects.filter(owner_id=owner_id).delete()
 
 
-def screenshot_store(*, owner_id: str, data: bytes, mime: str, width: int, height: int) -> Screenshot:
-    shot_id = f"img_{uuid.uuid4().hex}"
+def screenshot_id_new() -> str:
+    return f"img_{uuid.uuid4().hex}"
+
+
+def screenshot_store(
+    *, owner_id: str, data: bytes, mime: str, width: int, height: int, shot_id: str | None = None
+) -> Screenshot:
+    """Store a screenshot's file and row; `shot_id` when its id was handed out before (a queued write)."""
+    shot_id = shot_id or screenshot_id_new()
     shot = Screenshot(id=shot_id, owner_id=owner_id, mime=mime, width=width, height=height)
     shot.file.save(f"{shot_id}.{_EXTENSIONS.get(mime, 'bin')}", ContentFile(data), save=False)
     shot.save()

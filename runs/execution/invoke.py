@@ -68,16 +68,19 @@ def engine_invoke(*, owner: ExecutionOwner, task: Task, provider: str) -> Invoca
         client = model_client_build(provider=provider)
         try:
             with Heartbeat(sink):
-                outcome = run_task(
-                    task,
-                    sink=sink,
-                    client=client,
-                    computer=computer_get(),
-                    memory=memory_build(owner_id=owner.pk),
-                    protected_paths=protected_paths(),
-                    browser=browser_config_build(),
-                    screen=screen_config_build(),
-                )
+                try:
+                    outcome = run_task(
+                        task,
+                        sink=sink,
+                        client=client,
+                        computer=computer_get(),
+                        memory=memory_build(owner_id=owner.pk),
+                        protected_paths=protected_paths(),
+                        browser=browser_config_build(),
+                        screen=screen_config_build(),
+                    )
+                finally:
+                    sink.close()  # every event of the execution is written before its outcome
             status, summary, history = outcome.status, outcome.summary, outcome.history
             model_calls, replay = outcome.model_calls, outcome.replay
         except DatabaseError as exc:

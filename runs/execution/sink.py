@@ -6,14 +6,17 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
+from django.db import connection
 from django.utils import timezone
 
 from agent.errors import EngineError, Stopped
 from core.disk import disk_nearly_full
-from events.services import event_append, screenshot_store
+from events.services import event_append, screenshot_id_new, screenshot_store
 from runs.execution import process
+from runs.execution.claims import heartbeat_interval
 from runs.execution.confirmations import CONFIRMATION_TIMEOUT_SECONDS, confirmation_await
 from runs.execution.owner import USAGE_KEYS, ExecutionOwner
+from runs.execution.writer import EventWriter
 from runs.models import Machine
 
 if TYPE_CHECKING:
@@ -34,6 +37,8 @@ class DjangoSink:
     while paused, keeps the heartbeat, and keeps the owner's `usage` (and route, where it has one)
     current.
 
+    Events, screenshots and the usage bookkeeping go through an `EventWriter`, off the step's
+    critical path; `close()` writes what is queued and must come before the owner's final status.
     Called from the engine's thread and from the heartbeat thread; each thread uses its own
     database connection (Django's connections are per thread).
     """
@@ -47,19 +52,31 @@ class DjangoSink:
         self._control = "run"
         self._control_read_at = -1.0
         self._disk_checked_at = -1.0
+        self._beat_at = -1e9
+        self.writer = EventWriter(owner.pk, inline=connection.in_atomic_block)
 
     # -- events --
     def emit(self, type: str, data: dict) -> None:
-        event_append(owner_id=self.owner.pk, type=type, data=data)
+        self.writer.submit(event_append, owner_id=self.owner.pk, type=type, data=dict(data))
         if type == "usage":
             cumulative = data.get("cumulative") or {}
             for key in USAGE_KEYS:
                 self._usage[key] = int(cumulative.get(key, self._usage[key] + int(data.get(key) or 0)))
-            self.owner.rows().update(usage=self.owner_usage)
+            self.writer.submit(self._owner_update, fields={"usage": self.owner_usage})
         elif type == "agent_route":
             self.route = str(data.get("route") or "")
             if self.owner.route_field:
-                self.owner.rows().update(**{self.owner.route_field: self.route[:20]})
+                self.writer.submit(self._owner_update, fields={self.owner.route_field: self.route[:20]})
+
+    def _owner_update(self, fields: dict) -> None:
+        self.owner.rows().update(**fields)
+
+    def close(self) -> None:
+        """Write everything queued (raising a write's failure); later events are written at once."""
+        try:
+            self.writer.close()
+        finally:
+            self.writer.inline = True
 
     @property
     def usage(self) -> dict:
@@ -109,8 +126,6 @@ class DjangoSink:
 
         Raises `Stopped` when the execution is stopped (or this process shuts down) meanwhile.
         """
-        from runs.execution.claims import heartbeat_interval
-
         owner = self.owner
         started = time.monotonic()
         if owner.model.objects.filter(pk=owner.pk, status=owner.running_status, **owner.claim).update(
@@ -136,9 +151,18 @@ class DjangoSink:
 
     # -- heartbeat --
     def heartbeat(self) -> None:
+        """Queue a beat (a commit can take milliseconds on PostgreSQL: not on the step's path)."""
+        # The engine beats before every model call; beats closer than half an interval add a
+        # write per step and say nothing new (the heartbeat thread beats while a call blocks).
+        if time.monotonic() - self._beat_at < heartbeat_interval() / 2:
+            return
+        self._beat_at = time.monotonic()
+        self.writer.submit(self._beat)
+
+    def _beat(self) -> None:
         now = timezone.now()
         if self.owner.rows().update(heartbeat_at=now) == 0:
-            self.lost.set()
+            self.lost.set()  # swept or deleted: the next control() says "stop"
             return
         if self.owner.machine_id is not None:
             Machine.objects.filter(pk=self.owner.machine_id, desktop_holder=self.owner.pk).update(
@@ -151,4 +175,8 @@ class DjangoSink:
 
     # -- storage --
     def store_screenshot(self, data: bytes, *, mime: str, width: int, height: int) -> str:
-        return screenshot_store(owner_id=self.owner.pk, data=data, mime=mime, width=width, height=height).id
+        shot_id = screenshot_id_new()
+        self.writer.submit(
+            screenshot_store, owner_id=self.owner.pk, shot_id=shot_id, data=data, mime=mime, width=width, height=height
+        )
+        return shot_id

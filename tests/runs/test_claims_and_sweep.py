@@ -259,6 +259,7 @@ def test_a_run_that_lost_its_claim_notices_and_cannot_overwrite_the_verdict():
     assert not sink.should_stop()
     Run.objects.filter(pk=run.pk).update(status="interrupted")
     sink.heartbeat()
+    sink.writer.flush()  # a beat is a queued write, like the events
     assert sink.should_stop()
     assert services._finish(run.id, "mine", status="succeeded", summary="", error="", reason="", usage={}) is None
     assert Run.objects.get(pk=run.pk).status == "interrupted"
