@@ -3,7 +3,7 @@
 A real Celery worker (`tests/fixtures/worker.py`) on a real Xvfb desktop, the fake Responses server
 answering "done" at once. Latency = the `running` event's `created_at` (written by the worker) minus
 the moment the POST was sent, both on this machine's clock. Embedded: file broker (polled every
-0.1 s). Scaled: Redis broker, PostgreSQL.
+0.05 s). Scaled: Redis broker, PostgreSQL.
 
     .venv/bin/python -m bench.admission [--quick]
 """

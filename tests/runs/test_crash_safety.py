@@ -121,15 +121,21 @@ def test_a_killed_embedded_worker_is_noticed_replaced_and_loses_nothing(deployme
     assert deployment.get("/api/system/health")["status"] == "ok"
 
 
-def unsupervised_activity(deployment: Deployment, model, ids: list[str], server_gone: float) -> list:
-    """Model requests and input events later than UNSUPERVISED_LIMIT_S after the server was gone."""
-    late_requests = [r for r in model.requests if r.arrived_at > server_gone + UNSUPERVISED_LIMIT_S]
+def unsupervised_activity(
+    deployment: Deployment, model, ids: list[str], server_gone: float, server_back: float
+) -> list:
+    """Model requests and input events later than UNSUPERVISED_LIMIT_S after the server was gone and
+    before it was started again (the new server's worker goes on with the queued runs at once)."""
+
+    def unsupervised(at: float) -> bool:
+        return server_gone + UNSUPERVISED_LIMIT_S < at < server_back
+
+    late_requests = [r for r in model.requests if unsupervised(r.arrived_at)]
     late_actions = [
         event
         for run_id in ids
         for event in deployment.run(run_id)["events"]
-        if event["type"] == "computer_action"
-        and datetime.fromisoformat(event["createdAt"]).timestamp() > server_gone + UNSUPERVISED_LIMIT_S
+        if event["type"] == "computer_action" and unsupervised(datetime.fromisoformat(event["createdAt"]).timestamp())
     ]
     return late_requests + late_actions
 
@@ -145,10 +151,11 @@ def test_a_killed_serve_leaves_no_worker_driving_the_desktop(deployment, model):
     worker.wait(timeout=STUCK_LIMIT_S)  # the worker notices it lost its server and exits
     time.sleep(UNSUPERVISED_LIMIT_S)  # long enough for any unsupervised work to show up below
 
+    back = time.time()
     deployment.serve()  # back: the queued runs go on, the interrupted one says why
     first = deployment.wait_for_run(ids[0], TERMINAL, timeout=STUCK_LIMIT_S)
     assert first["status"] == "interrupted" and "server process is gone" in first["statusReason"], first
-    assert unsupervised_activity(deployment, model, ids, gone) == []
+    assert unsupervised_activity(deployment, model, ids, gone, back) == []
     assert_each_queued_run_executed_once(deployment, model, ids)
 
 

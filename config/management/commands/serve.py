@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from agent.platform import proctree
 from config.management.commands.worker import ROOT_WARNING, is_root
+from config.warmup import web_warm_up
 from runs.worker_hooks import PARENT_PID_ENV
 
 logger = logging.getLogger("deskhand.serve")
@@ -51,6 +52,8 @@ class Command(BaseCommand):
         if is_root():
             self.stderr.write(self.style.WARNING(ROOT_WARNING))
         worker = None if no_worker else WorkerSupervisor(port).start()
+        # While the worker starts (its own process): the first POST /api/runs then costs what the tenth does.
+        web_warm_up()
         shown_host = f"[{host}]" if ":" in host else host
         token_place = settings.API_TOKEN_FILE or "the DESKHAND_API_TOKEN variable"
         # One line: where to go and where the token is. The rest is on the Status page and in the logs.

@@ -260,6 +260,11 @@
   renderFrames();
   renderRecord();
   watch();
+  // The page reads the run, then its events: a run that changed status in between (a warm worker
+  // starts a run within ~50 ms of its POST) brings its status event here, and the stream, which
+  // starts after it, never sends it again. Read the run once more: it is now as new as its events.
+  const lastStatus = events.filter((e) => e.type === "status" && e.data && e.data.status).pop();
+  if (lastStatus && lastStatus.data.status !== run.status) refresh({ withEvents: false });
   // The clock ticks while the run goes.
   setInterval(() => { if (active()) renderPulse(); }, 1000);
 })();
