@@ -49,7 +49,8 @@ def _one_run(deployment, fake, steps: int, x: int, y: int) -> dict:
     seen = len(fake.model_requests())
     _script(fake, steps, x, y)
     sent = time.time()
-    run = deployment.post("/api/runs", {"scenarioId": "notepad-hello", "input": {"text": "step"}})
+    # mode "model": with autopilot on, a later run of the scenario would replay the first one.
+    run = deployment.post("/api/runs", {"scenarioId": "notepad-hello", "input": {"text": "step"}, "mode": "model"})
     record = deployment.wait_for_run(run["id"], {"succeeded", "failed", "stopped", "interrupted"}, timeout=120)
     requests = fake.model_requests()[seen:]
     if len(requests) != steps + 2:
