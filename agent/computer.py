@@ -48,7 +48,7 @@ class Capture:
         self,
         geometry: Geometry,
         image: Image.Image | None = None,
-        raw: bytes | None = None,
+        raw: bytes | bytearray | None = None,
         size: tuple[int, int] | None = None,
     ):
         self.geometry = geometry
@@ -151,7 +151,9 @@ class LocalComputer:
         except Exception as exc:  # mss.ScreenShotError: a locked session, a refused permission
             raise ComputerUnavailable(capture.capture_refused(self.os, exc)) from exc
         size = (shot.size[0], shot.size[1])
-        return Capture(self._geometry(grabber.monitors, size), raw=bytes(shot.bgra), size=size)
+        # `shot.raw` is a fresh bytearray on every OS's backend; `shot.bgra` would copy its 8 MB again
+        # (0.8-4 ms at 1920×1080 here) for the same bytes.
+        return Capture(self._geometry(grabber.monitors, size), raw=shot.raw, size=size)
 
     def _geometry(self, monitors: list[dict[str, int]], captured_size: tuple[int, int]) -> Geometry:
         input_size = None

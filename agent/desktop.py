@@ -17,7 +17,7 @@ from agent.errors import EngineError, FailSafeTriggered, Resumed, Stopped, Timed
 from agent.platform.keys import UnknownKey, map_keys
 from agent.progress import ProgressWatch
 from agent.recording import AIMED
-from agent.screen import Geometry, ModelShot, prepare, settle
+from agent.screen import Geometry, ModelShot, PrepareAhead, prepare, settle
 from agent.sink import ConfirmationRequest
 from agent.transports import ModelRequest
 
@@ -374,8 +374,9 @@ class DesktopAgent:
                 geometry["g"] = cap.geometry
                 return cap
 
-            image = settle(grab, ctx.screen, should_stop=ctx.sink.should_stop).frame
-            shot = prepare(image, geometry["g"], ctx.screen)
+            ahead = PrepareAhead(lambda cap: prepare(cap.image, cap.geometry, ctx.screen))
+            settled = settle(grab, ctx.screen, should_stop=ctx.sink.should_stop, on_still=ahead.offer)
+            shot = ahead.shot(settled.digest) or prepare(settled.frame, geometry["g"], ctx.screen)
         else:
             cap = ctx.computer.screenshot()
             shot = prepare(cap.image, cap.geometry, ctx.screen)
