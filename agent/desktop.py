@@ -81,6 +81,7 @@ class DesktopAgent:
         self.paused_this_turn = False  # a pause cut this turn short: its remaining batches are not run
         self.browser_first = browser_first  # a web task: the browser tools first, pixels for the rest
         self.shot: ModelShot | None = None  # the last screenshot the model saw: its scale maps coordinates
+        self.seen_frame: Any = None  # the capture that screenshot was made from: settling compares with it
         # Who chose the actions, for their `computer_action` events: "model", or "replay" when
         # agent.replay drives this agent from a recording.
         self.source = "model"
@@ -375,11 +376,14 @@ class DesktopAgent:
                 return cap
 
             ahead = PrepareAhead(lambda cap: prepare(cap.image, cap.geometry, ctx.screen))
-            settled = settle(grab, ctx.screen, should_stop=ctx.sink.should_stop, on_still=ahead.offer)
-            shot = ahead.shot(settled.digest) or prepare(settled.frame, geometry["g"], ctx.screen)
+            settled = settle(
+                grab, ctx.screen, should_stop=ctx.sink.should_stop, on_still=ahead.offer, before=self.seen_frame
+            )
+            frame: Any = settled.grabbed
+            shot = ahead.shot(settled.digest) or prepare(frame, geometry["g"], ctx.screen)
         else:
-            cap = ctx.computer.screenshot()
-            shot = prepare(cap.image, cap.geometry, ctx.screen)
+            frame = ctx.computer.screenshot()
+            shot = prepare(frame, frame.geometry, ctx.screen)
         if remember:
-            self.shot = shot
+            self.shot, self.seen_frame = shot, frame
         return shot

@@ -34,7 +34,9 @@ class ScreenConfig:
     max_long_edge: int = 1600  # the model sees at most this many pixels on the long side
     image_format: str = "png"  # "png" (lossless) or "jpeg" (much faster to encode, slightly blurry)
     jpeg_quality: int = 85
-    settle_quiet_s: float = 0.03  # the screen must stay unchanged this long after an action batch
+    settle_quiet_s: float = 0.03  # once the actions changed the screen, it must then stay unchanged this long
+    # With no change seen yet, wait this long for one (see settle()).
+    settle_no_change_s: float = 0.1
     settle_poll_s: float = 0.008
     settle_max_s: float = 2.0  # cap: animations or video never "settle"
     settle_ignore_pixels: int = 12  # changed pixels (on a 1/4-size grey frame) still counted as "unchanged"
@@ -255,8 +257,16 @@ def settle(
     should_stop: Callable[[], bool] = lambda: False,
     clock: Callable[[], float] = time.monotonic,
     on_still: Callable[[Any], None] | None = None,
+    before: Any = None,
 ) -> Settled:
     """Poll frames until the screen has not changed for `settle_quiet_s`, or `settle_max_s` passed.
+
+    `before` is the frame the actions started from (the screenshot the model saw), when known. Until
+    the screen differs from it, settling waits `settle_no_change_s` (not only `settle_quiet_s`) for
+    the actions to show: on this machine Mousepad repainted a paste 18-50 ms after it had fetched
+    the text (and a click's caret move about as late), so a 30 ms window counted from the end of the
+    actions could return the frame from before them. Once a change is seen (or the first frame
+    already differs from `before`), `settle_quiet_s` after the last change is enough, as before.
 
     `grab` returns a PIL image, or a capture with `.image` (and optionally `.raw` bytes: identical
     raw frames, the common case, are told apart by a hash without building an image).
@@ -272,10 +282,15 @@ def settle(
     prev_hash, prev_small = _hash(frame), None
     offered: int | None = None
     last_change = start
+    seen = before is None  # without a reference, any quiet counts (the behaviour before `before`)
+    if not seen and (prev_hash is None or prev_hash != _hash(before)):
+        prev_small = _small(frame)
+        seen = changed_pixels(_small(before), prev_small) > config.settle_ignore_pixels
     polls = 1
     while True:
         now = clock()
-        if now - last_change >= config.settle_quiet_s:
+        quiet_for = config.settle_quiet_s if seen else max(config.settle_quiet_s, config.settle_no_change_s)
+        if now - last_change >= quiet_for:
             return Settled(frame, True, now - start, polls, prev_hash)
         if now - start >= config.settle_max_s:
             return Settled(frame, False, now - start, polls, prev_hash)
@@ -295,7 +310,7 @@ def settle(
             prev_small = _small(previous)
         small = _small(frame)
         if changed_pixels(prev_small, small) > config.settle_ignore_pixels:
-            last_change = clock()
+            last_change, seen = clock(), True
         prev_small = small
 
 

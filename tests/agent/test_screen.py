@@ -109,3 +109,45 @@ def test_a_frame_prepared_ahead_is_only_used_for_identical_pixels():
     assert ahead.shot(_hash(other)) is None
     shot = ahead.shot(_hash(later_same))
     assert shot is not None and shot.data == prepare(later_same, later_same.geometry, config).data
+
+
+class _Clock:
+    """Fake time that moves 5 ms per look: settling becomes a function of the frames alone."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        self.now += 0.005
+        return self.now
+
+
+def _screen_changing_at(clock, seconds, before, after):
+    return lambda: _capture(after if clock.now >= seconds else before)
+
+
+WHITE = np.full((200, 320, 3), 255, np.uint8)
+DIALOG = WHITE.copy()
+DIALOG[40:160, 60:260] = (30, 60, 90)
+
+
+def test_settle_waits_for_an_effect_that_shows_later_than_the_quiet_window():
+    config = ScreenConfig(settle_quiet_s=0.03, settle_no_change_s=0.1, settle_poll_s=0)
+    clock = _Clock()
+    grab = _screen_changing_at(clock, 0.06, WHITE, DIALOG)  # later than 30 ms, sooner than 100 ms
+    settled = settle(grab, config, clock=clock, before=_capture(WHITE))
+    assert settled.quiet and np.array_equal(np.asarray(settled.frame), DIALOG)
+
+
+def test_settle_does_not_wait_for_a_change_it_already_sees_in_the_first_frame():
+    config = ScreenConfig(settle_quiet_s=0.03, settle_no_change_s=10.0, settle_poll_s=0, settle_max_s=20.0)
+    clock = _Clock()
+    settled = settle(lambda: _capture(DIALOG), config, clock=clock, before=_capture(WHITE))
+    assert settled.quiet and settled.waited_s < config.settle_no_change_s  # fake seconds, not wall time
+
+
+def test_settle_gives_up_waiting_for_an_effect_that_never_shows():
+    config = ScreenConfig(settle_quiet_s=0.03, settle_no_change_s=0.1, settle_poll_s=0)
+    clock = _Clock()
+    settled = settle(lambda: _capture(WHITE), config, clock=clock, before=_capture(WHITE))
+    assert settled.quiet and settled.waited_s >= config.settle_no_change_s
