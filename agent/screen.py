@@ -103,15 +103,19 @@ def prepare(frame: Image.Image | Any, geometry: Geometry, config: ScreenConfig) 
     def part(i: int) -> tuple[np.ndarray, _Band | None]:
         top, bottom = rows[i], rows[i + 1]
         if (w, h) == source.size:
-            piece = np.asarray(source)[top:bottom]
+            piece = source.crop((0, top, w, bottom))
         else:
             # BOX averages whole source pixels: about as legible as BILINEAR for UI text, cheaper. Each
             # half is a BOX resize of its own band of the screen (`box` in source pixels); the rows at
             # the seam may differ by one level from resizing the whole frame at once.
             scale = source.height / h
             band = (0, top * scale, source.width, bottom * scale)
-            piece = np.asarray(source.resize((w, bottom - top), Image.Resampling.BOX, box=band))
-        rgb = piece[..., 2::-1] if bgr else piece[..., :3]
+            piece = source.resize((w, bottom - top), Image.Resampling.BOX, box=band)
+        if bgr:
+            # Pillow's unpacker swaps B and R into a contiguous RGB band in 0.9 ms (1600×450); numpy
+            # arithmetic on a reversed-channel view took 7 ms.
+            piece = Image.frombytes("RGB", piece.size, piece.tobytes(), "raw", "BGRX")
+        rgb = np.asarray(piece)
         return rgb, (_png_band(rgb, last=i == _PARTS - 1) if png else None)
 
     parts = [job.result() for job in [_bands_pool().submit(part, i) for i in range(_PARTS)]]
