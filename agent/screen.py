@@ -96,7 +96,8 @@ def prepare(frame: Image.Image | Any, geometry: Geometry, config: ScreenConfig) 
     `frame` is a PIL image or a capture with raw BGRX bytes (`raw`, `size`): those are read through
     a zero-copy view, never turned into a full-size RGB image first (1.6-9 ms at 1920×1080 here).
     The top and bottom halves are scaled (and PNG-compressed) on two threads: Pillow and zlib let go
-    of the GIL, and at 1920×1080 → 1600×900 that took the PNG path from ~40 ms to ~15 ms here.
+    of the GIL. At 1920×1080 → 1600×900 the PNG path took 35-50 ms before and 14-25 ms so (the
+    spread is other load on this 2-core VM).
     """
     source, bgr = _source(frame)
     w, h = target_size(source.width, source.height, config.max_long_edge)
@@ -141,7 +142,7 @@ def prepare(frame: Image.Image | Any, geometry: Geometry, config: ScreenConfig) 
     )
 
 
-_PARTS = 2  # bands prepared side by side: this machine has 2 cores, and each band costs some overhead
+_PARTS = 2  # bands prepared side by side: two cores are common to every desktop (and all this VM has)
 _bands: ThreadPoolExecutor | None = None
 
 
@@ -268,21 +269,21 @@ def settle(
 ) -> Settled:
     """Poll frames until the screen has not changed for `settle_quiet_s`, or `settle_max_s` passed.
 
-    `before` is the frame the actions started from (the screenshot the model saw), when known. Until
-    the screen differs from it, settling waits `settle_no_change_s` (not only `settle_quiet_s`) for
-    the actions to show: on this machine Mousepad repainted a paste 18-50 ms after it had fetched
-    the text (and a click's caret move about as late), so a 30 ms window counted from the end of the
-    actions could return the frame from before them. Once a change is seen (or the first frame
-    already differs from `before`), `settle_quiet_s` after the last change is enough, as before.
+    `before` is a frame grabbed just before the actions, when known. Until the screen differs from
+    it, settling waits `settle_no_change_s` (not only `settle_quiet_s`) for the actions to show: at
+    1920×1080 here Mousepad repainted a paste 7-48 ms after it had fetched the text (50 steps), so a
+    30 ms window counted from the end of the actions could return the frame from before them. Once a
+    change is seen (or the first frame already differs from `before`), `settle_quiet_s` after the
+    last change is enough, as before; not less: a paste's repaint was often followed by a second
+    change (title, caret) 8-25 ms later, and up to 45 ms while the view scrolled.
 
     `grab` returns a PIL image, or a capture with `.image` (and optionally `.raw` bytes: identical
     raw frames, the common case, are told apart by a hash without building an image).
     A blinking caret or a ticking clock changes a few pixels twice a second; changes up to
     `settle_ignore_pixels` (on a quarter-size frame) do not count, so such a screen still settles.
     `on_still` is called with a frame that two polls in a row saw identical (see `PrepareAhead`):
-    the likely result. Not sooner: the first frame after an action is often from before its effect
-    (Mousepad repaints a paste 5-20 ms after fetching it), and preparing it would only keep the worker
-    busy when the real result arrives.
+    the likely result. Not sooner: the first frame after an action is often from before its effect,
+    and preparing it would only keep the worker busy when the real result arrives.
     """
     start = clock()
     frame = grab()
@@ -345,7 +346,7 @@ class PrepareAhead:
     """Scales and encodes settle's newest frame on a worker thread while settle waits out its quiet window.
 
     Settling ends `settle_quiet_s` after the last change, and the frame it returns is then almost
-    always the one that began that quiet time: preparing it meanwhile takes prepare() (30-45 ms at
+    always the one that began that quiet time: preparing it meanwhile takes prepare() (15-25 ms at
     1920×1080 here) off the step instead of after it. Pillow lets go of the GIL while it resizes and
     compresses, so the settle loop keeps polling. A result is used only for a frame whose raw bytes
     hash the same, so the model never gets anything but the frame settle returned.
