@@ -276,7 +276,7 @@ class LocalComputer:
         settle was measured: the editor then saved before the text arrived.) What comes after the
         fetch runs on a thread while the engine settles: waiting out the margin before the owner
         may close, closing it and putting the user's clipboard back (on X11 together ~30 ms of the
-        ~45 ms this method took); the next type() or release_all() waits for it."""
+        ~45 ms this method took); the next action or release_all() waits for it."""
         self.finish_typing()
         if not text:
             return

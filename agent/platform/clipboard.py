@@ -72,9 +72,9 @@ def own_clipboard(text: str, env: dict[str, str] | None = None) -> ClipboardText
     """Put `text` on the clipboard; on X11 the returned handle tells whether it is still there.
 
     X11: a foreground, silent xclip serves it until another program takes the clipboard (it then
-    exits); it outlives us like the forking `xclip -i` did. Returns once the X server names it the
-    owner: `xclip -i` forked into the background before its claim reached the server, so a paste
-    pressed at once sometimes found no owner and pasted nothing (1 in 5 in the typing tests here)."""
+    exits); it outlives us like the forking `xclip -i` did, and being our child it can be asked
+    whether it still runs. Returns once the X server names it the owner, so an action right after
+    (a ctrl+v) finds the text there; `xclip -i` returned when it forked, which says nothing of that."""
     if current_os() != "linux":
         import pyperclip
 
