@@ -382,7 +382,7 @@ class DesktopAgent:
                 geometry["g"] = cap.geometry
                 return cap
 
-            ahead = PrepareAhead(lambda cap: prepare(cap.image, cap.geometry, ctx.screen))
+            ahead = PrepareAhead(lambda cap: prepare(cap, cap.geometry, ctx.screen))
             before, self.before_batch = self.before_batch, None
             settled = settle(grab, ctx.screen, should_stop=ctx.sink.should_stop, on_still=ahead.offer, before=before)
             shot = ahead.shot(settled.digest) or prepare(settled.grabbed, geometry["g"], ctx.screen)
