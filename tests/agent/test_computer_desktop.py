@@ -52,6 +52,19 @@ def test_typing_twice_in_a_row_pastes_each_text_and_an_action_after_it_finds_the
     assert clipboard.read_clipboard() == "mine"
 
 
+def test_a_copy_the_user_made_between_two_typings_is_what_comes_back(desktop, editor):
+    computer = get_computer()
+    clipboard.write_clipboard("before")
+    _click_into(computer, editor.title_hint)
+    computer.type("a")
+    computer.finish_typing()
+    clipboard.write_clipboard("copied in between")  # another owner: our restore is no longer there
+    computer.type("b")
+    computer.finish_typing()
+    assert _saved_text(computer, editor) == "ab"
+    assert clipboard.read_clipboard() == "copied in between"
+
+
 def test_it_lists_the_editor_window_with_geometry_and_focus(desktop, editor):
     windows = get_computer().windows()
     mine = [w for w in windows if editor.title_hint in w["title"]]
