@@ -17,7 +17,7 @@ from agent.errors import EngineError, FailSafeTriggered, Resumed, Stopped, Timed
 from agent.platform.keys import UnknownKey, map_keys
 from agent.progress import ProgressWatch
 from agent.recording import AIMED
-from agent.screen import Geometry, ModelShot, prepare, settle
+from agent.screen import Geometry, ModelShot, PrepareAhead, prepare, settle
 from agent.sink import ConfirmationRequest
 from agent.transports import ModelRequest
 
@@ -81,6 +81,8 @@ class DesktopAgent:
         self.paused_this_turn = False  # a pause cut this turn short: its remaining batches are not run
         self.browser_first = browser_first  # a web task: the browser tools first, pixels for the rest
         self.shot: ModelShot | None = None  # the last screenshot the model saw: its scale maps coordinates
+        # The screen just before the running batch: settling waits until it sees the batch's effect.
+        self.before_batch: Any = None
         # Who chose the actions, for their `computer_action` events: "model", or "replay" when
         # agent.replay drives this agent from a recording.
         self.source = "model"
@@ -226,11 +228,17 @@ class DesktopAgent:
                         "stop and explain."
                     ),
                 )
+        settles = status == "ok" and any(a.get("type") != "screenshot" for a in actions)
+        if settles:
+            # Grabbed now (1-2 ms), not taken from the model's last screenshot: a clock or a
+            # notification that changed while the model thought must not pass for the batch's effect.
+            self.before_batch = ctx.computer.screenshot()
         if status == "ok":
             problem = self.run_batch(call_id, actions)
             status = "error" if problem else "ok"
         seen = self.shot.data if self.shot is not None else None
-        frame = self.capture(settle_first=status == "ok" and any(a.get("type") != "screenshot" for a in actions))
+        frame = self.capture(settle_first=settles and status == "ok")
+        self.before_batch = None
         self.progress.screen(seen, frame.data)
         ref = self.record_screen(frame, call_id=call_id)
         result = {"call_id": call_id, "status": status, "screenshot": ref}
@@ -374,11 +382,13 @@ class DesktopAgent:
                 geometry["g"] = cap.geometry
                 return cap
 
-            image = settle(grab, ctx.screen, should_stop=ctx.sink.should_stop).frame
-            shot = prepare(image, geometry["g"], ctx.screen)
+            ahead = PrepareAhead(lambda cap: prepare(cap, cap.geometry, ctx.screen))
+            before, self.before_batch = self.before_batch, None
+            settled = settle(grab, ctx.screen, should_stop=ctx.sink.should_stop, on_still=ahead.offer, before=before)
+            shot = ahead.shot(settled.digest) or prepare(settled.grabbed, geometry["g"], ctx.screen)
         else:
             cap = ctx.computer.screenshot()
-            shot = prepare(cap.image, cap.geometry, ctx.screen)
+            shot = prepare(cap, cap.geometry, ctx.screen)
         if remember:
             self.shot = shot
         return shot

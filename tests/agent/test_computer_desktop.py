@@ -5,6 +5,7 @@ import pytest
 from agent.computer import get_computer
 from agent.platform import clipboard
 from agent.screen import ScreenConfig, settle
+from tests.fixtures.waiting import wait_until
 
 pytestmark = [pytest.mark.desktop, pytest.mark.timeout(120)]
 
@@ -34,7 +35,34 @@ def test_it_leaves_the_users_clipboard_as_it_was(desktop, editor):
     _click_into(computer, editor.title_hint)
     computer.type("hello")
     assert _saved_text(computer, editor) == "hello"
+    # Put back on a thread, off the step: by itself, shortly after.
+    wait_until(lambda: clipboard.read_clipboard() == "the user's own clipboard ✓", timeout=10, what="the restore")
+    computer.finish_typing()
     assert clipboard.read_clipboard() == "the user's own clipboard ✓"
+
+
+def test_typing_twice_in_a_row_pastes_each_text_and_an_action_after_it_finds_the_users_clipboard(desktop, editor):
+    computer = get_computer()
+    clipboard.write_clipboard("mine")
+    _click_into(computer, editor.title_hint)
+    computer.type("one ")
+    computer.type("two ")  # while the first paste's restore may still be under way
+    # Any action after typing (a ctrl+v of the user's clipboard, say) waits for the restore first.
+    assert _saved_text(computer, editor) == "one two "
+    assert clipboard.read_clipboard() == "mine"
+
+
+def test_a_copy_the_user_made_between_two_typings_is_what_comes_back(desktop, editor):
+    computer = get_computer()
+    clipboard.write_clipboard("before")
+    _click_into(computer, editor.title_hint)
+    computer.type("a")
+    computer.finish_typing()
+    clipboard.write_clipboard("copied in between")  # another owner: our restore is no longer there
+    computer.type("b")
+    computer.finish_typing()
+    assert _saved_text(computer, editor) == "ab"
+    assert clipboard.read_clipboard() == "copied in between"
 
 
 def test_it_lists_the_editor_window_with_geometry_and_focus(desktop, editor):

@@ -1,0 +1,153 @@
+"""What the model is shown: the PNG encoder, the raw-capture path, and settling with the prepared-ahead frame."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from agent.computer import Capture
+from agent.screen import Geometry, PrepareAhead, ScreenConfig, _hash, encode_png, prepare, settle
+
+pytestmark = pytest.mark.portable
+
+GEOMETRY = Geometry(0, 0, 320, 200)
+
+
+def _decoded(data: bytes) -> np.ndarray:
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    assert image.format == "PNG" and image.mode == "RGB"
+    return np.asarray(image)
+
+
+def _capture(rgb: np.ndarray) -> Capture:
+    """A capture as mss hands it over: BGRX bytes, the padding byte set to junk."""
+    h, w, _ = rgb.shape
+    bgrx = np.dstack([rgb[..., ::-1], np.full((h, w, 1), 77, np.uint8)])
+    return Capture(Geometry(0, 0, w, h), raw=bytearray(bgrx.tobytes()), size=(w, h))
+
+
+@pytest.mark.parametrize("height, width", [(1, 1), (2, 3), (7, 5), (1, 2000), (900, 1600)])
+def test_the_png_encoder_gives_pillow_back_every_pixel(height, width):
+    rng = np.random.default_rng(height * width)
+    rgb = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    assert np.array_equal(_decoded(encode_png(rgb)), rgb)
+
+
+def test_a_flat_screen_compresses_to_a_small_png():
+    rgb = np.full((900, 1600, 3), 240, np.uint8)
+    rgb[100:120, 50:900] = (20, 30, 200)
+    data = encode_png(rgb)
+    assert len(data) < 60_000
+    assert np.array_equal(_decoded(data), rgb)
+
+
+@pytest.mark.parametrize("size", [(1920, 1080), (1366, 768), (1280, 800), (333, 211)])
+def test_a_raw_capture_and_its_image_are_shown_alike_and_scaled_like_one_box_resize(size):
+    width, height = size
+    rng = np.random.default_rng(width)
+    rgb = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    config = ScreenConfig()
+    from_raw = prepare(_capture(rgb), Geometry(0, 0, width, height), config)
+    from_image = prepare(Image.fromarray(rgb), Geometry(0, 0, width, height), config)
+    assert from_raw.data == from_image.data
+    expected = Image.fromarray(rgb)
+    if max(size) > config.max_long_edge:
+        expected = expected.resize((from_raw.width, from_raw.height), Image.Resampling.BOX)
+    # Two bands scaled apart: the seam rows may differ by one level from a whole-frame resize.
+    diff = np.abs(_decoded(from_raw.data).astype(int) - np.asarray(expected).astype(int))
+    assert diff.max() <= 1
+
+
+def test_jpeg_from_a_raw_capture_keeps_the_colours():
+    rgb = np.zeros((200, 320, 3), np.uint8)
+    rgb[:, :160] = (250, 10, 10)  # red left half, blue right half: a swapped channel would show
+    rgb[:, 160:] = (10, 10, 250)
+    shot = prepare(_capture(rgb), GEOMETRY, ScreenConfig(image_format="jpeg"))
+    decoded = np.asarray(Image.open(io.BytesIO(shot.data)).convert("RGB")).astype(int)
+    assert shot.mime == "image/jpeg"
+    assert np.abs(decoded[100, 40] - (250, 10, 10)).max() < 20
+    assert np.abs(decoded[100, 280] - (10, 10, 250)).max() < 20
+
+
+def _frames(*counts_and_colours):
+    """A grab that returns `count` captures of each colour in turn, the last colour forever after."""
+    sequence = [colour for count, colour in counts_and_colours for _ in range(count)]
+    grabs = []
+
+    def grab():
+        colour = sequence[min(len(grabs), len(sequence) - 1)]
+        grabs.append(colour)
+        rgb = np.full((200, 320, 3), 255, np.uint8)
+        rgb[50:150, 50:250] = colour
+        return _capture(rgb)
+
+    return grab
+
+
+def test_settle_never_returns_the_frame_from_before_the_change():
+    config = ScreenConfig(settle_quiet_s=0.03, settle_poll_s=0.001, settle_max_s=5.0)
+    # The pre-action frame is seen long enough to be prepared ahead, then the effect appears.
+    grab = _frames((3, (255, 255, 255)), (1, (128, 128, 128)), (1, (0, 0, 0)))
+    ahead = PrepareAhead(lambda cap: prepare(cap, cap.geometry, config))
+    settled = settle(grab, config, on_still=ahead.offer)
+    shot = ahead.shot(settled.digest) or prepare(settled.grabbed, GEOMETRY, config)
+    assert settled.quiet
+    assert tuple(_decoded(shot.data)[100, 160]) == (0, 0, 0)
+    assert tuple(np.asarray(settled.frame)[100, 160]) == (0, 0, 0)
+
+
+def test_a_frame_prepared_ahead_is_only_used_for_identical_pixels():
+    config = ScreenConfig()
+    ahead = PrepareAhead(lambda cap: prepare(cap, cap.geometry, config))
+    white, black = _frames((1, (255, 255, 255))), _frames((1, (0, 0, 0)))
+    offered = white()
+    ahead.offer(offered)
+    later_same, other = white(), black()
+    assert later_same.raw == offered.raw
+    assert ahead.shot(_hash(other)) is None
+    shot = ahead.shot(_hash(later_same))
+    assert shot is not None and shot.data == prepare(later_same, later_same.geometry, config).data
+
+
+class _Clock:
+    """Fake time that moves 5 ms per look: settling becomes a function of the frames alone."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        self.now += 0.005
+        return self.now
+
+
+def _screen_changing_at(clock, seconds, before, after):
+    return lambda: _capture(after if clock.now >= seconds else before)
+
+
+WHITE = np.full((200, 320, 3), 255, np.uint8)
+DIALOG = WHITE.copy()
+DIALOG[40:160, 60:260] = (30, 60, 90)
+
+
+def test_settle_waits_for_an_effect_that_shows_later_than_the_quiet_window():
+    config = ScreenConfig(settle_quiet_s=0.03, settle_no_change_s=0.1, settle_poll_s=0)
+    clock = _Clock()
+    grab = _screen_changing_at(clock, 0.06, WHITE, DIALOG)  # later than 30 ms, sooner than 100 ms
+    settled = settle(grab, config, clock=clock, before=_capture(WHITE))
+    assert settled.quiet and np.array_equal(np.asarray(settled.frame), DIALOG)
+
+
+def test_settle_does_not_wait_for_a_change_it_already_sees_in_the_first_frame():
+    config = ScreenConfig(settle_quiet_s=0.03, settle_no_change_s=10.0, settle_poll_s=0, settle_max_s=20.0)
+    clock = _Clock()
+    settled = settle(lambda: _capture(DIALOG), config, clock=clock, before=_capture(WHITE))
+    assert settled.quiet and settled.waited_s < config.settle_no_change_s  # fake seconds, not wall time
+
+
+def test_settle_gives_up_waiting_for_an_effect_that_never_shows():
+    config = ScreenConfig(settle_quiet_s=0.03, settle_no_change_s=0.1, settle_poll_s=0)
+    clock = _Clock()
+    settled = settle(lambda: _capture(WHITE), config, clock=clock, before=_capture(WHITE))
+    assert settled.quiet and settled.waited_s >= config.settle_no_change_s
