@@ -33,7 +33,10 @@ _BUTTON_KEYS = {
     "forward": {"linux": ["alt", "right"], "windows": ["alt", "right"], "macos": ["cmd", "]"]},
 }
 # A paste nobody asked the text of within this long did not happen: the paste keys are pressed again.
-PASTE_UNANSWERED_S = 1.0
+# Not shorter: on a loaded 2-core machine a Mousepad took over 1 s to handle a Ctrl+V, and the
+# second press then pasted the text twice. A lost press costs this long once, a double paste a
+# wrong document.
+PASTE_UNANSWERED_S = 2.0
 # One wheel click scrolls about this many pixels; the model's scroll_x/scroll_y are pixel distances.
 SCROLL_PX_PER_CLICK = 100
 
