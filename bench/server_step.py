@@ -51,6 +51,8 @@ def _one_run(deployment, fake, steps: int, x: int, y: int) -> dict:
     sent = time.time()
     run = deployment.post("/api/runs", {"scenarioId": "notepad-hello", "input": {"text": "step"}, "mode": "model"})
     record = deployment.wait_for_run(run["id"], {"succeeded", "failed", "stopped", "interrupted"}, timeout=120)
+    if record["status"] != "succeeded":  # the check (the typed text in the editor) failed
+        raise RuntimeError(f"run {run['id']} {record['status']}: {record.get('summary') or record.get('error')}")
     requests = fake.model_requests()[seen:]
     if len(requests) != steps + 2:
         raise RuntimeError(f"run {run['id']} made {len(requests)} model requests, not {steps + 2}: {record}")
@@ -110,46 +112,56 @@ def _in_memory(fake, desktop, steps: int) -> dict:
 
 
 def child(args) -> None:
+    """One mode at one size (`--sizes WxH`) in this process."""
+    from agent.computer import get_computer
+    from agent.screen import ScreenConfig, target_size
     from tests.fakes.openai_server import FakeOpenAI
     from tests.fixtures.desktop import start_desktop
 
     data_dir = setup_django(args.mode)
     os.environ["OPENAI_API_KEY"] = "sk-bench-0123456789abcdef"
     steps = 5 if args.quick else 10
-    out: dict = {"mode": args.mode, "steps_per_run": steps, "sizes": {}}
+    size = args.sizes
+    width, height = (int(v) for v in size.split("x"))
+    desktop = start_desktop(width, height)
+    os.environ["DISPLAY"] = desktop.display
+    os.environ["DBUS_SESSION_BUS_ADDRESS"] = desktop.env.get("DBUS_SESSION_BUS_ADDRESS", "")
+    fake = FakeOpenAI().start()
     try:
-        for size in args.sizes.split(","):
-            width, height = (int(v) for v in size.split("x"))
-            desktop = start_desktop(width, height)
-            os.environ["DISPLAY"] = desktop.display
-            os.environ["DBUS_SESSION_BUS_ADDRESS"] = desktop.env.get("DBUS_SESSION_BUS_ADDRESS", "")
-            fake = FakeOpenAI().start()
-            try:
-                editor = desktop.open_editor(name=f"bench-{size}.txt")
-                from agent.computer import get_computer
-
-                win = next(w for w in get_computer().windows() if editor.title_hint in w["title"])
-                centre = (win["x"] + win["width"] // 2, win["y"] + win["height"] // 2)
-                result = _through_server(args.mode, desktop, fake, centre, steps, 1 + WARM_RUNS)
-                result["in_memory"] = _in_memory(fake, desktop, steps)
-                out["sizes"][size] = result
-                print(f"  server_step {args.mode} {size}: {json.dumps(result)}", file=sys.stderr)
-            finally:
-                fake.stop()
-                desktop.stop()
+        editor = desktop.open_editor(name=f"bench-{size}.txt")
+        win = next(w for w in get_computer().windows() if editor.title_hint in w["title"])
+        # The model clicks in its screenshot's pixels (at most 1600 wide): the editor's centre there.
+        model_width, _ = target_size(width, height, ScreenConfig().max_long_edge)
+        scale = width / model_width
+        centre = (round((win["x"] + win["width"] // 2) / scale), round((win["y"] + win["height"] // 2) / scale))
+        result = _through_server(args.mode, desktop, fake, centre, steps, 1 + WARM_RUNS)
+        result["in_memory"] = _in_memory(fake, desktop, steps)
+        print(f"  server_step {args.mode} {size}: {json.dumps(result)}", file=sys.stderr)
     finally:
+        fake.stop()
+        desktop.stop()
         teardown_django(args.mode, data_dir)
     with open(args.out, "w") as handle:
-        json.dump(out, handle)
+        json.dump({"mode": args.mode, "steps_per_run": steps, "sizes": {size: result}}, handle)
 
 
 def run(quick: bool = False, modes=("embedded", "scaled"), sizes: str = ",".join(SIZES)) -> dict:
-    results = run_children("server_step", modes, quick=quick, extra=["--sizes", sizes], timeout_s=900)
+    # A process per mode and size: the desktop (pyautogui, mss) binds to the first display it sees.
+    results: dict = {}
+    for size in sizes.split(","):
+        for mode, res in run_children(
+            "server_step", modes, quick=quick, extra=["--sizes", size], timeout_s=600
+        ).items():
+            merged = results.setdefault(mode, {"mode": mode, "sizes": {}})
+            if "error" in res:
+                merged["error"] = f"{size}: {res['error']}"
+            else:
+                merged["sizes"].update(res["sizes"])
+                merged["steps_per_run"] = res["steps_per_run"]
     rows = []
     for mode, res in results.items():
         if "error" in res:
             rows.append([mode, "error: " + res["error"]] + [""] * (9 + len(ANCHOR_WAITS_S)))
-            continue
         for size, r in res["sizes"].items():
             cold, warm, mem = r["cold"], r["warm"], r["in_memory"]
             click = warm["click_type"]["p50_ms"]

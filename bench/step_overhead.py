@@ -68,6 +68,7 @@ def _script(fake: FakeOpenAI, steps: int, x: int, y: int) -> None:
 def run_engine(fake, desktop, steps: int, screen) -> list[float]:
     from agent.computer import get_computer
     from agent.engine import Task, run_task
+    from agent.screen import target_size
     from agent.sink import RecordingSink
     from agent.transports import TransportConfig, build_client
 
@@ -75,7 +76,10 @@ def run_engine(fake, desktop, steps: int, screen) -> list[float]:
     try:
         computer = get_computer()
         win = next(w for w in computer.windows() if editor.title_hint in w["title"])
-        _script(fake, steps, win["x"] + win["width"] // 2, win["y"] + win["height"] // 2)
+        # The model clicks in its screenshot's pixels, which are fewer than the screen's above 1600.
+        scale = desktop.width / target_size(desktop.width, desktop.height, screen.max_long_edge)[0]
+        x, y = (win["x"] + win["width"] // 2) / scale, (win["y"] + win["height"] // 2) / scale
+        _script(fake, steps, round(x), round(y))
         client = TimedClient(
             build_client(
                 "api-key",

@@ -57,6 +57,7 @@ class DjangoSink:
 
     # -- events --
     def emit(self, type: str, data: dict) -> None:
+        self.writer.hold()  # the engine is acting: its writes go when it next waits
         self.writer.submit(event_append, owner_id=self.owner.pk, type=type, data=dict(data))
         if type == "usage":
             cumulative = data.get("cumulative") or {}
@@ -151,7 +152,10 @@ class DjangoSink:
 
     # -- heartbeat --
     def heartbeat(self) -> None:
-        """Queue a beat (a commit can take milliseconds on PostgreSQL: not on the step's path)."""
+        """Queue a beat (a commit can take milliseconds on PostgreSQL: not on the step's path).
+
+        The engine beats before every model call, so this is also when the queued writes go."""
+        self.writer.release()
         # The engine beats before every model call; beats closer than half an interval add a
         # write per step and say nothing new (the heartbeat thread beats while a call blocks).
         if time.monotonic() - self._beat_at < heartbeat_interval() / 2:
@@ -171,6 +175,7 @@ class DjangoSink:
 
     # -- confirmations --
     def confirm(self, request: ConfirmationRequest) -> str:
+        self.writer.release()  # a person is about to wait: what led here must be on their screen
         return confirmation_await(sink=self, request=request, timeout_s=self.confirmation_timeout_s)
 
     # -- storage --

@@ -4,6 +4,7 @@ left queued once the sink is closed."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from django.db import OperationalError
@@ -13,6 +14,7 @@ from runs.execution.owner import ExecutionOwner
 from runs.execution.sink import DjangoSink
 from runs.execution.writer import EventWriter
 from runs.models import Run
+from tests.fixtures.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -91,3 +93,21 @@ def test_a_closed_sink_has_written_every_event_and_screenshot_before_the_outcome
     # After close, an event (the outcome's error, say) is written at once.
     sink.emit("log", {"level": "info", "message": "after"})
     assert Event.objects.filter(owner_id=run.id).count() == 62
+
+
+def test_writes_wait_while_the_engine_acts_and_go_when_it_waits(monkeypatch):
+    from runs.execution import writer as writer_module
+
+    monkeypatch.setattr(writer_module, "HOLD_MAX_SECONDS", 30.0)
+    writer = EventWriter("t")
+    written = []
+    writer.hold()  # acting: settle and encode get the CPU
+    writer.submit(lambda value: written.append(value), value=1)
+    time.sleep(0.2)
+    assert written == []
+    writer.release()  # a model call: now
+    wait_until(lambda: written == [1], 5, what="the held write")
+    writer.hold()
+    writer.submit(lambda value: written.append(value), value=2)
+    writer.close()  # closing never waits for a release
+    assert written == [1, 2]
