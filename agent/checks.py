@@ -49,8 +49,11 @@ def checks_evaluate(checks: list[dict], computer: Computer) -> list[str]:
 def focused_window_text(computer: Computer) -> str | None:
     """The focused window's text through the clipboard, or None when it cannot be read."""
     try:
-        previous = clipboard.read_clipboard()
+        # An action first: it waits until the last typing put the user's clipboard back (that runs
+        # on a thread), so `previous` is theirs and not the text just typed. Selecting leaves the
+        # clipboard alone.
         computer.keypress(shortcut("select_all"))
+        previous = clipboard.read_clipboard()
         computer.keypress(shortcut("copy"))
         text = None
         deadline = time.monotonic() + COPY_WAIT_S

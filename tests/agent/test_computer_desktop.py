@@ -65,6 +65,19 @@ def test_a_copy_the_user_made_between_two_typings_is_what_comes_back(desktop, ed
     assert clipboard.read_clipboard() == "copied in between"
 
 
+def test_reading_the_window_right_after_typing_finds_the_text_and_keeps_the_users_clipboard(desktop, editor):
+    from agent.checks import focused_window_text
+
+    computer = get_computer()
+    clipboard.write_clipboard("the user's")
+    _click_into(computer, editor.title_hint)
+    computer.type("checked text")
+    # At once, while the typing's clipboard restore may still be running on its thread.
+    assert focused_window_text(computer) == "checked text"
+    computer.finish_typing()
+    assert clipboard.read_clipboard() == "the user's"
+
+
 def test_it_lists_the_editor_window_with_geometry_and_focus(desktop, editor):
     windows = get_computer().windows()
     mine = [w for w in windows if editor.title_hint in w["title"]]
