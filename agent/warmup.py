@@ -24,6 +24,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 logger = logging.getLogger("deskhand.agent")
@@ -130,11 +131,12 @@ def _model_client() -> None:
     levels = [logger.level for logger in quiet]
     for each in quiet:
         each.setLevel(logging.WARNING)
-    loop = asyncio.new_event_loop()
     try:
-        loop.run_until_complete(round_trips())
+        # On a thread of its own: the caller's thread may run an event loop already (any async
+        # caller, or a test under Playwright), and a thread can run only one.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="deskhand-warm-up") as pool:
+            pool.submit(asyncio.run, round_trips()).result()
     finally:
-        loop.close()
         for each, level in zip(quiet, levels, strict=True):
             each.setLevel(level)
     if len(streamed) != len(_ANSWER["output"]):  # the stream's format changed: this warmed nothing

@@ -28,3 +28,13 @@ def test_without_the_desktop_it_does_not_touch_the_display(monkeypatch):
 
     assert set(report) == {"engine", "model client", "image encoders"}
     assert all(isinstance(seconds, float) for seconds in report.values()), report
+
+
+def test_it_warms_the_model_client_from_a_thread_that_runs_an_event_loop():
+    import asyncio
+
+    async def from_async_code():
+        return warm_up(desktop=False)
+
+    report = asyncio.run(from_async_code())
+    assert isinstance(report["model client"], float), report
