@@ -4,6 +4,7 @@
 import threading
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -68,6 +69,9 @@ def only_these_machines():
     """Machines other than the test's own (a worker another test started, still heartbeating) are
     made busy for the test, so no dispatcher, in this process or in theirs, hands them the test's runs."""
     holding = timezone.now() + timezone.timedelta(hours=1)  # a claim that never goes stale meanwhile
+    # The suite's own worker registers its machine again at its next heartbeat when an earlier
+    # test's flush removed the row: it is made busy from the start too.
+    Machine.objects.get_or_create(name=settings.MACHINE_NAME)
     others = list(Machine.objects.values_list("pk", flat=True))
     Machine.objects.filter(pk__in=others).update(desktop_holder="test-hold", desktop_heartbeat_at=holding)
     yield
