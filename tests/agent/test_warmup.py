@@ -32,9 +32,12 @@ def test_without_the_desktop_it_does_not_touch_the_display(monkeypatch):
 
 def test_it_warms_the_model_client_from_a_thread_that_runs_an_event_loop():
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     async def from_async_code():
         return warm_up(desktop=False)
 
-    report = asyncio.run(from_async_code())
+    # A thread of its own for the loop: this one may run the browser tests' loop already.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        report = pool.submit(asyncio.run, from_async_code()).result()
     assert isinstance(report["model client"], float), report

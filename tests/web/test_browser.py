@@ -266,7 +266,10 @@ def test_status_tells_the_truth_without_a_display_and_hides_what_cannot_be_done(
     sign_in(page, pages_server.url, settings.API_TOKEN, next_path="/status")
     from runs.models import Machine
 
-    # No worker reports a desktop either (a worker another test started may still heartbeat).
+    # No worker reports a desktop either (a worker another test started may still heartbeat). The
+    # suite's own worker registers again, display and all, when an earlier test's flush removed
+    # its row: the row is there first, so its heartbeats leave this alone.
+    Machine.objects.get_or_create(name=settings.MACHINE_NAME)
     Machine.objects.update(display_reachable=False)
     page.request.post(pages_server.url + "/api/auth/codex/logout", headers=page_csrf(page))  # no pending sign-in
     page.reload()
