@@ -83,8 +83,11 @@ def check(python: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m deskhand", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="install, migrate and serve on http://127.0.0.1:3333/")
-    run.add_argument("serve_args", nargs=argparse.REMAINDER, help="passed to `manage.py serve` (--host, --port)")
+    commands.add_parser(
+        "run",
+        help="install, migrate and serve on http://127.0.0.1:3333/; other arguments go to `manage.py serve` "
+        "(--host, --port, --no-worker)",
+    )
     test = commands.add_parser("test", help="install the test tools, run the checks and the suite")
     test.add_argument("--portable", action="store_true", help="only the part that runs on every OS (marker portable)")
     commands.add_parser("check", help="ruff, mypy (this OS, Windows, macOS), the import-time check")
@@ -93,12 +96,15 @@ def main(argv: list[str] | None = None) -> None:
     fuzz = commands.add_parser("fuzz", help="schemathesis against a live server: every phase and check")
     fuzz.add_argument("--seconds", type=int, default=600)
     fuzz.add_argument("--seed", type=int, default=20260301)
-    args = parser.parse_args(argv)
+    # Not argparse.REMAINDER: it refuses a first argument that looks like an option (`run --port 4000`).
+    args, serve_args = parser.parse_known_args(argv)
+    if serve_args and args.command != "run":
+        parser.error(f"unrecognized arguments: {' '.join(serve_args)}")
 
     if args.command == "run":
         python = install(dev=False)
         sh(python, "manage.py", "migrate", "--noinput")
-        sh(python, "manage.py", "serve", *args.serve_args)
+        sh(python, "manage.py", "serve", *serve_args)
         return
     python = install(dev=True)
     if args.command == "check":
