@@ -12,6 +12,9 @@ def commands(monkeypatch):
     ran: list[list[str]] = []
     monkeypatch.setattr(deskhand_main, "install", lambda dev: Path("python"))
     monkeypatch.setattr(deskhand_main, "sh", lambda *args, env=None: ran.append([str(a) for a in args]))
+    monkeypatch.setattr(
+        deskhand_main, "serve", lambda python, args: ran.append([str(python), "manage.py", "serve", *args])
+    )
     return ran
 
 
