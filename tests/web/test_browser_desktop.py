@@ -189,6 +189,10 @@ def test_live_console_frames_instruction_confirmation_and_observe(
     marker = page.locator("#live-confirm-screen svg circle").first
     assert (marker.get_attribute("cx"), marker.get_attribute("cy")) == (str(x), str(y))
     assert "hello" in page.locator("#live-confirm-screen svg").text_content()
+    # The pane may be drawn again as the step's events arrive (they are written while the engine
+    # waits): measure what is on screen once it is there.
+    page.locator("#live-confirm-screen img").wait_for(state="visible")
+    marker.wait_for(state="visible")
     screen = page.locator("#live-confirm-screen img").bounding_box()
     drawn = marker.bounding_box()
     centre = (drawn["x"] + drawn["width"] / 2 - screen["x"], drawn["y"] + drawn["height"] / 2 - screen["y"])
