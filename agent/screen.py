@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import io
 import struct
-import threading
 import time
 import zlib
 from collections.abc import Callable
@@ -26,7 +25,6 @@ from agent.errors import Stopped
 # Each capture allocates ~10 MB of fresh buffers; with Pillow's default (no block cache) every frame
 # pays for mmap + page faults. Keeping freed blocks made the capture loop 2-3x faster (measured).
 Image.core.set_blocks_max(32)
-_pool_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -122,7 +120,7 @@ def prepare(frame: Image.Image | Any, geometry: Geometry, config: ScreenConfig) 
         rgb = np.asarray(piece)
         return rgb, (_png_band(rgb, last=i == _PARTS - 1) if png else None)
 
-    parts = [job.result() for job in [_bands_pool().submit(part, i) for i in range(_PARTS)]]
+    parts = [job.result() for job in [_BANDS.submit(part, i) for i in range(_PARTS)]]
     if png:
         data = _png(w, h, [band for _, band in parts if band is not None])
         mime = "image/png"
@@ -143,15 +141,9 @@ def prepare(frame: Image.Image | Any, geometry: Geometry, config: ScreenConfig) 
 
 
 _PARTS = 2  # bands prepared side by side: two cores are common to every desktop (and all this VM has)
-_bands: ThreadPoolExecutor | None = None
-
-
-def _bands_pool() -> ThreadPoolExecutor:
-    global _bands
-    with _pool_lock:
-        if _bands is None:
-            _bands = ThreadPoolExecutor(max_workers=_PARTS, thread_name_prefix="deskhand-bands")
-        return _bands
+# An executor starts its threads on its first task: a process that never shows a screen has none.
+_BANDS = ThreadPoolExecutor(max_workers=_PARTS, thread_name_prefix="deskhand-bands")
+_AHEAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deskhand-prepare")
 
 
 def _source(frame: Image.Image | Any) -> tuple[Image.Image, bool]:
@@ -161,14 +153,6 @@ def _source(frame: Image.Image | Any) -> tuple[Image.Image, bool]:
         return Image.frombuffer("RGBX", frame.size, raw, "raw", "RGBX", 0, 1), True
     image = _image(frame)
     return (image if image.mode == "RGB" else image.convert("RGB")), False
-
-
-def encode_png(rgb: np.ndarray) -> bytes:
-    """An RGB array (height × width × 3, uint8) as a PNG, compressed in `_PARTS` bands on threads."""
-    h = rgb.shape[0]
-    rows = [round(h * i / _PARTS) for i in range(_PARTS + 1)]
-    jobs = [_bands_pool().submit(_png_band, rgb[rows[i] : rows[i + 1]], last=i == _PARTS - 1) for i in range(_PARTS)]
-    return _png(rgb.shape[1], h, [job.result() for job in jobs])
 
 
 def _png_rows(rgb: np.ndarray) -> np.ndarray:
@@ -331,17 +315,6 @@ def _hash(frame: Any) -> int | None:
     return xxhash.xxh3_64_intdigest(raw) if raw is not None else None
 
 
-_pool: ThreadPoolExecutor | None = None
-
-
-def _prepare_pool() -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deskhand-prepare")
-        return _pool
-
-
 class PrepareAhead:
     """Scales and encodes settle's newest frame on a worker thread while settle waits out its quiet window.
 
@@ -362,7 +335,7 @@ class PrepareAhead:
         if digest is None:
             return
         self._latest = frame
-        self._job = (digest, _prepare_pool().submit(self._run, frame))
+        self._job = (digest, _AHEAD.submit(self._run, frame))
 
     def _run(self, frame: Any) -> ModelShot | None:
         if frame is not self._latest:
