@@ -208,21 +208,19 @@ class PasteOwner:
         """Wait until the app has fetched the text, without the margin `wait_served` keeps for closing:
         TARGETS + data (two requests), or one request and a longer silence. Enough to order the
         actions after the paste; the owner must stay up until `wait_served`."""
-        start = time.monotonic()
-        while time.monotonic() - start < cap_s:
-            if self.requests >= 2 or (self.requests == 1 and time.monotonic() - self._last >= 0.15):
-                return True
-            time.sleep(0.002)
-        return self.requests > 0
+        return self._wait(cap_s, quiet_after_two_s=0.0)
 
     def wait_served(self, cap_s: float = 2.0) -> bool:
         """Wait until the paste fetched our text: TARGETS + data (two requests: GTK, Qt, Chromium), or
         one request and a longer silence (apps that ask for the data directly). Closing the owner
         between an app's TARGETS and data requests would lose the paste, hence the margins."""
+        return self._wait(cap_s, quiet_after_two_s=0.02)
+
+    def _wait(self, cap_s: float, *, quiet_after_two_s: float) -> bool:
         start = time.monotonic()
         while time.monotonic() - start < cap_s:
             quiet = time.monotonic() - self._last
-            if (self.requests >= 2 and quiet >= 0.02) or (self.requests == 1 and quiet >= 0.15):
+            if (self.requests >= 2 and quiet >= quiet_after_two_s) or (self.requests == 1 and quiet >= 0.15):
                 return True
             time.sleep(0.002)
         return self.requests > 0
