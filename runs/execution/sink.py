@@ -74,10 +74,7 @@ class DjangoSink:
 
     def close(self) -> None:
         """Write everything queued (raising a write's failure); later events are written at once."""
-        try:
-            self.writer.close()
-        finally:
-            self.writer.inline = True
+        self.writer.close()
 
     @property
     def usage(self) -> dict:
@@ -156,8 +153,8 @@ class DjangoSink:
 
         The engine beats before every model call, so this is also when the queued writes go."""
         self.writer.release()
-        # The engine beats before every model call; beats closer than half an interval add a
-        # write per step and say nothing new (the heartbeat thread beats while a call blocks).
+        # Beats closer than half an interval add a write per step and say nothing new (the
+        # heartbeat thread beats while a call blocks).
         if time.monotonic() - self._beat_at < heartbeat_interval() / 2:
             return
         self._beat_at = time.monotonic()

@@ -84,10 +84,11 @@ class EventWriter:
         self._raise_failure()
 
     def close(self) -> None:
-        """Flush, then end the thread (and its database connection)."""
+        """Flush, then end the thread (and its database connection); later writes happen at once."""
         try:
             self.flush()
         finally:
+            self.inline = True
             with self._lock:
                 thread, self._thread = self._thread, None
             if thread is not None:
