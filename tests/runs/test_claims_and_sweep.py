@@ -12,9 +12,8 @@ from agent.sink import ConfirmationRequest
 from events.models import Event
 from runs import dispatch, services
 from runs.execution.claims import desktop_claim, desktop_release
-from runs.execution.owner import ExecutionOwner
-from runs.execution.sink import DjangoSink
 from runs.models import Confirmation, Machine, Run
+from tests.fixtures.sinks import run_sink
 from tests.fixtures.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.scaled]
@@ -251,15 +250,7 @@ def test_the_sweep_interrupts_stale_runs_frees_their_desktop_and_leaves_live_one
 
 def test_a_run_that_lost_its_claim_notices_and_cannot_overwrite_the_verdict():
     run = Run.objects.create(scenario_id="x", auth_provider="api-key", model="m", status="running", claim_token="mine")
-    sink = DjangoSink(
-        ExecutionOwner(
-            model=Run,
-            pk=run.id,
-            running_status="running",
-            waiting_status="waiting_confirmation",
-            claim={"claim_token": "mine"},
-        )
-    )
+    sink = run_sink(run, claim_token="mine")
     assert not sink.should_stop()
     Run.objects.filter(pk=run.pk).update(status="interrupted")
     sink.heartbeat()
@@ -267,19 +258,6 @@ def test_a_run_that_lost_its_claim_notices_and_cannot_overwrite_the_verdict():
     assert sink.should_stop()
     assert services._finish(run.id, "mine", status="succeeded", summary="", error="", reason="", usage={}) is None
     assert Run.objects.get(pk=run.pk).status == "interrupted"
-
-
-def _waiting_sink(run):
-    return DjangoSink(
-        ExecutionOwner(
-            model=Run,
-            pk=run.id,
-            running_status="running",
-            waiting_status="waiting_confirmation",
-            claim={"claim_token": "c"},
-        ),
-        confirmation_timeout_s=10,
-    )
 
 
 def _confirm_in_background(sink, request):
@@ -293,7 +271,7 @@ def _confirm_in_background(sink, request):
 def test_a_confirmation_approves_one_exact_action_once(api):
     run = Run.objects.create(scenario_id="x", auth_provider="api-key", model="m", status="running", claim_token="c")
     request = ConfirmationRequest.build("shell_command", {"command": "sudo ls"}, "privilege escalation")
-    thread, answer = _confirm_in_background(_waiting_sink(run), request)
+    thread, answer = _confirm_in_background(run_sink(run, confirmation_timeout_s=10), request)
     assert api.get(f"/api/runs/{run.id}").json()["status"] == "waiting_confirmation"
 
     wrong = api.post(f"/api/runs/{run.id}/confirm", {"choice": "confirmed", "fingerprint": "0" * 64}, format="json")
@@ -313,7 +291,7 @@ def test_a_confirmation_approves_one_exact_action_once(api):
 def test_a_stop_while_waiting_for_a_confirmation_declines_it():
     run = Run.objects.create(scenario_id="x", auth_provider="api-key", model="m", status="running", claim_token="c")
     request = ConfirmationRequest.build("gui_action", {"type": "click"}, "sensitive")
-    thread, answer = _confirm_in_background(_waiting_sink(run), request)
+    thread, answer = _confirm_in_background(run_sink(run, confirmation_timeout_s=10), request)
     services.run_stop(run_id=run.id)
     thread.join(5)
     assert answer["value"] == "declined"

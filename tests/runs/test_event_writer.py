@@ -10,25 +10,12 @@ import pytest
 from django.db import OperationalError
 
 from events.models import Event, Screenshot
-from runs.execution.owner import ExecutionOwner
-from runs.execution.sink import DjangoSink
 from runs.execution.writer import EventWriter
 from runs.models import Run
+from tests.fixtures.sinks import run_sink
 from tests.fixtures.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _sink(run: Run) -> DjangoSink:
-    return DjangoSink(
-        ExecutionOwner(
-            model=Run,
-            pk=run.id,
-            running_status="running",
-            waiting_status="waiting_confirmation",
-            claim={"claim_token": "c"},
-        )
-    )
 
 
 def test_writes_run_in_order_on_another_thread_and_close_waits_for_them():
@@ -74,7 +61,7 @@ def test_inline_writer_writes_at_once_in_the_callers_thread():
 
 def test_a_closed_sink_has_written_every_event_and_screenshot_before_the_outcome():
     run = Run.objects.create(scenario_id="x", auth_provider="api-key", model="m", status="running", claim_token="c")
-    sink = _sink(run)
+    sink = run_sink(run)
     assert not sink.writer.inline  # outside a transaction: the writes go beside the engine
     refs = []
     for n in range(30):
