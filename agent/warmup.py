@@ -61,7 +61,12 @@ def warm_up(*, desktop: bool = True, extra: Sequence[tuple[str, Callable[[], obj
     ]
     if desktop:
         parts += [("computer", _computer), ("system description", _system_description)]
-    parts += extra
+    return warm_parts([*parts, *extra], payer="the first run")
+
+
+def warm_parts(parts: Sequence[tuple[str, Callable[[], object]]], *, payer: str) -> dict[str, float | str]:
+    """Run each part on its own; per part, its seconds or, when it failed, why. Never raises:
+    `payer` pays later for a part that failed."""
     report: dict[str, float | str] = {}
     for name, part in parts:
         started = time.perf_counter()
@@ -70,7 +75,7 @@ def warm_up(*, desktop: bool = True, extra: Sequence[tuple[str, Callable[[], obj
         except Exception as exc:  # noqa: BLE001 - a worker without a display still works (CLI runs)
             report[name] = f"failed: {exc}"[:300]
             # Not a warning: no display is a normal state for a worker that runs CLI tasks only.
-            logger.info("Warm-up of the %s failed (the first run pays for it instead): %r", name, exc)
+            logger.info("Warm-up of the %s failed (%s pays for it instead): %r", name, payer, exc)
         else:
             report[name] = round(time.perf_counter() - started, 3)
     return report

@@ -17,18 +17,13 @@ logger = logging.getLogger("deskhand.serve")
 
 
 def web_warm_up() -> None:
-    """Never fatal: a part that fails is logged and the first request pays for it."""
+    """Never fatal: a part that fails (the broker is down, say) is logged and the first request pays for it."""
+    from agent.warmup import warm_parts
+
     started = time.perf_counter()
-    report: dict[str, float | str] = {}
-    for name, part in (("urls", _urls), ("scenarios", _scenarios), ("task queue", _task_queue)):
-        part_started = time.perf_counter()
-        try:
-            part()
-        except Exception as exc:  # noqa: BLE001 - e.g. the broker is down: the first request will say so
-            report[name] = f"failed: {exc}"[:300]
-            logger.info("Warm-up of the %s failed (the first request pays for it instead): %r", name, exc)
-        else:
-            report[name] = round(time.perf_counter() - part_started, 3)
+    report = warm_parts(
+        [("urls", _urls), ("scenarios", _scenarios), ("task queue", _task_queue)], payer="the first request"
+    )
     logger.debug("Web warmed up in %.2f s: %s", time.perf_counter() - started, report)
 
 
