@@ -20,6 +20,8 @@ logger = logging.getLogger("deskhand.agent")
 
 # How long the copied text may take to reach the clipboard.
 COPY_WAIT_S = 2.0
+# How much of the window's text a failed check quotes.
+EXCERPT_CHARS = 120
 
 
 def checks_evaluate(checks: list[dict], computer: Computer) -> list[str]:
@@ -41,9 +43,17 @@ def checks_evaluate(checks: list[dict], computer: Computer) -> list[str]:
             if any(text in title for title in titles):
                 continue
             content = focused_window_text(computer)
-            if content is None or text not in content:
-                failures.append(f"the text {text!r} is not in the focused window")
+            if content is None:
+                failures.append(f"the text {text!r} is not in the focused window (its text could not be read)")
+            elif text not in content:
+                failures.append(f"the text {text!r} is not in the focused window (it holds {_excerpt(content)!r})")
     return failures
+
+
+def _excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """What the window held, short enough for an error message: what was there instead is the
+    first thing a person asks."""
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def focused_window_text(computer: Computer) -> str | None:

@@ -167,7 +167,8 @@ def _verify(ctx: Context, checks: list[dict], summary: str) -> tuple[str, str]:
     """The agent says it is done; the success checks say whether the desktop agrees."""
     failures = checks_evaluate(checks, ctx.computer)
     if failures:
-        message = "A success check failed: " + "; ".join(failures)
+        # The window's text is quoted: a secret typed into it must not reach the run's error.
+        message = ctx.secrets.mask("A success check failed: " + "; ".join(failures))
         ctx.sink.emit(
             "error",
             {

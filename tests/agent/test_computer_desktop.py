@@ -78,6 +78,16 @@ def test_reading_the_window_right_after_typing_finds_the_text_and_keeps_the_user
     assert clipboard.read_clipboard() == "the user's"
 
 
+def test_a_failed_text_check_says_what_the_window_holds_instead(desktop, editor):
+    from agent.checks import checks_evaluate
+
+    computer = get_computer()
+    _click_into(computer, editor.title_hint)
+    computer.type("other words")
+    failures = checks_evaluate([{"textInWindow": "expected words"}], computer)
+    assert failures == ["the text 'expected words' is not in the focused window (it holds 'other words')"]
+
+
 def test_it_lists_the_editor_window_with_geometry_and_focus(desktop, editor):
     windows = get_computer().windows()
     mine = [w for w in windows if editor.title_hint in w["title"]]
