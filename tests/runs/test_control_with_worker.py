@@ -80,8 +80,11 @@ def test_a_pause_hands_the_desktop_to_a_person_and_resume_goes_on_from_the_fresh
     paused = wait_for(api, run["id"], {"paused"}, timeout=10)
     assert paused["pauseRequestedAt"]
     wait_until(lambda: model.model_requests()[0].cancelled, 5, what="the model call to be cancelled")
-    # The person uses the desktop: clicks into the editor and types.
-    subprocess.run(["xdotool", "mousemove", str(x), str(y), "click", "1"], env=desktop.env, check=True)
+    # The person uses the desktop: clicks into the editor and types. Not where the agent will click:
+    # two clicks on one spot within the double-click time (400 ms) select a word, and with a fast
+    # resume the agent's click can come that soon after the person's.
+    person_x = window["x"] + window["width"] // 4
+    subprocess.run(["xdotool", "mousemove", str(person_x), str(y), "click", "1"], env=desktop.env, check=True)
     subprocess.run(["xdotool", "type", "--delay", "20", "the person"], env=desktop.env, check=True)
     assert len(model.model_requests()) == 1  # nothing asked while the person has the desktop
 
