@@ -13,6 +13,7 @@ import time
 from datetime import datetime
 
 import httpx
+import psutil
 import pytest
 
 from tests.fixtures.deployment import TERMINAL, Deployment
@@ -61,6 +62,28 @@ def start_three_runs(deployment: Deployment, model) -> list[str]:
     for n in (2, 3):
         model.add_turn(model.message(f"run {n} done"))
     return ids
+
+
+def wait_for_exit(proc: psutil.Process, deployment: Deployment, *, what: str) -> None:
+    """Wait STUCK_LIMIT_S for `proc` (not our child) to exit; else fail with its threads' stacks
+    (Celery prints them on SIGUSR1) and the log's tail.
+
+    An exited process counts once it is a zombie: an orphan is reaped by whoever adopted it, when
+    that gets to it (here PID 1 reaps every 2 s)."""
+
+    def exited() -> bool:
+        try:
+            return proc.status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
+
+    deadline = time.monotonic() + STUCK_LIMIT_S
+    while not exited():
+        if time.monotonic() > deadline:
+            proc.send_signal(signal.SIGUSR1)
+            time.sleep(1)
+            pytest.fail(f"{what} still runs after {STUCK_LIMIT_S:g} s:\n{deployment.log('serve')[-8000:]}")
+        time.sleep(0.1)
 
 
 class StreamReader(threading.Thread):
@@ -148,7 +171,7 @@ def test_a_killed_serve_leaves_no_worker_driving_the_desktop(deployment, model):
     deployment.serve_proc.kill()  # SIGKILL: serve gets no chance to stop its worker itself
     gone = time.time()
     deployment.serve_proc.wait()
-    worker.wait(timeout=STUCK_LIMIT_S)  # the worker notices it lost its server and exits
+    wait_for_exit(worker, deployment, what="the embedded worker after its server was killed")
     time.sleep(UNSUPERVISED_LIMIT_S)  # long enough for any unsupervised work to show up below
 
     back = time.time()
