@@ -87,6 +87,8 @@ def _heartbeat() -> None:
     from runs.services import machine_heartbeat, machine_register
 
     global _machine_id
+    if process.shutdown_reason():
+        return  # marked offline on the way out: a beat now would hand this machine new runs
     if _machine_id is None or not machine_heartbeat(machine_id=_machine_id):
         _machine_id = machine_register().pk
 
