@@ -136,6 +136,35 @@ def test_the_turn_budget_ends_the_task(fake_openai):
     assert outcome.status == "failed" and "budget of 2 turns" in outcome.summary
 
 
+class CountingComputer(FakeComputer):
+    def __init__(self):
+        super().__init__()
+        self.captures = 0
+
+    def screenshot(self):
+        self.captures += 1
+        return super().screenshot()
+
+
+def test_a_first_screenshot_action_captures_the_screen_once(fake_openai):
+    # No coordinates to map: nothing is captured before the batch, only the screenshot after it.
+    fake_openai.add_turn(fake_openai.computer_call({"type": "screenshot"}))
+    fake_openai.add_turn(fake_openai.message("Seen."))
+    outcome, sink, computer = _run(fake_openai, computer=CountingComputer())
+    assert outcome.status == "succeeded"
+    assert computer.captures == 1 and len(sink.of_type("screenshot")) == 1
+
+
+def test_a_first_click_aims_at_the_screen_as_it_is_and_keeps_that_screen(fake_openai):
+    fake_openai.add_turn(fake_openai.computer_call({"type": "click", "x": 10, "y": 20}))
+    fake_openai.add_turn(fake_openai.message("Clicked."))
+    outcome, sink, computer = _run(fake_openai)
+    assert outcome.status == "succeeded"
+    assert computer.actions[0][:3] == ("click", 10, 20)
+    aimed, after = sink.of_type("screenshot")  # the screen it aimed at, then the one after the batch
+    assert aimed["call_id"] == after["call_id"]
+
+
 def test_a_failing_action_goes_back_to_the_model_as_data(fake_openai):
     fake_openai.add_turn(fake_openai.computer_call({"type": "keypress", "keys": ["HYPERDRIVE"]}))
     fake_openai.add_turn(fake_openai.message("That key does not exist; done anyway."))
