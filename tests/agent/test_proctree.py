@@ -10,6 +10,7 @@ import psutil
 import pytest
 
 from agent.platform.proctree import ProcessTree, own_group_options, watch_parent
+from tests.fixtures.waiting import process_exited
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -29,10 +30,7 @@ def _start(tmp_path, rest):
 def _gone(pid, timeout=10):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return True
-        except psutil.NoSuchProcess:
+        if process_exited(pid):
             return True
         time.sleep(0.02)
     return False

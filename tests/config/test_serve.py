@@ -11,7 +11,7 @@ import psutil
 import pytest
 
 from tests.fixtures.server import free_port
-from tests.fixtures.waiting import wait_until
+from tests.fixtures.waiting import process_exited, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -110,7 +110,7 @@ def test_the_worker_does_not_outlive_a_killed_serve(served):
     worker = next(c for c in psutil.Process(proc.pid).children(recursive=True) if "worker" in " ".join(c.cmdline()))
     proc.kill()  # no chance to stop the worker itself
     proc.wait()
-    worker.wait(timeout=60)  # raises if the worker lives on
+    wait_until(lambda: process_exited(worker.pid), 60, what="the worker to end with its server")
 
 
 def test_serve_refuses_a_port_in_use(served, tmp_path):

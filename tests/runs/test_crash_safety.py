@@ -17,6 +17,7 @@ import psutil
 import pytest
 
 from tests.fixtures.deployment import TERMINAL, Deployment
+from tests.fixtures.waiting import process_exited, wait_until
 
 pytestmark = [pytest.mark.desktop, pytest.mark.scaled, pytest.mark.timeout(240)]
 
@@ -66,24 +67,13 @@ def start_three_runs(deployment: Deployment, model) -> list[str]:
 
 def wait_for_exit(proc: psutil.Process, deployment: Deployment, *, what: str) -> None:
     """Wait STUCK_LIMIT_S for `proc` (not our child) to exit; else fail with its threads' stacks
-    (Celery prints them on SIGUSR1) and the log's tail.
-
-    An exited process counts once it is a zombie: an orphan is reaped by whoever adopted it, when
-    that gets to it (here PID 1 reaps every 2 s)."""
-
-    def exited() -> bool:
-        try:
-            return proc.status() == psutil.STATUS_ZOMBIE
-        except psutil.NoSuchProcess:
-            return True
-
-    deadline = time.monotonic() + STUCK_LIMIT_S
-    while not exited():
-        if time.monotonic() > deadline:
-            proc.send_signal(signal.SIGUSR1)
-            time.sleep(1)
-            pytest.fail(f"{what} still runs after {STUCK_LIMIT_S:g} s:\n{deployment.log('serve')[-8000:]}")
-        time.sleep(0.1)
+    (Celery prints them on SIGUSR1) and the log's tail."""
+    try:
+        wait_until(lambda: process_exited(proc.pid), STUCK_LIMIT_S, what=what)
+    except AssertionError:
+        proc.send_signal(signal.SIGUSR1)
+        time.sleep(1)
+        pytest.fail(f"{what} still runs after {STUCK_LIMIT_S:g} s:\n{deployment.log('serve')[-8000:]}")
 
 
 class StreamReader(threading.Thread):
