@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 
 from django.db import connection
@@ -27,6 +28,9 @@ SERVER_GONE_REASON = (
 
 _sweeper = None
 _machine_id: int | None = None
+# Marking the machine offline on the way out (see on_worker_shutting_down), and how long exit waits for it.
+_going_offline: threading.Thread | None = None
+OFFLINE_WAIT_S = 5.0
 # When this process set up: anything of this machine picked up earlier belongs to a dead process.
 _process_started = None
 
@@ -107,23 +111,37 @@ def on_worker_shutting_down(sender=None, sig: str = "", **kwargs) -> None:
     which end within a second or two, and exits.
 
     `serve` stops its embedded worker as Ctrl-C does; an embedded worker that gets SIGTERM lost its
-    server (the kernel's parent-death signal on Linux; `server_gone` elsewhere)."""
+    server (the kernel's parent-death signal on Linux; `server_gone` elsewhere).
+
+    Celery calls this inside its signal handler, on the main thread: the machine goes offline on a
+    thread of its own. Written here, a second signal arriving while the first one's query waited
+    re-entered the same database connection and hung the worker on its (not reentrant) lock."""
+    global _going_offline
     embedded = bool(os.environ.get(PARENT_PID_ENV))
     process.shutdown_begin(SERVER_GONE_REASON if embedded and sig == "SIGTERM" else SHUTDOWN_REASON)
-    if _machine_id is not None:
-        try:
-            from runs.services import machine_offline
+    if _machine_id is not None and _going_offline is None:
+        _going_offline = threading.Thread(
+            target=_go_offline, args=(_machine_id,), name="deskhand-machine-offline", daemon=True
+        )
+        _going_offline.start()
 
-            machine_offline(machine_id=_machine_id)
-        except Exception:  # the heartbeat goes stale on its own
-            logger.warning("Could not mark this machine offline", exc_info=True)
-        finally:
-            connection.close()
+
+def _go_offline(machine_id: int) -> None:
+    from runs.services import machine_offline
+
+    try:
+        machine_offline(machine_id=machine_id)
+    except Exception:  # the heartbeat goes stale on its own
+        logger.warning("Could not mark this machine offline", exc_info=True)
+    finally:
+        connection.close()
 
 
 def on_worker_shutdown(sender=None, **kwargs) -> None:
     if _sweeper is not None:
         _sweeper.stop()
+    if _going_offline is not None:
+        _going_offline.join(timeout=OFFLINE_WAIT_S)
 
 
 def connect() -> None:

@@ -17,6 +17,7 @@ def shutdown_state(monkeypatch):
     """This test's own process state: shutting down must not leak into the tests after it."""
     monkeypatch.setattr(process, "_shutdown", threading.Event())
     monkeypatch.setattr(process, "_reason", "")
+    monkeypatch.setattr(worker_hooks, "_going_offline", None)
 
 
 def test_a_worker_shutting_down_stays_offline_though_its_heartbeat_still_ticks(monkeypatch, shutdown_state):
@@ -26,6 +27,8 @@ def test_a_worker_shutting_down_stays_offline_though_its_heartbeat_still_ticks(m
     assert Machine.objects.get(pk=machine.pk).last_heartbeat is not None
 
     worker_hooks.on_worker_shutting_down(sig="SIGTERM")
+    worker_hooks.on_worker_shutting_down(sig="SIGTERM")  # a second signal: one offline write, not two
     worker_hooks._heartbeat()  # the sweeper's next tick, before the process has exited
+    worker_hooks.on_worker_shutdown()  # waits for the offline write
     assert Machine.objects.get(pk=machine.pk).last_heartbeat is None
     assert process.shutdown_reason()
