@@ -18,10 +18,10 @@ from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 from PIL import Image
 
 from agent.errors import ComputerUnavailable, FailSafeTriggered
-from agent.platform import capture, clipboard, window_list
+from agent.platform import capture, clipboard, screen_changes, window_list
 from agent.platform.keys import MODIFIERS, canonical_keys, gui_key, gui_modifiers, map_keys, shortcut
 from agent.platform.system import current_os
-from agent.screen import Geometry
+from agent.screen import Geometry, ScreenChanges
 
 Keys = str | Iterable[str]
 
@@ -80,6 +80,7 @@ class Computer(Protocol):
     def type(self, text: str) -> None: ...
     def windows(self) -> list[dict[str, Any]]: ...
     def release_all(self) -> None: ...
+    def watch_screen(self) -> ScreenChanges | None: ...
 
 
 _P = ParamSpec("_P")
@@ -347,6 +348,11 @@ class LocalComputer:
             fn(*args, **kwargs)
         except Exception:  # noqa: BLE001 - releasing must never mask the real outcome
             pass
+
+    def watch_screen(self) -> ScreenChanges | None:
+        """Reports of what is drawn on the screen from now on (X11), for settling; None elsewhere.
+        The caller closes them: the same thread's next call restarts them anyway."""
+        return screen_changes.watch(os.environ.get("DISPLAY", ""))
 
     # -- windows --
     def windows(self) -> list[dict[str, Any]]:

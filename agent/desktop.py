@@ -16,7 +16,7 @@ from agent.context import AgentResult, Context, Item, prune_images, user_message
 from agent.errors import EngineError, FailSafeTriggered, Resumed, Stopped, TimedOut, ToolNotSupported
 from agent.platform.keys import UnknownKey, map_keys
 from agent.progress import ProgressWatch
-from agent.screen import Geometry, ModelShot, PrepareAhead, prepare, settle
+from agent.screen import Geometry, ModelShot, PrepareAhead, ScreenChanges, prepare, settle
 from agent.sink import ConfirmationRequest
 from agent.transports import ModelRequest
 
@@ -80,8 +80,6 @@ class DesktopAgent:
         self.paused_this_turn = False  # a pause cut this turn short: its remaining batches are not run
         self.browser_first = browser_first  # a web task: the browser tools first, pixels for the rest
         self.shot: ModelShot | None = None  # the last screenshot the model saw: its scale maps coordinates
-        # The screen just before the running batch: settling waits until it sees the batch's effect.
-        self.before_batch: Any = None
         # Who chose the actions, for their `computer_action` events: "model", or "replay" when
         # agent.replay drives this agent from a recording.
         self.source = "model"
@@ -228,16 +226,22 @@ class DesktopAgent:
                     ),
                 )
         settles = status == "ok" and any(a.get("type") != "screenshot" for a in actions)
-        if settles:
-            # Grabbed now (1-2 ms), not taken from the model's last screenshot: a clock or a
-            # notification that changed while the model thought must not pass for the batch's effect.
-            self.before_batch = ctx.computer.screenshot()
-        if status == "ok":
-            problem = self.run_batch(call_id, actions)
-            status = "error" if problem else "ok"
-        seen = self.shot.data if self.shot is not None else None
-        frame = self.capture(settle_first=settles and status == "ok")
-        self.before_batch = None
+        # Settling waits until it sees the batch's effect: on the display server's reports of what
+        # was drawn since the batch began, where it gives them, and against the screen as it was
+        # just before. That is grabbed now (1-2 ms), not taken from the model's last screenshot: a
+        # clock or a notification that changed while the model thought must not pass for the effect.
+        changes = ctx.computer.watch_screen() if settles else None
+        try:
+            before = ctx.computer.screenshot() if settles else None
+            if status == "ok":
+                problem = self.run_batch(call_id, actions)
+                status = "error" if problem else "ok"
+            seen = self.shot.data if self.shot is not None else None
+            settle_first = settles and status == "ok"
+            frame = self.capture(settle_first=settle_first, before=before, changes=changes)
+        finally:
+            if changes is not None:
+                changes.close()
         self.progress.screen(seen, frame.data)
         ref = self.record_screen(frame, call_id=call_id)
         result = {"call_id": call_id, "status": status, "screenshot": ref}
@@ -380,7 +384,16 @@ class DesktopAgent:
         )
         return ref
 
-    def capture(self, *, settle_first: bool, remember: bool = True) -> ModelShot:
+    def capture(
+        self,
+        *,
+        settle_first: bool,
+        remember: bool = True,
+        before: Capture | None = None,
+        changes: ScreenChanges | None = None,
+    ) -> ModelShot:
+        """The screen for the model, after settling if asked (`agent.screen.settle` says how `before`
+        and `changes` help it)."""
         ctx = self.ctx
         if settle_first:
             geometry: dict[str, Geometry] = {}
@@ -391,8 +404,9 @@ class DesktopAgent:
                 return cap
 
             ahead = PrepareAhead(lambda cap: prepare(cap, cap.geometry, ctx.screen))
-            before, self.before_batch = self.before_batch, None
-            settled = settle(grab, ctx.screen, should_stop=ctx.sink.should_stop, on_still=ahead.offer, before=before)
+            settled = settle(
+                grab, ctx.screen, should_stop=ctx.sink.should_stop, on_still=ahead.offer, before=before, changes=changes
+            )
             shot = ahead.shot(settled.digest) or prepare(settled.grabbed, geometry["g"], ctx.screen)
         else:
             cap = ctx.computer.screenshot()

@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import numpy as np
 import xxhash
@@ -35,9 +35,10 @@ class ScreenConfig:
     settle_quiet_s: float = 0.03  # once the actions changed the screen, it must then stay unchanged this long
     # With no change seen yet, wait this long for one (see settle()).
     settle_no_change_s: float = 0.1
-    # Between polls. Each poll copies the whole screen out of the X server, and polling harder slows
-    # the app's own repaint: at 1920×1080 with Mousepad, click+type steps (p50 of 36, interleaved)
-    # took 73 ms at 8 ms, 66 ms at 4 ms and 75 ms at 2 ms.
+    # Between polls, where nothing reports changes. Each poll copies the whole screen out of the X
+    # server, and polling harder slows the app's own repaint: at 1920×1080 with Mousepad, click+type
+    # steps (p50 of 36, interleaved) took 73 ms at 8 ms, 66 ms at 4 ms and 75 ms at 2 ms. On reports,
+    # the likely result is grabbed this long after the last one.
     settle_poll_s: float = 0.004
     settle_max_s: float = 2.0  # cap: animations or video never "settle"
     settle_ignore_pixels: int = 12  # changed pixels (on a 1/4-size grey frame) still counted as "unchanged"
@@ -232,15 +233,31 @@ def changed_pixels(a: Image.Image, b: Image.Image, threshold: int = 24) -> int:
 
 @dataclass
 class Settled:
-    grabbed: Any  # the last grab: a PIL image or a capture
+    grabbed: Any  # the result: a PIL image or a capture
     quiet: bool  # False when the cap was hit (the screen kept changing)
     waited_s: float
-    polls: int
+    grabs: int  # frames grabbed while settling
     digest: int | None = None  # the raw hash of `grabbed`, when it has raw bytes
 
     @property
     def frame(self) -> Image.Image:
         return _image(self.grabbed)
+
+
+class ScreenChanges(Protocol):
+    """Reports of where the screen was drawn, from the display server (`agent.platform.screen_changes`)."""
+
+    def wait(self, timeout_s: float) -> int:
+        """Pixels reported drawn since the last call, waiting up to `timeout_s` for a first report."""
+        ...
+
+    def missed(self) -> None:
+        """Settling saw the screen change with nothing reported: do not trust these reports again."""
+        ...
+
+    def close(self) -> None:
+        """Stop reporting."""
+        ...
 
 
 def settle(
@@ -250,8 +267,9 @@ def settle(
     clock: Callable[[], float] = time.monotonic,
     on_still: Callable[[Any], None] | None = None,
     before: Any = None,
+    changes: ScreenChanges | None = None,
 ) -> Settled:
-    """Poll frames until the screen has not changed for `settle_quiet_s`, or `settle_max_s` passed.
+    """Wait until the screen has not changed for `settle_quiet_s`, or `settle_max_s` passed.
 
     `before` is a frame grabbed just before the actions, when known. Until the screen differs from
     it, settling waits `settle_no_change_s` (not only `settle_quiet_s`) for the actions to show: at
@@ -261,13 +279,100 @@ def settle(
     last change is enough, as before; not less: a paste's repaint was often followed by a second
     change (title, caret) 8-25 ms later, and up to 45 ms while the view scrolled.
 
-    `grab` returns a PIL image, or a capture with `.image` (and optionally `.raw` bytes: identical
-    raw frames, the common case, are told apart by a hash without building an image).
+    `changes`, started before the actions, reports what was drawn since: settling then waits on the
+    reports and grabs the screen only once they went quiet (`_settle_on_reports`). Without it, it
+    polls frames (`_settle_by_polling`).
+
     A blinking caret or a ticking clock changes a few pixels twice a second; changes up to
     `settle_ignore_pixels` (on a quarter-size frame) do not count, so such a screen still settles.
-    `on_still` is called with a frame that two polls in a row saw identical (see `PrepareAhead`):
-    the likely result. Not sooner: the first frame after an action is often from before its effect,
-    and preparing it would only keep the worker busy when the real result arrives.
+    `on_still` is called with the frame that is likely the result, so that it can be prepared while
+    settling waits out the quiet window (see `PrepareAhead`).
+    """
+    if changes is not None:
+        settled = _settle_on_reports(grab, config, changes, should_stop, clock, on_still, before)
+        if settled is not None:
+            return settled
+        changes.missed()
+    return _settle_by_polling(grab, config, should_stop, clock, on_still, before)
+
+
+# Bounds each wait for a report, so that a stop is seen this soon.
+_STOP_CHECK_S = 0.05
+
+
+def _settle_on_reports(
+    grab: Callable[[], object],
+    config: ScreenConfig,
+    changes: ScreenChanges,
+    should_stop: Callable[[], bool],
+    clock: Callable[[], float],
+    on_still: Callable[[Any], None] | None,
+    before: Any,
+) -> Settled | None:
+    """Settle on the display server's reports: no polling, so the app repaints on an idle core.
+
+    The screen is grabbed `settle_poll_s` after the last report (and offered to `on_still`), and again
+    only if a report follows. That grab is the result when the quiet window passes with no report
+    after it: anything drawn after the grab would have been reported. At 1920×1080 with Mousepad a
+    click+type step then took p50 53 ms against 68 ms polling (20 steps each, interleaved).
+
+    None when the reports missed a change: nothing significant was reported, yet the screen now
+    differs from `before` (the caller polls instead)."""
+    start = clock()
+    last_change, seen = start, False
+    still: Any = None  # grabbed after the last reported change
+    grabs = 0
+    # Reported areas are full-size pixels; settle_ignore_pixels counts quarter-size ones.
+    ignore = config.settle_ignore_pixels * 16
+    while True:
+        now = clock()
+        quiet_for = config.settle_quiet_s if seen else max(config.settle_quiet_s, config.settle_no_change_s)
+        if now - last_change >= quiet_for or now - start >= config.settle_max_s:
+            break
+        if should_stop():
+            raise Stopped()
+        wake = last_change + quiet_for
+        if seen and still is None:
+            wake = min(wake, last_change + config.settle_poll_s)
+        if changes.wait(min(max(0.0, wake - now), _STOP_CHECK_S)) > ignore:
+            last_change, seen, still = clock(), True, None
+        elif seen and still is None and clock() - last_change >= config.settle_poll_s:
+            still = grab()
+            grabs += 1
+            if on_still is not None:
+                on_still(still)
+    quiet = now - last_change >= quiet_for
+    frame = still
+    if frame is None:
+        frame = grab()
+        grabs += 1
+        if not seen and before is not None and _differs(before, frame, config):
+            return None
+    return Settled(frame, quiet, now - start, grabs, _hash(frame))
+
+
+def _differs(a: Any, b: Any, config: ScreenConfig) -> bool:
+    digest = _hash(a)
+    if digest is not None and digest == _hash(b):
+        return False
+    return changed_pixels(_small(a), _small(b)) > config.settle_ignore_pixels
+
+
+def _settle_by_polling(
+    grab: Callable[[], object],
+    config: ScreenConfig,
+    should_stop: Callable[[], bool],
+    clock: Callable[[], float],
+    on_still: Callable[[Any], None] | None,
+    before: Any,
+) -> Settled:
+    """Poll frames every `settle_poll_s`.
+
+    `grab` returns a PIL image, or a capture with `.image` (and optionally `.raw` bytes: identical
+    raw frames, the common case, are told apart by a hash without building an image). `on_still` gets
+    a frame that two polls in a row saw identical. Not sooner: the first frame after an action is
+    often from before its effect, and preparing it would only keep the worker busy when the real
+    result arrives.
     """
     start = clock()
     frame = grab()
@@ -278,19 +383,19 @@ def settle(
     if not seen and (prev_hash is None or prev_hash != _hash(before)):
         prev_small = _small(frame)
         seen = changed_pixels(_small(before), prev_small) > config.settle_ignore_pixels
-    polls = 1
+    grabs = 1
     while True:
         now = clock()
         quiet_for = config.settle_quiet_s if seen else max(config.settle_quiet_s, config.settle_no_change_s)
         if now - last_change >= quiet_for:
-            return Settled(frame, True, now - start, polls, prev_hash)
+            return Settled(frame, True, now - start, grabs, prev_hash)
         if now - start >= config.settle_max_s:
-            return Settled(frame, False, now - start, polls, prev_hash)
+            return Settled(frame, False, now - start, grabs, prev_hash)
         time.sleep(config.settle_poll_s)
         if should_stop():
             raise Stopped()
         previous, frame = frame, grab()
-        polls += 1
+        grabs += 1
         digest = _hash(frame)
         if digest is not None and digest == prev_hash:
             if on_still is not None and digest != offered:

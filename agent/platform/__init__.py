@@ -8,6 +8,7 @@
 - `keys`: model key names → the input library's names per OS (Cmd on macOS)
 - `clipboard`: typing by paste (xclip on X11, the OS clipboard elsewhere)
 - `capture`: display checks, DPI/Retina scaling, macOS permission messages
+- `screen_changes`: what the display server reports drawn (X11 DAMAGE), so settling need not poll
 - `apps`: where the browsers are installed
 
 The OS is chosen at run time, and no module imports a POSIX-only or Windows-only module at import

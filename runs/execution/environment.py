@@ -68,6 +68,9 @@ class NoDesktop:
     def release_all(self) -> None:
         pass
 
+    def watch_screen(self) -> None:
+        return None
+
 
 def computer_get() -> Computer | NoDesktop:
     from agent.computer import get_computer

@@ -1,10 +1,12 @@
 """The real computer on a real X display, with a real editor: what arrives is what was meant."""
 
+import time
+
 import pytest
 
 from agent.computer import get_computer
 from agent.platform import clipboard
-from agent.screen import ScreenConfig, settle
+from agent.screen import ScreenConfig, _small, changed_pixels, settle
 from tests.fixtures.waiting import wait_until
 
 pytestmark = [pytest.mark.desktop, pytest.mark.timeout(120)]
@@ -99,7 +101,48 @@ def test_settle_returns_on_quiet_even_with_a_blinking_caret(desktop, editor):
     _click_into(computer, editor.title_hint)  # the caret blinks in the focused editor
     config = ScreenConfig(settle_max_s=5.0)
     results = [settle(computer.screenshot, config) for _ in range(5)]
-    assert all(r.quiet for r in results), [(r.quiet, r.waited_s, r.polls) for r in results]
+    assert all(r.quiet for r in results), [(r.quiet, r.waited_s, r.grabs) for r in results]
+
+
+class _Spy:
+    """The real screen reports, and what settling did with them."""
+
+    def __init__(self, reports):
+        self.reports, self.drawn, self.missed_called = reports, 0, False
+
+    def wait(self, timeout_s):
+        drawn = self.reports.wait(timeout_s)
+        self.drawn += drawn
+        return drawn
+
+    def missed(self):
+        self.missed_called = True
+        self.reports.missed()
+
+    def close(self):
+        self.reports.close()
+
+
+def test_settling_on_the_x_servers_reports_returns_the_typed_text(desktop, editor):
+    computer = get_computer()
+    _click_into(computer, editor.title_hint)
+    computer.finish_typing()
+    config = ScreenConfig()
+    reports = computer.watch_screen()
+    assert reports is not None, "Xvfb reports drawing (the DAMAGE extension)"
+    spy = _Spy(reports)
+    try:
+        before = computer.screenshot()
+        computer.type("reported by the server")
+        settled = settle(computer.screenshot, config, before=before, changes=spy)
+    finally:
+        spy.close()
+    assert spy.drawn > 0 and not spy.missed_called
+    assert changed_pixels(_small(before), _small(settled.grabbed)) > config.settle_ignore_pixels
+    # What settling returned is the screen as it stays (a blinking caret aside).
+    time.sleep(0.5)
+    later = computer.screenshot()
+    assert changed_pixels(_small(settled.grabbed), _small(later)) <= config.settle_ignore_pixels
 
 
 def test_it_releases_held_keys_and_buttons(desktop, editor):

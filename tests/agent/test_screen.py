@@ -157,3 +157,108 @@ def test_settle_gives_up_waiting_for_an_effect_that_never_shows():
     clock = _Clock()
     settled = settle(lambda: _capture(WHITE), config, clock=clock, before=_capture(WHITE))
     assert settled.quiet and settled.waited_s >= config.settle_no_change_s
+
+
+class _Reports:
+    """A display server's change reports, scripted: (second, pixels drawn). Waiting moves `clock`."""
+
+    def __init__(self, clock, *reports):
+        self.clock = clock
+        self.pending = sorted(reports)
+        self.missed_called = False
+        self.closed = False
+
+    def wait(self, timeout_s):
+        if not self.pending or self.pending[0][0] > self.clock.now + timeout_s:
+            self.clock.now += timeout_s
+            return 0
+        second, pixels = self.pending.pop(0)
+        self.clock.now = max(self.clock.now, second)
+        return pixels
+
+    def missed(self):
+        self.missed_called = True
+
+    def close(self):
+        self.closed = True
+
+
+class _SlowClock:
+    """Fake time that moves 1 ms per look, and as far as a report wait says."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        self.now += 0.001
+        return self.now
+
+
+def _screen_at(clock, *changes):
+    """A grab showing, at each fake second, the image of the last change at or before it."""
+    grabs = []
+
+    def grab():
+        image = WHITE
+        for second, shown in changes:
+            if clock.now >= second:
+                image = shown
+        grabs.append(clock.now)
+        return _capture(image)
+
+    return grab, grabs
+
+
+DIALOG_TYPED = DIALOG.copy()
+DIALOG_TYPED[60:80, 80:200] = (250, 250, 250)
+REPORTS_CONFIG = ScreenConfig(settle_quiet_s=0.03, settle_no_change_s=0.1, settle_poll_s=0.004)
+
+
+def test_on_reports_settle_grabs_once_after_a_late_effect_and_offers_that_frame():
+    clock = _SlowClock()
+    grab, grabs = _screen_at(clock, (0.06, DIALOG))
+    offered = []
+    reports = _Reports(clock, (0.06, 20_000))
+    settled = settle(
+        grab, REPORTS_CONFIG, clock=clock, on_still=offered.append, before=_capture(WHITE), changes=reports
+    )
+    assert settled.quiet and np.array_equal(np.asarray(settled.frame), DIALOG)
+    assert len(grabs) == 1 and offered == [settled.grabbed]  # the one grab, prepared while settle waited
+    assert 0.09 <= settled.waited_s < 0.1  # the effect at 60 ms, then 30 ms with no report
+    assert not reports.missed_called
+
+
+def test_on_reports_a_change_after_the_grab_is_grabbed_again():
+    clock = _SlowClock()
+    grab, grabs = _screen_at(clock, (0.01, DIALOG), (0.025, DIALOG_TYPED))
+    reports = _Reports(clock, (0.01, 20_000), (0.025, 3_000))
+    settled = settle(grab, REPORTS_CONFIG, clock=clock, before=_capture(WHITE), changes=reports)
+    assert np.array_equal(np.asarray(settled.frame), DIALOG_TYPED)
+    assert len(grabs) == 2 and grabs[0] < 0.025 <= grabs[1]
+
+
+def test_on_reports_a_blinking_caret_is_no_effect():
+    clock = _SlowClock()
+    grab, _ = _screen_at(clock)
+    reports = _Reports(clock, (0.01, 3 * 18), (0.05, 3 * 18))  # a 3×18 caret, drawn twice
+    settled = settle(grab, REPORTS_CONFIG, clock=clock, before=_capture(WHITE), changes=reports)
+    assert settled.quiet and settled.waited_s >= REPORTS_CONFIG.settle_no_change_s
+    assert not reports.missed_called
+
+
+def test_a_change_nobody_reported_distrusts_the_reports_and_settles_by_polling():
+    clock = _SlowClock()
+    grab, _ = _screen_at(clock, (0.0, DIALOG))  # drawn past the server's reports (a compositor, say)
+    reports = _Reports(clock)
+    settled = settle(grab, REPORTS_CONFIG, clock=clock, before=_capture(WHITE), changes=reports)
+    assert reports.missed_called
+    assert settled.quiet and np.array_equal(np.asarray(settled.frame), DIALOG)
+
+
+def test_a_stop_ends_settling_on_reports():
+    from agent.errors import Stopped
+
+    clock = _SlowClock()
+    grab, _ = _screen_at(clock)
+    with pytest.raises(Stopped):
+        settle(grab, REPORTS_CONFIG, clock=clock, should_stop=lambda: True, changes=_Reports(clock))

@@ -59,3 +59,6 @@ class FakeComputer:
 
     def release_all(self):
         self.released += 1
+
+    def watch_screen(self):
+        return None  # settling polls the (unchanging) fake screen
