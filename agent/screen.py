@@ -319,7 +319,8 @@ def _settle_on_reports(
     None when the reports missed a change: nothing significant was reported, yet the screen now
     differs from `before` (the caller polls instead)."""
     start = clock()
-    last_change, seen = start, False
+    last_change = start
+    seen = before is None  # without a reference, any quiet counts (as when polling)
     still: Any = None  # grabbed after the last reported change
     grabs = 0
     # Reported areas are full-size pixels; settle_ignore_pixels counts quarter-size ones.
