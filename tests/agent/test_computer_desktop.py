@@ -153,3 +153,18 @@ def test_it_releases_held_keys_and_buttons(desktop, editor):
     _click_into(computer, editor.title_hint)
     computer.type("x")
     assert _saved_text(computer, editor) == "x"  # not "X": shift is no longer down
+
+
+def test_screen_reports_from_a_display_that_went_away_report_nothing_and_are_not_offered_again(desktop):
+    from agent.platform import screen_changes
+    from tests.fixtures.desktop import start_desktop
+
+    other = start_desktop(320, 200)
+    try:
+        reports = screen_changes.watch(other.display)
+        assert reports is not None
+    finally:
+        other.stop()
+    assert reports.wait(0.5) == 0  # settling then grabs, and the grab says the display is gone
+    reports.close()
+    assert screen_changes.watch(other.display) is None
