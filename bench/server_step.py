@@ -11,7 +11,8 @@ fake Responses server answering at once. Each `notepad-hello` run is one screens
 
 The first run after `serve` starts is "cold", the later ones "warm". At each of three screen sizes,
 and side by side in the same process: the engine alone with the in-memory sink (what
-`bench.step_overhead` measures) and the anchors' fixed waits after each action.
+`bench.step_overhead` measures) and the anchors' fixed waits after each action. Last, whether
+each mode meets the targets a user should get at 1920×1080 (`TARGETS`).
 
     .venv/bin/python -m bench.server_step [--quick] [--modes embedded,scaled] [--sizes 1920x1080]
 """
@@ -31,6 +32,14 @@ SIZES = ("1280x800", "1920x1080", "2560x1440")
 WARM_RUNS = 2
 # The anchors: agents that wait a fixed time after acting (see docs/PERFORMANCE.md §1).
 ANCHOR_WAITS_S = (0.5, 0.75)
+# What a user should get at 1920×1080, in both modes (ms): label → (where in a size's result, limit).
+TARGET_SIZE = "1920x1080"
+TARGETS = {
+    "first request, cold": (("cold", "first_request_ms"), 1000),
+    "first request, warm p50": (("warm", "first_request_ms", "p50_ms"), 300),
+    "screenshot step, warm p50": (("warm", "screenshot_step_ms", "p50_ms"), 60),
+    "click+type step, warm p50": (("warm", "click_type", "p50_ms"), 100),
+}
 
 
 def _script(fake, steps: int, x: int, y: int) -> None:
@@ -197,9 +206,31 @@ def run(quick: bool = False, modes=("embedded", "scaled"), sizes: str = ",".join
         ],
         rows,
     )
-    path = write_result("server_step", {"what": __doc__.split("\n\n")[0], "modes": results})
+    targets = _targets(results)
+    print_table(
+        f"Targets at {TARGET_SIZE} (ms)",
+        ["mode", "target", "limit", "measured", "met"],
+        [[t["mode"], t["target"], t["limit"], t["measured"], "yes" if t["met"] else "NO"] for t in targets],
+    )
+    path = write_result("server_step", {"what": __doc__.split("\n\n")[0], "modes": results, "targets": targets})
     print(f"wrote {path}")
     return results
+
+
+def _targets(results: dict) -> list[dict]:
+    rows = []
+    for mode, res in results.items():
+        measured_at = res["sizes"].get(TARGET_SIZE)
+        if measured_at is None:
+            continue
+        for label, (where, limit) in TARGETS.items():
+            value = measured_at
+            for key in where:
+                value = value[key]
+            rows.append(
+                {"mode": mode, "target": label, "limit": limit, "measured": round(value, 1), "met": value <= limit}
+            )
+    return rows
 
 
 if __name__ == "__main__":
