@@ -24,6 +24,22 @@ def pytest_collection_modifyitems(config, items):
         items[:] = kept
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _async_views_leave_no_connection(request):
+    """The stream tests run the async views in this process; their queries go through asgiref's one
+    sync thread, whose database connection would outlive the suite, and PostgreSQL refuses to drop a
+    test database that anybody is still connected to."""
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        yield
+        return
+    request.getfixturevalue("django_db_setup")  # so this ends before the test database is dropped
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=10)
+
+
 @pytest.fixture
 def anonymous():
     """An API client that sends no credentials."""

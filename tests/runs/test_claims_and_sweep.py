@@ -258,11 +258,20 @@ def test_a_run_that_lost_its_claim_notices_and_cannot_overwrite_the_verdict():
     assert sink.should_stop()
     assert services._finish(run.id, "mine", status="succeeded", summary="", error="", reason="", usage={}) is None
     assert Run.objects.get(pk=run.pk).status == "interrupted"
+    sink.close()  # ends its writer thread, and that thread's database connection
 
 
 def _confirm_in_background(sink, request):
     answer = {}
-    thread = threading.Thread(target=lambda: (answer.setdefault("value", sink.confirm(request)), connection.close()))
+
+    def confirm():
+        try:
+            answer["value"] = sink.confirm(request)
+        finally:
+            sink.close()  # its writer thread's database connection, and this thread's, end here
+            connection.close()
+
+    thread = threading.Thread(target=confirm)
     thread.start()
     wait_until(lambda: Confirmation.objects.filter(owner_id=sink.owner.pk).exists(), 5, what="the confirmation row")
     return thread, answer
