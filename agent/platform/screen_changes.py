@@ -60,6 +60,16 @@ class DamageReports:
             self.broken = exc
             return 0
 
+    def drawn_now(self) -> int:
+        """The pixels reported drawn since the last call, including what the server has drawn up to
+        now and not yet sent (one round trip)."""
+        try:
+            self._display.sync()
+            return self._read()
+        except _lost() as exc:
+            self.broken = exc
+            return 0
+
     def _read(self) -> int:
         drawn = 0
         while self._display.pending_events():

@@ -176,6 +176,9 @@ class _Reports:
         self.clock.now = max(self.clock.now, second)
         return pixels
 
+    def drawn_now(self):
+        return self.wait(0)
+
     def missed(self):
         self.missed_called = True
 
@@ -253,6 +256,27 @@ def test_a_change_nobody_reported_distrusts_the_reports_and_settles_by_polling()
     settled = settle(grab, REPORTS_CONFIG, clock=clock, before=_capture(WHITE), changes=reports)
     assert reports.missed_called
     assert settled.quiet and np.array_equal(np.asarray(settled.frame), DIALOG)
+
+
+class _ReportOnItsWay(_Reports):
+    """The server drew, and its report was still on the way when settling stopped waiting: only the
+    round trip of `drawn_now()` brings it in."""
+
+    def wait(self, timeout_s):
+        self.clock.now += timeout_s
+        return 0
+
+    def drawn_now(self):
+        return 20_000
+
+
+def test_a_report_still_on_its_way_is_not_taken_for_a_missed_one():
+    clock = _SlowClock()
+    grab, _ = _screen_at(clock, (0.099, DIALOG))
+    reports = _ReportOnItsWay(clock)
+    settled = settle(grab, REPORTS_CONFIG, clock=clock, before=_capture(WHITE), changes=reports)
+    assert not reports.missed_called
+    assert np.array_equal(np.asarray(settled.frame), DIALOG)
 
 
 def test_a_stop_ends_settling_on_reports():
