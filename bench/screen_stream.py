@@ -4,7 +4,8 @@ Per viewer count (1, 5, 20) on a changing screen (a window redrawing a clock at 
 per second each viewer receives, latency from the frame's `timestamp` (taken right after its JPEG
 is encoded) to receipt, CPU of the Daphne process (psutil, user+sys, % of one core). Then bytes per
 minute for one viewer of a static screen (nothing typed: only the editor's blinking caret) and of
-the changing one. 1920x1080 desktop, `DESKHAND_SCREEN_STREAM_FPS=10` (the target; default is 8).
+the changing one. Last, for one viewer of the still screen, the time from a change a person would
+see (the desktop background set with `xsetroot`) to the first frame that shows it. 1920x1080 desktop, `DESKHAND_SCREEN_STREAM_FPS=10` (the target; default is 8).
 
     .venv/bin/python -m bench.screen_stream [--quick]
 """
@@ -107,6 +108,69 @@ def _phase(srv, session_id, viewers, seconds, *, changing: bool, desktop, profil
     return row
 
 
+# The desktop's background, set in turn by the change-latency phase (xsetroot); read off a frame's corner.
+BACKGROUNDS = {"#c81e1e": (200, 30, 30), "#1e3cc8": (30, 60, 200)}
+
+
+async def _corner_colours(client, url: str, seen: list, stop: asyncio.Event) -> None:
+    """Every frame's arrival time and the colour of its top-left corner (the desktop background)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    buffer = b""
+    async with client.stream("GET", url) as response:
+        async for chunk in response.aiter_raw():
+            now = time.time()
+            buffer += chunk
+            while b"\n\n" in buffer:
+                message, _, buffer = buffer.partition(b"\n\n")
+                if message.startswith(b"event: frame"):
+                    data = json.loads(message.split(b"data: ", 1)[1])
+                    image = Image.open(io.BytesIO(base64.b64decode(data["image"]))).convert("RGB")
+                    seen.append((now, image.getpixel((4, 4))))
+            if stop.is_set():
+                return
+
+
+def _nearest(rgb) -> str:
+    return min(BACKGROUNDS, key=lambda name: sum((a - b) ** 2 for a, b in zip(BACKGROUNDS[name], rgb, strict=True)))
+
+
+async def _change_latency(srv, session_id: str, desktop, changes: int) -> dict:
+    """A change a person would see (the whole desktop background) → the first frame showing it, for one
+    viewer of an otherwise still screen. The time runs from just before `xsetroot` is started, so its
+    own few milliseconds are included."""
+    import random
+    import subprocess
+
+    import httpx
+
+    url = f"{srv.url}/api/live-sessions/{session_id}/screen-stream"
+    seen: list = []
+    stop = asyncio.Event()
+    names = list(BACKGROUNDS)
+    marks = []
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=httpx.Timeout(30)) as client:
+        reader = asyncio.create_task(_corner_colours(client, url, seen, stop))
+        await asyncio.sleep(1.0)
+        for n in range(changes):
+            colour = names[n % 2]
+            marks.append((time.time(), colour))
+            await asyncio.to_thread(subprocess.run, ["xsetroot", "-solid", colour], env=desktop.env, timeout=10)
+            await asyncio.sleep(random.uniform(0.3, 0.6))  # not in step with the stream's frame clock
+        stop.set()
+        await asyncio.sleep(0.5)
+        reader.cancel()
+    latencies = []
+    for at, colour in marks:
+        shown = next((t for t, rgb in seen if t >= at and _nearest(rgb) == colour), None)
+        if shown is not None:
+            latencies.append((shown - at) * 1000)
+    return {"changes": changes, "shown": len(latencies), "latency": summary_ms(latencies)}
+
+
 def child(args) -> None:
     import os
 
@@ -141,6 +205,8 @@ def child(args) -> None:
         time.sleep(1)
         rows.append(_phase(srv, session.id, 1, seconds * 2, changing=False, desktop=desktop))
         print(f"  screen_stream 1 viewer static: {rows[-1]}", file=sys.stderr)
+        shown = asyncio.run(_change_latency(srv, session.id, desktop, 10 if args.quick else 30))
+        print(f"  screen_stream change to frame: {shown}", file=sys.stderr)
     finally:
         srv.stop()
         editor.close()
@@ -154,6 +220,7 @@ def child(args) -> None:
                 "screen": "1920x1080, mousepad with ~20 KB of source",
                 "idle_server_cpu_pct": idle,
                 "rows": rows,
+                "change_to_frame": shown,
             },
             handle,
         )
@@ -182,6 +249,21 @@ def run(quick: bool = False, modes=("embedded",)) -> dict:
         f"Screen stream ({FPS} fps setting, 1920x1080 -> 960x540 JPEG, through Daphne)",
         ["screen", "viewers", "fps mean", "fps min", "lat p50 ms", "lat p95 ms", "server cpu %", "MB/min/viewer"],
         table,
+    )
+    print_table(
+        "A change on a still screen → the viewer's first frame showing it (ms)",
+        ["changes", "shown", "p50", "p95", "max"],
+        [
+            [
+                c["changes"],
+                c["shown"],
+                c["latency"].get("p50_ms"),
+                c["latency"].get("p95_ms"),
+                c["latency"].get("max_ms"),
+            ]
+            for c in (res.get("change_to_frame") for res in results.values())
+            if c
+        ],
     )
     path = write_result(
         "screen_stream",
