@@ -1,5 +1,6 @@
 """The session's event stream and screen stream through the real ASGI app (Daphne) and a real socket."""
 
+import asyncio
 import base64
 import io
 import subprocess
@@ -169,29 +170,99 @@ def test_a_run_s_screen_stream_refuses_unknown_and_finished_runs(http):
     assert http.post(f"/api/runs/{_run(Run.Status.RUNNING).pk}/screen-stream").status_code == 405
 
 
-def test_one_capture_serves_every_viewer_and_stops_when_the_last_one_leaves(desktop):
+def test_one_capture_serves_every_viewer_grabs_a_still_screen_only_when_drawn_on_and_stops_when_the_last_one_leaves(
+    desktop,
+):
     from sessions.screen import FrameSource
+    from tests.fixtures.desktop import start_desktop
 
-    source = FrameSource(desktop.display)
+    # A desktop of its own: on the shared one, another test's window could still be drawing.
+    still = start_desktop(320, 200)
+    source = FrameSource(still.display)
 
     def capturing() -> bool:
-        return any(t.name == f"screen-stream{desktop.display}" and t.is_alive() for t in threading.enumerate())
+        return any(t.name == f"screen-stream{still.display}" and t.is_alive() for t in threading.enumerate())
 
     async def watch():
         first, second = source.subscribe(), source.subscribe()
         await first.wait(5)
         assert source.latest is not None and source.running
-        encoded, captures = source.encoded, source.captures
-        await wait_until_async(lambda: source.captures >= captures + 3, what="three more grabs")
-        # Two viewers, one capture: an unchanged screen is grabbed but never encoded again.
-        assert source.encoded == encoded
+        # Nothing is drawn on this desktop: the X server says so, and the screen is not grabbed again.
+        captures, seq = source.captures, source.latest.seq
+        await asyncio.sleep(0.5)
+        assert source.captures == captures
+        # Drawn on: grabbed at once, and encoded once for both viewers.
+        subprocess.run(["xsetroot", "-solid", "#336699"], env=still.env, check=True, timeout=10)
+        await wait_until_async(lambda: source.latest.seq == seq + 1, timeout=2, what="the frame of the new background")
         first.close()
-        captures = source.captures
-        await wait_until_async(lambda: source.captures >= captures + 2, what="grabs after the first viewer left")
         assert source.running  # one viewer is still watching
         second.close()
         await wait_until_async(lambda: not source.running, what="the capture to stop")
         # Nobody watches: the capture thread is gone, so nothing is captured any more.
         await wait_until_async(lambda: not capturing(), what="the capture thread to end")
 
+    try:
+        run_coroutine(watch())
+    finally:
+        still.stop()
+
+
+class _Shot:
+    """What mss hands over: a new picture at every grab (a video playing, say)."""
+
+    size = (64, 48)
+
+    def __init__(self, n: int):
+        self.bgra = bytes([n % 256]) * (64 * 48 * 4)
+
+
+class _Grabber:
+    monitors = [{"left": 0, "top": 0, "width": 64, "height": 48}]
+
+    def __init__(self):
+        self.grabs = 0
+
+    def grab(self, monitor):
+        self.grabs += 1
+        return _Shot(self.grabs)
+
+
+class _SilentReports:
+    """A display server whose reports miss everything (a compositor drawing past it)."""
+
+    def __init__(self):
+        self.missed_called = self.closed = False
+
+    def wait(self, timeout_s):
+        return 0
+
+    def drawn_now(self):
+        return 0
+
+    def missed(self):
+        self.missed_called = True
+
+    def close(self):
+        self.closed = True
+
+
+def test_a_screen_that_changes_with_nothing_reported_is_streamed_by_polling(monkeypatch, settings):
+    from sessions import screen
+
+    settings.SCREEN_STREAM_FPS = 30
+    reports = _SilentReports()
+    monkeypatch.setattr(screen.screen_changes, "watch", lambda display: reports)
+    source = screen.FrameSource(":fake")
+    grabber = _Grabber()
+
+    async def watch():
+        viewer = screen.Viewer(source)
+        source._viewers.add(viewer)
+        thread = threading.Thread(target=source._loop, args=(grabber,))
+        thread.start()
+        await wait_until_async(lambda: source.encoded >= 6, timeout=10, what="frames at the frame rate")
+        viewer.close()
+        await asyncio.to_thread(thread.join, 10)
+
     run_coroutine(watch())
+    assert reports.missed_called and reports.closed
