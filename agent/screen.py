@@ -317,19 +317,21 @@ def _settle_on_reports(
     """Settle on the display server's reports: no polling, so the app repaints on an idle core.
 
     The screen is grabbed `settle_poll_s` after the last report (and offered to `on_still`), and again
-    only if a report follows. That grab is the result when the quiet window passes with no report
-    after it: anything drawn after the grab would have been reported. At 1920×1080 with Mousepad a
-    click+type step then took p50 53 ms against 68 ms polling (20 steps each, interleaved).
+    if anything is reported after that grab. The grab is the result when the quiet window passes
+    with nothing reported after it: anything drawn after the grab would have been. Only reports
+    larger than a caret (see `ignore`) count as the batch's effect and restart the quiet window. At
+    1920×1080 with Mousepad a click+type step took p50 53 ms against 68 ms polling (20 steps each,
+    interleaved).
 
-    None when the reports missed a change: nothing significant was reported, yet the screen now
-    differs from `before` (the caller polls instead, and distrusts the reports unless one was on
-    its way)."""
+    None when the reports missed a change: nothing at all was reported, yet the screen now differs
+    from `before` (the caller polls instead, and distrusts the reports unless one was on its way)."""
     start = clock()
     last_change = start
     seen = before is None  # without a reference, any quiet counts (as when polling)
-    still: Any = None  # grabbed after the last reported change
-    grabs = 0
-    # Reported areas are full-size pixels; settle_ignore_pixels counts quarter-size ones.
+    still: Any = None  # grabbed after the last report
+    grabs = reported = 0
+    # Reported areas are full-size pixels, settle_ignore_pixels counts quarter-size ones; a caret is
+    # about 3×18 = 54 pixels.
     ignore = config.settle_ignore_pixels * 16
     while True:
         now = clock()
@@ -341,19 +343,25 @@ def _settle_on_reports(
         wake = last_change + quiet_for
         if seen and still is None:
             wake = min(wake, last_change + config.settle_poll_s)
-        if changes.wait(min(max(0.0, wake - now), _STOP_CHECK_S)) > ignore:
-            last_change, seen, still = clock(), True, None
+        drawn = changes.wait(min(max(0.0, wake - now), _STOP_CHECK_S))
+        reported += drawn
+        if drawn:
+            still = None  # the screen is no longer what was grabbed
+            if drawn > ignore:
+                last_change, seen = clock(), True
         elif seen and still is None and clock() - last_change >= config.settle_poll_s:
             still = grab()
             grabs += 1
             if on_still is not None:
                 on_still(still)
     quiet = now - last_change >= quiet_for
+    if still is not None and changes.wait(0):
+        still = None  # drawn on since, in the last moment
     frame = still
     if frame is None:
         frame = grab()
         grabs += 1
-        if not seen and before is not None and _differs(before, frame, config):
+        if not seen and not reported and before is not None and _differs(before, frame, config):
             return None
     return Settled(frame, quiet, now - start, grabs, _hash(frame))
 

@@ -167,26 +167,31 @@ class FrameSource:
                 shot = grabber.grab(monitor)
                 self.captures += 1
                 digest = _digest(shot.bgra)
+                late = False
                 if digest != last_digest:
                     last_digest = digest
                     self._seq += 1
                     self.latest = encode_frame(shot, seq=self._seq, max_width=max_width)
                     self.encoded += 1
                     self._publish()
-                    if reports is not None and not drawn and not reports.drawn_now():
-                        reports.missed()  # the screen changed and nothing said so: poll from now on
-                        reports.close()
-                        reports = None
+                    if reports is not None and not drawn:
+                        # A change between the last wait and the grab has its report on the way (it
+                        # may cover drawing after the grab too: grab again). None at all: the reports
+                        # miss what is drawn, so poll from now on.
+                        late = bool(reports.drawn_now())
+                        if not late:
+                            reports.missed()
+                            reports.close()
+                            reports = None
                 # One grab per interval: the beat holds through a late wake-up (sleeping on a busy box
                 # overshoots by a millisecond or two), and starts again from a grab that came late
                 # because the screen was still or the box fell behind, without a burst to catch up.
                 due = max(due + interval, grabbed_at + interval * 0.75)
                 if reports is not None:
-                    drawn = bool(reports.wait(IDLE_CHECK_S))
+                    drawn = late or bool(reports.wait(IDLE_CHECK_S))
                 time.sleep(max(0.0, due - time.monotonic()))
         finally:
-            if reports is not None:
-                reports.close()
+            screen_changes.release(self.display)  # this thread's connection ends with it
 
 
 def encode_frame(shot, *, seq: int, max_width: int) -> Frame:

@@ -115,6 +115,11 @@ class _Spy:
         self.drawn += drawn
         return drawn
 
+    def drawn_now(self):
+        drawn = self.reports.drawn_now()
+        self.drawn += drawn
+        return drawn
+
     def missed(self):
         self.missed_called = True
         self.reports.missed()

@@ -277,3 +277,67 @@ def test_a_secret_is_typed_for_real_but_the_model_events_and_history_only_see_it
     first = fake_openai.model_requests()[0].body
     assert "<secret:password>" in first["instructions"]
     assert secret not in repr([request.body for request in fake_openai.model_requests()])
+
+
+class _LoggedReports:
+    """Change reports that report nothing, and say when they are used."""
+
+    def __init__(self, log):
+        self.log = log
+
+    def wait(self, timeout_s):
+        self.log.append("wait")
+        time.sleep(timeout_s)
+        return 0
+
+    def drawn_now(self):
+        return 0
+
+    def missed(self):
+        self.log.append("missed")
+
+    def close(self):
+        self.log.append("close")
+
+
+class ReportingComputer(FakeComputer):
+    """A fake desktop with change reports; logs them beside its screenshots and actions."""
+
+    def __init__(self):
+        super().__init__()
+        self.log = []
+        self.on_action = lambda action: self.log.append(action[0])
+
+    def screenshot(self):
+        self.log.append("screenshot")
+        return super().screenshot()
+
+    def watch_screen(self):
+        self.log.append("watch")
+        return _LoggedReports(self.log)
+
+
+def test_a_batch_settles_on_reports_started_before_its_screen_and_actions_and_closed_after(fake_openai):
+    fake_openai.add_turn(fake_openai.computer_call({"type": "keypress", "keys": ["A"]}))
+    fake_openai.add_turn(fake_openai.message("Pressed."))
+    outcome, _, computer = _run(fake_openai, computer=ReportingComputer())
+    assert outcome.status == "succeeded"
+    log = computer.log
+    # The reports, then the screen before the batch, then the action, then settling on the reports.
+    assert log[:3] == ["watch", "screenshot", "keypress"] and "wait" in log
+    assert log[-2:] == ["screenshot", "close"] and "missed" not in log
+
+
+def test_reports_are_closed_when_a_stop_ends_the_batch(fake_openai):
+    from agent.errors import Stopped
+
+    fake_openai.add_turn(fake_openai.computer_call({"type": "keypress", "keys": ["A"]}))
+    computer = ReportingComputer()
+
+    def stop(action):
+        raise Stopped()
+
+    computer.on_action = stop
+    outcome, _, _ = _run(fake_openai, computer=computer)
+    assert outcome.status == "stopped"
+    assert computer.log[-1] == "close"

@@ -286,3 +286,21 @@ def test_a_stop_ends_settling_on_reports():
     grab, _ = _screen_at(clock)
     with pytest.raises(Stopped):
         settle(grab, REPORTS_CONFIG, clock=clock, should_stop=lambda: True, changes=_Reports(clock))
+
+
+def test_on_reports_a_caret_sized_report_after_the_grab_is_grabbed_again_without_waiting_longer():
+    clock = _SlowClock()
+    grab, grabs = _screen_at(clock, (0.01, DIALOG), (0.02, DIALOG_TYPED))
+    reports = _Reports(clock, (0.01, 20_000), (0.02, 54))  # the effect, then the caret moving
+    settled = settle(grab, REPORTS_CONFIG, clock=clock, before=_capture(WHITE), changes=reports)
+    assert np.array_equal(np.asarray(settled.frame), DIALOG_TYPED)
+    assert len(grabs) == 2 and settled.waited_s < 0.045  # 30 ms after the effect, not after the caret
+
+
+def test_caret_sized_reports_and_a_changed_screen_do_not_distrust_the_reports():
+    clock = _SlowClock()
+    grab, _ = _screen_at(clock, (0.01, DIALOG))
+    reports = _Reports(clock, (0.01, 54), (0.03, 54))
+    settled = settle(grab, REPORTS_CONFIG, clock=clock, before=_capture(WHITE), changes=reports)
+    assert not reports.missed_called  # the reports work: what they said was small
+    assert np.array_equal(np.asarray(settled.frame), DIALOG)
