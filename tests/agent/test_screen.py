@@ -118,13 +118,14 @@ def test_a_frame_prepared_ahead_is_only_used_for_identical_pixels():
 
 
 class _Clock:
-    """Fake time that moves 5 ms per look: settling becomes a function of the frames alone."""
+    """Fake time that moves `step` per look (and as far as a fake report wait says): settling becomes a
+    function of the frames alone."""
 
-    def __init__(self):
-        self.now = 0.0
+    def __init__(self, step: float = 0.005):
+        self.now, self.step = 0.0, step
 
     def __call__(self):
-        self.now += 0.005
+        self.now += self.step
         return self.now
 
 
@@ -186,17 +187,6 @@ class _Reports:
         self.closed = True
 
 
-class _SlowClock:
-    """Fake time that moves 1 ms per look, and as far as a report wait says."""
-
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        self.now += 0.001
-        return self.now
-
-
 def _screen_at(clock, *changes):
     """A grab showing, at each fake second, the image of the last change at or before it."""
     grabs = []
@@ -218,7 +208,7 @@ REPORTS_CONFIG = ScreenConfig(settle_quiet_s=0.03, settle_no_change_s=0.1, settl
 
 
 def test_on_reports_settle_grabs_once_after_a_late_effect_and_offers_that_frame():
-    clock = _SlowClock()
+    clock = _Clock(step=0.001)
     grab, grabs = _screen_at(clock, (0.06, DIALOG))
     offered = []
     reports = _Reports(clock, (0.06, 20_000))
@@ -232,7 +222,7 @@ def test_on_reports_settle_grabs_once_after_a_late_effect_and_offers_that_frame(
 
 
 def test_on_reports_a_change_after_the_grab_is_grabbed_again():
-    clock = _SlowClock()
+    clock = _Clock(step=0.001)
     grab, grabs = _screen_at(clock, (0.01, DIALOG), (0.025, DIALOG_TYPED))
     reports = _Reports(clock, (0.01, 20_000), (0.025, 3_000))
     settled = settle(grab, REPORTS_CONFIG, clock=clock, before=_capture(WHITE), changes=reports)
@@ -241,7 +231,7 @@ def test_on_reports_a_change_after_the_grab_is_grabbed_again():
 
 
 def test_on_reports_a_blinking_caret_is_no_effect():
-    clock = _SlowClock()
+    clock = _Clock(step=0.001)
     grab, _ = _screen_at(clock)
     reports = _Reports(clock, (0.01, 3 * 18), (0.05, 3 * 18))  # a 3×18 caret, drawn twice
     settled = settle(grab, REPORTS_CONFIG, clock=clock, before=_capture(WHITE), changes=reports)
@@ -250,7 +240,7 @@ def test_on_reports_a_blinking_caret_is_no_effect():
 
 
 def test_a_change_nobody_reported_distrusts_the_reports_and_settles_by_polling():
-    clock = _SlowClock()
+    clock = _Clock(step=0.001)
     grab, _ = _screen_at(clock, (0.0, DIALOG))  # drawn past the server's reports (a compositor, say)
     reports = _Reports(clock)
     settled = settle(grab, REPORTS_CONFIG, clock=clock, before=_capture(WHITE), changes=reports)
@@ -271,7 +261,7 @@ class _ReportOnItsWay(_Reports):
 
 
 def test_a_report_still_on_its_way_is_not_taken_for_a_missed_one():
-    clock = _SlowClock()
+    clock = _Clock(step=0.001)
     grab, _ = _screen_at(clock, (0.099, DIALOG))
     reports = _ReportOnItsWay(clock)
     settled = settle(grab, REPORTS_CONFIG, clock=clock, before=_capture(WHITE), changes=reports)
@@ -282,14 +272,14 @@ def test_a_report_still_on_its_way_is_not_taken_for_a_missed_one():
 def test_a_stop_ends_settling_on_reports():
     from agent.errors import Stopped
 
-    clock = _SlowClock()
+    clock = _Clock(step=0.001)
     grab, _ = _screen_at(clock)
     with pytest.raises(Stopped):
         settle(grab, REPORTS_CONFIG, clock=clock, should_stop=lambda: True, changes=_Reports(clock))
 
 
 def test_on_reports_a_caret_sized_report_after_the_grab_is_grabbed_again_without_waiting_longer():
-    clock = _SlowClock()
+    clock = _Clock(step=0.001)
     grab, grabs = _screen_at(clock, (0.01, DIALOG), (0.02, DIALOG_TYPED))
     reports = _Reports(clock, (0.01, 20_000), (0.02, 54))  # the effect, then the caret moving
     settled = settle(grab, REPORTS_CONFIG, clock=clock, before=_capture(WHITE), changes=reports)
@@ -298,7 +288,7 @@ def test_on_reports_a_caret_sized_report_after_the_grab_is_grabbed_again_without
 
 
 def test_caret_sized_reports_and_a_changed_screen_do_not_distrust_the_reports():
-    clock = _SlowClock()
+    clock = _Clock(step=0.001)
     grab, _ = _screen_at(clock, (0.01, DIALOG))
     reports = _Reports(clock, (0.01, 54), (0.03, 54))
     settled = settle(grab, REPORTS_CONFIG, clock=clock, before=_capture(WHITE), changes=reports)
