@@ -367,6 +367,7 @@ def _settle_on_reports(
 
 
 def _differs(a: Any, b: Any, config: ScreenConfig) -> bool:
+    """More than `settle_ignore_pixels` differ between two frames (identical raw bytes: by hash alone)."""
     digest = _hash(a)
     if digest is not None and digest == _hash(b):
         return False
@@ -394,10 +395,8 @@ def _settle_by_polling(
     prev_hash, prev_small = _hash(frame), None
     offered: int | None = None
     last_change = start
-    seen = before is None  # without a reference, any quiet counts (the behaviour before `before`)
-    if not seen and (prev_hash is None or prev_hash != _hash(before)):
-        prev_small = _small(frame)
-        seen = changed_pixels(_small(before), prev_small) > config.settle_ignore_pixels
+    # Without a reference, any quiet counts (the behaviour before `before`).
+    seen = before is None or _differs(before, frame, config)
     grabs = 1
     while True:
         now = clock()

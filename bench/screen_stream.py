@@ -5,7 +5,8 @@ per second each viewer receives, latency from the frame's `timestamp` (taken rig
 is encoded) to receipt, CPU of the Daphne process (psutil, user+sys, % of one core). Then bytes per
 minute for one viewer of a static screen (nothing typed: only the editor's blinking caret) and of
 the changing one. Last, for one viewer of the still screen, the time from a change a person would
-see (the desktop background set with `xsetroot`) to the first frame that shows it. 1920x1080 desktop, `DESKHAND_SCREEN_STREAM_FPS=10` (the target; default is 8).
+see (the desktop background set with `xsetroot`) to the first frame that shows it. 1920x1080
+desktop, `DESKHAND_SCREEN_STREAM_FPS=10` (the target; default is 8).
 
     .venv/bin/python -m bench.screen_stream [--quick]
 """
@@ -39,22 +40,28 @@ VIEWERS = (1, 5, 20)
 FPS = 10
 
 
-async def _viewer(client, url: str, seconds: float, out: dict) -> None:
+async def _sse_chunks(response):
+    """Per chunk received: its arrival time (epoch seconds), its size, and the SSE messages it completed."""
     buffer = b""
+    async for chunk in response.aiter_raw():
+        now = time.time()
+        buffer += chunk
+        *messages, buffer = buffer.split(b"\n\n")
+        yield now, len(chunk), messages
+
+
+async def _viewer(client, url: str, seconds: float, out: dict) -> None:
     async with client.stream("GET", url) as response:
         out["status"] = response.status_code
         deadline = time.monotonic() + seconds
         out["start"] = time.monotonic()
-        async for chunk in response.aiter_raw():
-            now_ms = time.time() * 1000
-            out["bytes"] += len(chunk)
-            buffer += chunk
-            while b"\n\n" in buffer:
-                message, _, buffer = buffer.partition(b"\n\n")
+        async for now, size, messages in _sse_chunks(response):
+            out["bytes"] += size
+            for message in messages:
                 at = message.find(b'"timestamp":')
                 if message.startswith(b"event: frame") and at >= 0:
                     stamp = int(message[at + 12 : message.index(b",", at)])
-                    out["latencies"].append(now_ms - stamp)
+                    out["latencies"].append(now * 1000 - stamp)
             if time.monotonic() > deadline:
                 break
         out["seconds"] = time.monotonic() - out["start"]
@@ -119,13 +126,9 @@ async def _corner_colours(client, url: str, seen: list, stop: asyncio.Event) -> 
 
     from PIL import Image
 
-    buffer = b""
     async with client.stream("GET", url) as response:
-        async for chunk in response.aiter_raw():
-            now = time.time()
-            buffer += chunk
-            while b"\n\n" in buffer:
-                message, _, buffer = buffer.partition(b"\n\n")
+        async for now, _, messages in _sse_chunks(response):
+            for message in messages:
                 if message.startswith(b"event: frame"):
                     data = json.loads(message.split(b"data: ", 1)[1])
                     image = Image.open(io.BytesIO(base64.b64decode(data["image"]))).convert("RGB")

@@ -3,9 +3,10 @@
 The thread grabs with one long-lived mss handle, skips a frame whose raw pixels did not change (a
 64-bit hash of the buffer, ~0.2 ms), and otherwise makes one JPEG, one base64 string and one SSE
 message that every viewer sends as is. On X11 it grabs when the server reports drawing rather than
-on a clock, so a change reaches viewers in about 16 ms instead of up to a frame interval later. Viewers only ever read the *latest* frame: one that falls
-behind skips to the newest instead of queueing a backlog. The thread ends when the last viewer
-leaves, so an unwatched server captures nothing.
+on a clock, so a change reaches viewers in about 16 ms instead of up to a frame interval later.
+Viewers only ever read the *latest* frame: one that falls behind skips to the newest instead of
+queueing a backlog. The thread ends when the last viewer leaves, so an unwatched server captures
+nothing.
 
 Measured on this kind of box (research notes §6–§8): mss + frombytes(BGRX) + reduce(2) + JPEG +
 base64 of a 1920×1080 screen is ~7 ms with Pillow's block cache on, ~20 ms without; 1280 px wide

@@ -118,7 +118,7 @@ def watch(display_name: str) -> DamageReports | None:
     """This thread's screen reports, started; None where the display server has none to give."""
     if not sys.platform.startswith("linux") or display_name in _untrusted:
         return None
-    reports: dict[str, DamageReports | None] = _local.__dict__.setdefault("reports", {})
+    reports = _reports()
     found = reports.get(display_name)
     if found is not None and found.broken is not None:
         release(display_name)
@@ -139,11 +139,16 @@ def watch(display_name: str) -> DamageReports | None:
 
 def release(display_name: str) -> None:
     """Close this thread's connection for `display_name` (a thread that is about to end)."""
-    reports: dict[str, DamageReports | None] = _local.__dict__.setdefault("reports", {})
-    found = reports.pop(display_name, None)
+    found = _reports().pop(display_name, None)
     if found is not None:
         found.close()
         found.disconnect()
+
+
+def _reports() -> dict[str, DamageReports | None]:
+    """This thread's reports per display (None: that display has no DAMAGE)."""
+    reports: dict[str, DamageReports | None] = _local.__dict__.setdefault("reports", {})
+    return reports
 
 
 def _connect(display_name: str) -> DamageReports | None:
